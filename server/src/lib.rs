@@ -1,0 +1,1 @@
+//! vod-server (placeholder; being written)

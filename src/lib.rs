@@ -1,0 +1,1 @@
+//! vod-ugc-uploader protocol core (being written)
