@@ -1,1 +1,24 @@
-//! vod-ugc-uploader protocol core (being written)
+//! # vod-ugc-uploader
+//!
+//! Uploads a file to a VOD service through the v2 UGC upload API (InitUploadEx → UploadPartEx →
+//! FinishUploadEx), signed by the app's own backend.
+//!
+//! The protocol core (every module but `web`) is plain Rust without I/O: it plans parts, builds
+//! requests, reads answers and decides retries, and is driven through the [`upload::Env`] trait. The
+//! `web` module (wasm32 only) implements that trait with `fetch` and `Blob.slice` and exports the
+//! JavaScript API.
+
+pub mod answer;
+pub mod error;
+pub mod hash;
+pub mod plan;
+pub mod progress;
+pub mod request;
+pub mod retry;
+pub mod upload;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use error::{ErrorKind, Step, UploadError};
+pub use upload::{upload, Env, EnvError, FileInfo, Options, UploadResult};

@@ -1,0 +1,246 @@
+//! Reading the server's answers: HTTP status and JSON body into a typed answer or a typed failure, and
+//! the init answer into what to do next.
+
+use serde::Deserialize;
+
+use crate::error::{snippet, ErrorKind, Step, UploadError};
+
+/// An HTTP reply as the transport saw it.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// The fields any of the three calls may answer with. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub code: i64,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub code_desc: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub can_retry: bool,
+    #[serde(default)]
+    pub data_size: Option<u64>,
+    #[serde(default)]
+    pub list_parts: Option<Vec<ListedPart>>,
+    #[serde(default, deserialize_with = "id")]
+    pub file_id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, rename = "verify_content")]
+    pub verify_content: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedPart {
+    pub offset: u64,
+    pub data_size: u64,
+    /// The published example lists one part with `dataSha` instead: the MD5 is informative only.
+    #[serde(default)]
+    pub data_md5: Option<String>,
+}
+
+/// `canRetry` is 0/1 in the documents; accept a boolean too.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Int(i64),
+        Bool(bool),
+    }
+    Ok(match Option::<Flag>::deserialize(d)? {
+        Some(Flag::Int(n)) => n != 0,
+        Some(Flag::Bool(b)) => b,
+        None => false,
+    })
+}
+
+/// `fileId` is a decimal string; accept a bare number as well.
+fn id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Option::<Id>::deserialize(d)? {
+        Some(Id::Text(s)) => Some(s),
+        Some(Id::Number(n)) => Some(n.to_string()),
+        None => None,
+    })
+}
+
+const BODY_SNIPPET: usize = 200;
+
+/// HTTP status and body to an answer with `code >= 0`, or the failure it stands for.
+pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
+    if reply.status != 200 {
+        let body = snippet(&reply.body, BODY_SNIPPET);
+        return Err(UploadError::new(step, ErrorKind::Http { status: reply.status, body }));
+    }
+    let answer: Answer = serde_json::from_str(&reply.body).map_err(|e| {
+        let reason = if e.is_data() { format!("unexpected fields: {e}") } else { format!("not JSON: {e}") };
+        UploadError::new(step, ErrorKind::Malformed { reason, body: snippet(&reply.body, BODY_SNIPPET) })
+    })?;
+    if answer.code < 0 || answer.code >= 4000 {
+        let message = match (answer.message.is_empty(), answer.code_desc.is_empty()) {
+            (false, _) => answer.message.clone(),
+            (true, false) => answer.code_desc.clone(),
+            (true, true) => String::new(),
+        };
+        return Err(UploadError::new(
+            step,
+            ErrorKind::Server { code: answer.code, message, can_retry: answer.can_retry },
+        ));
+    }
+    Ok(answer)
+}
+
+fn malformed(step: Step, reason: &str, reply: &HttpReply) -> UploadError {
+    UploadError::new(step, ErrorKind::Malformed { reason: reason.to_string(), body: snippet(&reply.body, BODY_SNIPPET) })
+}
+
+/// What InitUploadEx decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitDecision {
+    /// code 0: upload every part at the asked part size.
+    Fresh,
+    /// code 1: use the session's part size from now on; these `(offset, size)` parts are held already.
+    Resume { part_size: u64, held: Vec<(u64, u64)> },
+    /// code 2: the file is there already.
+    Instant { file_id: String, url: String },
+}
+
+/// The largest part size a resumed session may impose (a part is held in memory while it is sent).
+pub const MAX_PART_SIZE: u64 = 64 << 20;
+
+pub fn init_decision(reply: &HttpReply) -> Result<InitDecision, UploadError> {
+    let answer = read(Step::Init, reply)?;
+    match answer.code {
+        0 => Ok(InitDecision::Fresh),
+        1 => {
+            let part_size = answer
+                .data_size
+                .filter(|&s| s > 0 && s <= MAX_PART_SIZE)
+                .ok_or_else(|| malformed(Step::Init, "code 1 without a usable dataSize", reply))?;
+            let held = answer.list_parts.unwrap_or_default().iter().map(|p| (p.offset, p.data_size)).collect();
+            Ok(InitDecision::Resume { part_size, held })
+        }
+        2 => match (answer.file_id, answer.url) {
+            (Some(file_id), Some(url)) if !file_id.is_empty() => Ok(InitDecision::Instant { file_id, url }),
+            _ => Err(malformed(Step::Init, "code 2 without fileId and url", reply)),
+        },
+        other => Err(malformed(Step::Init, &format!("unknown code {other}"), reply)),
+    }
+}
+
+/// UploadPartEx's answer: code 0 or a failure.
+pub fn part_ack(reply: &HttpReply) -> Result<(), UploadError> {
+    match read(Step::Part, reply)?.code {
+        0 => Ok(()),
+        other => Err(malformed(Step::Part, &format!("unexpected code {other}"), reply)),
+    }
+}
+
+/// What FinishUploadEx verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub file_id: String,
+    pub url: String,
+    pub verify_content: Option<String>,
+}
+
+pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
+    let answer = read(Step::Finish, reply)?;
+    if answer.code != 0 {
+        return Err(malformed(Step::Finish, &format!("unexpected code {}", answer.code), reply));
+    }
+    match (answer.file_id, answer.url) {
+        (Some(file_id), Some(url)) if !file_id.is_empty() => {
+            Ok(Finished { file_id, url, verify_content: answer.verify_content })
+        }
+        _ => Err(malformed(Step::Finish, "code 0 without fileId and url", reply)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> HttpReply {
+        HttpReply { status: 200, body: body.to_string() }
+    }
+
+    #[test]
+    fn fresh_resume_and_instant_from_the_documents_examples() {
+        assert_eq!(init_decision(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0}"#)).unwrap(), InitDecision::Fresh);
+        let resume = r#"{"code":1,"message":"","codeDesc":"","canRetry":0,"dataSize":1048576,"listParts":[
+            {"offset":0,"dataSize":1048576,"dataMd5":"0bee89b07a248e27c83fc3d5951213c1"},
+            {"offset":1048576,"dataSize":1048576,"dataSha":"f5ac8127b3b6b85cdc13f237c6005d80"}]}"#;
+        assert_eq!(
+            init_decision(&ok(resume)).unwrap(),
+            InitDecision::Resume { part_size: 1_048_576, held: vec![(0, 1_048_576), (1_048_576, 1_048_576)] }
+        );
+        let instant = r#"{"code":2,"message":"","fileId":"16092504232103571364","url":"http://10013.vod2.myqcloud.com/vod10013/16092504232103571364/f0.mp4"}"#;
+        assert_eq!(
+            init_decision(&ok(instant)).unwrap(),
+            InitDecision::Instant {
+                file_id: "16092504232103571364".into(),
+                url: "http://10013.vod2.myqcloud.com/vod10013/16092504232103571364/f0.mp4".into()
+            }
+        );
+    }
+
+    #[test]
+    fn resume_with_a_smaller_session_part_size_and_no_parts() {
+        let d = init_decision(&ok(r#"{"code":1,"dataSize":524288,"canRetry":0}"#)).unwrap();
+        assert_eq!(d, InitDecision::Resume { part_size: 524_288, held: vec![] });
+    }
+
+    #[test]
+    fn error_codes_become_typed_server_errors() {
+        let e = init_decision(&ok(r#"{"code":-10001,"message":"invalid arg","canRetry":0}"#)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server { code: -10001, message: "invalid arg".into(), can_retry: false });
+        assert_eq!(e.step, Step::Init);
+        let e = part_ack(&ok(r#"{"code":-10006,"message":"","codeDesc":"md5 mismatch","canRetry":1}"#)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server { code: -10006, message: "md5 mismatch".into(), can_retry: true });
+        assert!(e.is_transient());
+        let e = finished(&ok(r#"{"code":4200,"message":"expired","canRetry":false}"#)).unwrap_err();
+        assert_eq!(e.code(), Some(4200));
+    }
+
+    #[test]
+    fn html_error_pages_and_bad_json_say_what_came_back() {
+        let e = part_ack(&HttpReply { status: 502, body: "<html><h1>Bad Gateway</h1></html>".into() }).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Http { status: 502, body: "<html><h1>Bad Gateway</h1></html>".into() });
+        assert!(e.is_transient());
+        let e = part_ack(&ok("<html>captive portal</html>")).unwrap_err();
+        assert!(matches!(&e.kind, ErrorKind::Malformed { reason, body } if reason.starts_with("not JSON") && body == "<html>captive portal</html>"));
+        assert!(!e.is_transient());
+        let e = part_ack(&ok(r#"{"message":"no code"}"#)).unwrap_err();
+        assert!(matches!(&e.kind, ErrorKind::Malformed { reason, .. } if reason.contains("code")), "{e}");
+        let e = part_ack(&ok(r#"{"code":"zero"}"#)).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Malformed { .. }));
+    }
+
+    #[test]
+    fn answers_missing_required_fields_are_malformed() {
+        for body in [r#"{"code":1}"#, r#"{"code":1,"dataSize":0}"#, r#"{"code":2,"url":"u"}"#, r#"{"code":7}"#] {
+            let e = init_decision(&ok(body)).unwrap_err();
+            assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{body}: {e}");
+        }
+        let e = finished(&ok(r#"{"code":0}"#)).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Malformed { .. }));
+    }
+
+    #[test]
+    fn finish_reads_file_id_url_and_verify_content_and_accepts_numeric_ids() {
+        let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":16092504232103571364,"url":"u","verify_content":"dmM="}"#)).unwrap();
+        assert_eq!(f, Finished { file_id: "16092504232103571364".into(), url: "u".into(), verify_content: Some("dmM=".into()) });
+    }
+}

@@ -1,0 +1,196 @@
+//! One error type for the whole upload: which step failed, what kind of failure it was, and what
+//! came back. The browser layer turns it into a JS `UploadError` (or an `AbortError`) at the edge.
+
+use std::fmt;
+
+/// The step of the upload a failure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Hash,
+    Signature,
+    Init,
+    Part,
+    Finish,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Hash => "hash",
+            Step::Signature => "signature",
+            Step::Init => "init",
+            Step::Part => "part",
+            Step::Finish => "finish",
+        }
+    }
+
+    /// The API action a step calls, if it calls one.
+    pub fn action(self) -> Option<&'static str> {
+        match self {
+            Step::Init => Some("InitUploadEx"),
+            Step::Part => Some("UploadPartEx"),
+            Step::Finish => Some("FinishUploadEx"),
+            Step::Hash | Step::Signature => None,
+        }
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorKind {
+    /// The caller's `AbortSignal` fired.
+    Aborted,
+    /// The file is empty: the protocol needs `fileSize >= 1`.
+    EmptyFile,
+    /// The file could not be read (moved, deleted, permission revoked).
+    Read(String),
+    /// `getSignature` threw, rejected, or returned something that is not a non-empty string.
+    Signature(String),
+    /// The request never got an HTTP answer (connection refused or dropped, timeout).
+    Network(String),
+    /// An HTTP status other than 200: the request did not reach the API.
+    Http { status: u16, body: String },
+    /// HTTP 200, but not an answer of the protocol (not JSON, or a field missing or mistyped).
+    Malformed { reason: String, body: String },
+    /// The API answered with an error code.
+    Server { code: i64, message: String, can_retry: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadError {
+    pub step: Step,
+    pub kind: ErrorKind,
+    /// How many times the failing call was sent (0 where no call was involved).
+    pub attempts: u32,
+}
+
+impl UploadError {
+    pub fn new(step: Step, kind: ErrorKind) -> Self {
+        UploadError { step, kind, attempts: 0 }
+    }
+
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// The server's code, where the server answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match &self.kind {
+            ErrorKind::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the whole upload again later may succeed.
+    pub fn can_retry(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Server { can_retry, .. } => *can_retry,
+            ErrorKind::Network(_) | ErrorKind::Http { .. } | ErrorKind::Read(_) => true,
+            ErrorKind::Aborted
+            | ErrorKind::EmptyFile
+            | ErrorKind::Signature(_)
+            | ErrorKind::Malformed { .. } => false,
+        }
+    }
+
+    pub fn is_abort(&self) -> bool {
+        self.kind == ErrorKind::Aborted
+    }
+
+    /// Whether the same call may be sent again now (with backoff), per the protocol's client rules.
+    pub(crate) fn is_transient(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Network(_) | ErrorKind::Http { .. } => true,
+            ErrorKind::Server { code, can_retry, .. } => *code < 0 && *can_retry,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.step.action() {
+            Some(action) => format!("{action} ({} step)", self.step.as_str()),
+            None => format!("{} step", self.step.as_str()),
+        };
+        let tries = if self.attempts > 1 { format!(" after {} attempts", self.attempts) } else { String::new() };
+        match &self.kind {
+            ErrorKind::Aborted => write!(f, "upload aborted during the {what}"),
+            ErrorKind::EmptyFile => write!(f, "the file is empty (0 bytes): there is nothing to upload"),
+            ErrorKind::Read(why) => write!(f, "could not read the file: {why}"),
+            ErrorKind::Signature(why) => write!(f, "getSignature failed: {why}"),
+            ErrorKind::Network(why) => write!(f, "{what} failed{tries}: network error: {why}"),
+            ErrorKind::Http { status, body } => {
+                write!(f, "{what} failed{tries}: HTTP {status} instead of 200")?;
+                if !body.is_empty() {
+                    write!(f, "; the body began: {body:?}")?;
+                }
+                Ok(())
+            }
+            ErrorKind::Malformed { reason, body } => {
+                write!(f, "{what}: the server's answer is not a protocol answer ({reason}); it began: {body:?}")
+            }
+            ErrorKind::Server { code, message, .. } => {
+                write!(f, "{what} was refused{tries} with code {code}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for UploadError {}
+
+/// The first `max` characters of a body, for error messages.
+pub(crate) fn snippet(body: &str, max: usize) -> String {
+    let trimmed = body.trim();
+    match trimmed.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_failed_where_and_what_came_back() {
+        let e = UploadError::new(Step::Part, ErrorKind::Http { status: 503, body: "<html>busy</html>".into() })
+            .with_attempts(6);
+        assert_eq!(
+            e.to_string(),
+            "UploadPartEx (part step) failed after 6 attempts: HTTP 503 instead of 200; the body began: \"<html>busy</html>\""
+        );
+        let e = UploadError::new(
+            Step::Init,
+            ErrorKind::Server { code: -10002, message: "signature expired".into(), can_retry: false },
+        );
+        assert_eq!(e.to_string(), "InitUploadEx (init step) was refused with code -10002: signature expired");
+        assert_eq!(e.code(), Some(-10002));
+        assert!(!e.can_retry());
+    }
+
+    #[test]
+    fn transient_classes_follow_the_protocol() {
+        let server = |code, can_retry| {
+            UploadError::new(Step::Part, ErrorKind::Server { code, message: String::new(), can_retry })
+        };
+        assert!(server(-10004, true).is_transient());
+        assert!(!server(-10003, false).is_transient());
+        assert!(!server(6000, true).is_transient(), "only code < 0 with canRetry 1 is retried");
+        assert!(UploadError::new(Step::Init, ErrorKind::Network("reset".into())).is_transient());
+        assert!(UploadError::new(Step::Init, ErrorKind::Http { status: 500, body: String::new() }).is_transient());
+        let malformed = ErrorKind::Malformed { reason: "not JSON".into(), body: "<html>".into() };
+        assert!(!UploadError::new(Step::Init, malformed).is_transient());
+    }
+
+    #[test]
+    fn snippet_cuts_on_char_boundaries() {
+        assert_eq!(snippet("  héllo wörld ", 4), "héll…");
+        assert_eq!(snippet("short", 10), "short");
+    }
+}

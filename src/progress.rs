@@ -1,0 +1,128 @@
+//! Progress as the user sees it: bytes done out of total, a smoothed speed and time left.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Hashing,
+    Uploading,
+    Finishing,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Hashing => "hashing",
+            Phase::Uploading => "uploading",
+            Phase::Finishing => "finishing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub loaded: u64,
+    pub total: u64,
+    /// Smoothed over the last seconds; 0 until there is a measurement.
+    pub bytes_per_second: f64,
+    /// `None` until the speed is known.
+    pub eta_seconds: Option<f64>,
+}
+
+/// Turns "these many bytes are done at this time" into monotonic progress with an exponentially
+/// smoothed speed. Bytes that were done before the meter started (parts the server already held)
+/// count towards `loaded` but not towards the speed.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    phase: Phase,
+    total: u64,
+    loaded: u64,
+    last_ms: f64,
+    last_loaded: u64,
+    rate: Option<f64>,
+}
+
+/// The time constant of the smoothing, in seconds.
+const SMOOTHING_S: f64 = 2.0;
+/// Samples closer together than this are folded into the next one.
+const MIN_SAMPLE_MS: f64 = 100.0;
+
+impl Meter {
+    pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
+        let loaded = already.min(total);
+        Meter { phase, total, loaded, last_ms: now_ms, last_loaded: loaded, rate: None }
+    }
+
+    /// `bytes` more are done. Returns the progress to report.
+    pub fn advance(&mut self, bytes: u64, now_ms: f64) -> Progress {
+        self.loaded = (self.loaded + bytes).min(self.total);
+        let dt = now_ms - self.last_ms;
+        if dt >= MIN_SAMPLE_MS {
+            let sample = (self.loaded - self.last_loaded) as f64 / (dt / 1000.0);
+            let alpha = 1.0 - (-(dt / 1000.0) / SMOOTHING_S).exp();
+            self.rate = Some(match self.rate {
+                Some(rate) => rate + alpha * (sample - rate),
+                None => sample,
+            });
+            self.last_ms = now_ms;
+            self.last_loaded = self.loaded;
+        }
+        self.progress()
+    }
+
+    pub fn progress(&self) -> Progress {
+        let rate = self.rate.unwrap_or(0.0);
+        let eta_seconds = match self.rate {
+            _ if self.loaded >= self.total => Some(0.0),
+            Some(r) if r > 0.0 => Some((self.total - self.loaded) as f64 / r),
+            _ => None,
+        };
+        Progress { phase: self.phase, loaded: self.loaded, total: self.total, bytes_per_second: rate, eta_seconds }
+    }
+
+    pub fn loaded(&self) -> u64 {
+        self.loaded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_and_eta_from_steady_progress() {
+        let mut m = Meter::new(Phase::Uploading, 10_000_000, 0, 0.0);
+        let mut p = m.progress();
+        assert_eq!((p.loaded, p.bytes_per_second, p.eta_seconds), (0, 0.0, None));
+        for i in 1..=5 {
+            p = m.advance(1_000_000, f64::from(i) * 1000.0);
+        }
+        assert_eq!(p.loaded, 5_000_000);
+        assert!((p.bytes_per_second - 1_000_000.0).abs() < 1.0, "{}", p.bytes_per_second);
+        assert!((p.eta_seconds.unwrap() - 5.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn resumed_bytes_count_as_loaded_but_not_as_speed() {
+        let mut m = Meter::new(Phase::Uploading, 4_000, 3_000, 0.0);
+        assert_eq!(m.progress().loaded, 3_000);
+        let p = m.advance(500, 1_000.0);
+        assert_eq!(p.loaded, 3_500);
+        assert!((p.bytes_per_second - 500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bursts_closer_than_the_sample_interval_do_not_spike_the_speed() {
+        let mut m = Meter::new(Phase::Hashing, 100, 0, 0.0);
+        m.advance(10, 1_000.0);
+        let p = m.advance(10, 1_001.0);
+        assert!((p.bytes_per_second - 10.0).abs() < 1e-9);
+        assert_eq!(p.loaded, 20);
+    }
+
+    #[test]
+    fn loaded_never_passes_total_and_done_has_no_time_left() {
+        let mut m = Meter::new(Phase::Uploading, 100, 0, 0.0);
+        let p = m.advance(150, 500.0);
+        assert_eq!((p.loaded, p.eta_seconds), (100, Some(0.0)));
+    }
+}
