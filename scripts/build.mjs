@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Builds the release package into dist/ (git-ignored):
+//
+//   dist/index.js, dist/index.d.ts, ...   the hand-written entry files, copied from js/
+//   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
+//   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
+//   dist/wasm/snippets/...                JS snippets imported from Rust, if any
+//
+// then prints every shipped file's size raw and gzipped, the wasm+JS total against the size budget,
+// and the size and file count of the tarball `npm pack` would make.
+//
+// Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
+// Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const WASM_OUT = join(DIST, 'wasm');
+const CRATE = 'vod-ugc-uploader';
+const OUT_NAME = 'vod_ugc_uploader';
+const TARGET = 'wasm32-unknown-unknown';
+const BUDGET_BYTES = 40 * 1024; // wasm + JS, gzipped (issue 5)
+
+// What rustc 1.95 enables by default for wasm32-unknown-unknown; wasm-opt must accept all of it.
+const WASM_FEATURES = [
+  '--enable-bulk-memory',
+  '--enable-bulk-memory-opt',
+  '--enable-nontrapping-float-to-int',
+  '--enable-sign-ext',
+  '--enable-mutable-globals',
+  '--enable-reference-types',
+  '--enable-multivalue',
+  '--enable-call-indirect-overlong',
+];
+
+const args = new Set(process.argv.slice(2));
+const optimise = !args.has('--no-opt');
+
+function step(name) {
+  console.log(`build: ${name}`);
+}
+
+function run(cmd, cmdArgs, opts = {}) {
+  const res = spawnSync(cmd, cmdArgs, { cwd: ROOT, stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  if (res.error) throw new Error(`${cmd} could not start: ${res.error.message}`);
+  if (res.status !== 0) {
+    throw new Error(`${cmd} ${cmdArgs.join(' ')} exited with ${res.status ?? res.signal}`);
+  }
+  return res.stdout;
+}
+
+function walk(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+function kb(n) {
+  return `${(n / 1024).toFixed(1)} KB`;
+}
+
+function main() {
+  const t0 = Date.now();
+  rmSync(DIST, { recursive: true, force: true });
+  mkdirSync(WASM_OUT, { recursive: true });
+
+  step(`cargo build --release --lib --target ${TARGET} -p ${CRATE}`);
+  run('cargo', ['build', '--release', '--lib', '--target', TARGET, '-p', CRATE]);
+  const wasmIn = join(ROOT, 'target', TARGET, 'release', `${OUT_NAME}.wasm`);
+  if (!existsSync(wasmIn)) throw new Error(`cargo did not produce ${relative(ROOT, wasmIn)}`);
+
+  step('wasm-bindgen --target web -> dist/wasm/');
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, wasmIn]);
+
+  const wasmOut = join(WASM_OUT, `${OUT_NAME}_bg.wasm`);
+  if (optimise) {
+    const wasmOpt = join(ROOT, 'node_modules', 'binaryen', 'bin', 'wasm-opt');
+    if (!existsSync(wasmOpt)) throw new Error(`${relative(ROOT, wasmOpt)} missing: run \`bash scripts/setup.sh\` (npm ci)`);
+    const before = statSync(wasmOut).size;
+    step('wasm-opt -O3 (npm binaryen)');
+    run(process.execPath, [wasmOpt, '-O3', ...WASM_FEATURES, wasmOut, '-o', wasmOut]);
+    console.log(`build:   ${kb(before)} -> ${kb(statSync(wasmOut).size)}`);
+  } else {
+    step('wasm-opt skipped (--no-opt)');
+  }
+
+  const jsDir = join(ROOT, 'js');
+  const jsFiles = existsSync(jsDir) ? readdirSync(jsDir).filter((f) => !f.startsWith('.')) : [];
+  if (jsFiles.length === 0) {
+    step('js/ is empty: no entry files to copy (dist/index.js will be missing)');
+  } else {
+    step(`copy js/ -> dist/ (${jsFiles.join(', ')})`);
+    for (const f of jsFiles) cpSync(join(jsDir, f), join(DIST, f), { recursive: true });
+  }
+
+  // Sanity: what package.json promises must exist.
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const promised = new Set();
+  const collect = (v) => {
+    if (typeof v === 'string') promised.add(v);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(pkg.exports);
+  for (const field of ['main', 'module', 'types']) if (pkg[field]) promised.add(pkg[field]);
+  const missing = [...promised].filter((p) => p.startsWith('./dist/') && !existsSync(join(ROOT, p)));
+  if (missing.length) console.log(`build: WARNING: package.json points at missing files: ${missing.join(', ')}`);
+  if (existsSync(join(DIST, 'worker.js')) && !(pkg.exports && pkg.exports['./worker'])) {
+    console.log('build: WARNING: dist/worker.js exists but package.json has no "./worker" export');
+  }
+
+  // Size table.
+  const rows = walk(DIST).map((p) => {
+    const buf = readFileSync(p);
+    return { file: relative(ROOT, p), raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
+  });
+  const shipped = rows.filter((r) => /\.(js|mjs|wasm)$/.test(r.file));
+  const total = shipped.reduce((a, r) => ({ raw: a.raw + r.raw, gz: a.gz + r.gz }), { raw: 0, gz: 0 });
+  const w = Math.max(...rows.map((r) => r.file.length), 28);
+  console.log('');
+  console.log(`${'file'.padEnd(w)}  ${'raw'.padStart(10)}  ${'gzip'.padStart(10)}`);
+  for (const r of rows) console.log(`${r.file.padEnd(w)}  ${kb(r.raw).padStart(10)}  ${kb(r.gz).padStart(10)}`);
+  const verdict = total.gz <= BUDGET_BYTES ? 'within' : 'OVER';
+  console.log(`${'wasm + JS total'.padEnd(w)}  ${kb(total.raw).padStart(10)}  ${kb(total.gz).padStart(10)}  (${verdict} the ${kb(BUDGET_BYTES)} gzipped budget)`);
+
+  // What `npm pack` would ship.
+  const packJson = run('npm', ['pack', '--dry-run', '--json', '--loglevel=error'], { capture: true });
+  const [pack] = JSON.parse(packJson);
+  console.log(`tarball ${pack.filename}: ${kb(pack.size)} packed, ${kb(pack.unpackedSize)} unpacked, ${pack.entryCount} files`);
+  console.log(`build: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  if (verdict === 'OVER' && process.env.SIZE_BUDGET_STRICT === '1') {
+    throw new Error(`wasm + JS is ${kb(total.gz)} gzipped, over the ${kb(BUDGET_BYTES)} budget`);
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(`build: FAILED: ${err.message}`);
+  process.exit(1);
+}
