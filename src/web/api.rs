@@ -1,0 +1,165 @@
+//! The exported functions: `upload` and `hashFile`.
+
+use js_sys::Function;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortController, AbortSignal, AddEventListenerOptions, File};
+
+use crate::error::{ErrorKind, Step, UploadError};
+use crate::hash::FileHasher;
+use crate::progress::{Meter, Phase};
+use crate::upload::{self, FileInfo, UploadResult};
+use crate::web::env::{report, WebEnv};
+use crate::web::js_error::{abort_error, to_js, type_error};
+use crate::web::{file, options};
+
+/// Bytes read and hashed per step of the hash pass; the next window is read while one is hashed.
+const HASH_WINDOW: u64 = 8 << 20;
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsResult {
+    file_id: String,
+    url: String,
+    file_sha: String,
+    instant: bool,
+    resumed_bytes: u64,
+    uploaded_bytes: u64,
+    verify_content: Option<String>,
+}
+
+impl From<UploadResult> for JsResult {
+    fn from(r: UploadResult) -> Self {
+        JsResult {
+            file_id: r.file_id,
+            url: r.url,
+            file_sha: r.file_sha,
+            instant: r.instant,
+            resumed_bytes: r.resumed_bytes,
+            uploaded_bytes: r.uploaded_bytes,
+            verify_content: r.verify_content,
+        }
+    }
+}
+
+fn checked_file(file: JsValue, function: &str) -> Result<(File, u64), JsValue> {
+    let file: File = file.dyn_into().map_err(|_| {
+        type_error(&format!("{function}(file, options): file must be a File (from <input type=file>, a drop, or new File([...], name))"))
+    })?;
+    let size = file.size();
+    if !(size.is_finite() && size >= 0.0 && size.fract() == 0.0 && size <= MAX_SAFE_INTEGER) {
+        return Err(type_error(&format!("file.size {size} is not a byte count this uploader can address")));
+    }
+    Ok((file, size as u64))
+}
+
+/// An `AbortController` for this call that follows the caller's signal, so that the call can also
+/// cancel its own stragglers when it ends.
+fn linked_controller(user: Option<&AbortSignal>) -> Result<AbortController, JsValue> {
+    let controller = AbortController::new()?;
+    if let Some(user) = user {
+        if user.aborted() {
+            return Err(abort_error());
+        }
+        let inner = controller.clone();
+        let on_abort = Closure::once_into_js(move || inner.abort());
+        let listen = AddEventListenerOptions::new();
+        listen.set_once(true);
+        // Removed again when this call's own controller aborts, at the end of the call.
+        listen.set_signal(&controller.signal());
+        user.add_event_listener_with_callback_and_add_event_listener_options("abort", on_abort.unchecked_ref(), &listen)?;
+    }
+    Ok(controller)
+}
+
+/// SHA-1 of the whole file, read in windows with the next read in flight while one is hashed.
+async fn sha1(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>) -> Result<String, UploadError> {
+    let failed = |kind| UploadError::new(Step::Hash, kind);
+    let mut hasher = FileHasher::new();
+    let mut meter = Meter::new(Phase::Hashing, size, 0, js_sys::Date::now());
+    report(on_progress, &meter.progress());
+    let mut offset = 0u64;
+    let mut pending = Some(file::read_into(file, 0, HASH_WINDOW.min(size), Vec::new()));
+    let mut spare = Vec::new();
+    while let Some(read) = pending.take() {
+        let window = read.await.map_err(|e| match e {
+            upload::EnvError::Aborted => failed(ErrorKind::Aborted),
+            upload::EnvError::Failed(why) => failed(ErrorKind::Read(why)),
+        })?;
+        if signal.aborted() {
+            return Err(failed(ErrorKind::Aborted));
+        }
+        let expected = HASH_WINDOW.min(size - offset);
+        if window.len() as u64 != expected {
+            let why = format!("expected {expected} bytes at offset {offset}, read {}: the file changed while it was read", window.len());
+            return Err(failed(ErrorKind::Read(why)));
+        }
+        offset += expected;
+        if offset < size {
+            pending = Some(file::read_into(file, offset, HASH_WINDOW.min(size - offset), std::mem::take(&mut spare)));
+        }
+        hasher.update(&window);
+        report(on_progress, &meter.advance(expected, js_sys::Date::now()));
+        spare = window;
+    }
+    Ok(hasher.finish_hex())
+}
+
+/// Uploads `file`: hashes it, asks `getSignature`, then InitUploadEx → UploadPartEx × N →
+/// FinishUploadEx. Resolves with the stored file's id and url; rejects with an `UploadError`, an
+/// `AbortError`, or (for invalid arguments) a `TypeError`.
+#[wasm_bindgen(js_name = upload, unchecked_return_type = "UploadResult")]
+pub async fn upload_js(
+    #[wasm_bindgen(unchecked_param_type = "File")] file: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "UploadOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let (file, size) = checked_file(file, "upload")?;
+    let opts = options::parse(&options).map_err(|m| type_error(&m))?;
+    let controller = linked_controller(opts.signal.as_ref())?;
+    let signal = controller.signal();
+    let outcome = async {
+        if size == 0 {
+            return Err(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
+        }
+        let sha = sha1(&file, size, &signal, &opts.on_progress).await?;
+        let info = FileInfo::new(&file.name(), size, sha);
+        let env = WebEnv {
+            blob: file.clone().into(),
+            signal: signal.clone(),
+            get_signature: opts.get_signature.clone(),
+            on_progress: opts.on_progress.clone(),
+            timeout_ms: opts.timeout_ms,
+        };
+        upload::upload(&env, &info, &opts.core).await
+    }
+    .await;
+    controller.abort();
+    let result = outcome.map_err(|e| to_js(&e))?;
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    JsResult::from(result).serialize(&serializer).map_err(JsValue::from)
+}
+
+/// SHA-1 of a whole file, lowercase hex, as `upload` computes it (streamed; the file is never held in
+/// memory whole).
+#[wasm_bindgen(js_name = hashFile, unchecked_return_type = "string")]
+pub async fn hash_file_js(
+    #[wasm_bindgen(unchecked_param_type = "File")] file: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "HashOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let (file, size) = checked_file(file, "hashFile")?;
+    let get = |key: &str| js_sys::Reflect::get(&options, &key.into()).ok().filter(|v| !v.is_undefined());
+    let user_signal = match get("signal") {
+        None => None,
+        Some(s) => Some(s.dyn_into::<AbortSignal>().map_err(|_| type_error("options.signal must be an AbortSignal"))?),
+    };
+    let on_progress = match get("onProgress") {
+        None => None,
+        Some(f) => Some(f.dyn_into::<Function>().map_err(|_| type_error("options.onProgress must be a function"))?),
+    };
+    let controller = linked_controller(user_signal.as_ref())?;
+    let outcome = sha1(&file, size, &controller.signal(), &on_progress).await;
+    controller.abort();
+    outcome.map(JsValue::from).map_err(|e| to_js(&e))
+}

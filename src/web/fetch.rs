@@ -1,0 +1,53 @@
+//! `fetch`, bound on the global scope so it works on a page and in a worker.
+
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestInit, Response};
+
+use crate::answer::HttpReply;
+use crate::request::{Method, Request};
+use crate::upload::EnvError;
+use crate::web::js_error::describe;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with_str_and_init(input: &str, init: &RequestInit) -> Promise;
+
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = any)]
+    fn abort_signal_any(signals: &js_sys::Array) -> AbortSignal;
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_signal_timeout(ms: f64) -> AbortSignal;
+}
+
+/// Sends `request` and reads the whole answer. `signal` aborts it (→ `Aborted`); no answer within
+/// `timeout_ms` is a network failure.
+pub async fn send(request: &Request, body: Option<&[u8]>, signal: &AbortSignal, timeout_ms: u32) -> Result<HttpReply, EnvError> {
+    if signal.aborted() {
+        return Err(EnvError::Aborted);
+    }
+    let init = RequestInit::new();
+    init.set_method(request.method.as_str());
+    let timeout = abort_signal_timeout(f64::from(timeout_ms));
+    init.set_signal(Some(&abort_signal_any(&js_sys::Array::of2(signal, &timeout))));
+    if let (Method::Post, Some(bytes)) = (request.method, body) {
+        // fetch copies the bytes when it is called, so a view of wasm memory is never read later.
+        init.set_body(&Uint8Array::from(bytes));
+        let headers = Headers::new().map_err(|e| EnvError::Failed(describe(&e)))?;
+        headers.set("Content-Type", "application/octet-stream").map_err(|e| EnvError::Failed(describe(&e)))?;
+        init.set_headers(&headers);
+    }
+    let failed = |e: JsValue| {
+        if signal.aborted() {
+            EnvError::Aborted
+        } else if timeout.aborted() {
+            EnvError::Failed(format!("no answer within {} s", timeout_ms / 1000))
+        } else {
+            EnvError::Failed(describe(&e))
+        }
+    };
+    let response: Response = JsFuture::from(fetch_with_str_and_init(&request.url, &init)).await.map_err(failed)?.unchecked_into();
+    let text = JsFuture::from(response.text().map_err(failed)?).await.map_err(failed)?;
+    Ok(HttpReply { status: response.status(), body: text.as_string().unwrap_or_default() })
+}

@@ -1,0 +1,11 @@
+//! The browser layer: one small file per browser API, and the exported JavaScript API. Everything here
+//! binds the global scope itself (no `window()`), so the same code runs on a page and in a Web Worker.
+
+mod api;
+mod env;
+mod fetch;
+mod file;
+mod js_error;
+mod options;
+mod timer;
+mod types;
