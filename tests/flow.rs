@@ -1,0 +1,285 @@
+//! The upload flow driven by scripted answers: every init case, retries, signature refresh, fatal
+//! errors, abort, progress and concurrency — no network, no browser.
+
+#[path = "common/scripted.rs"]
+mod scripted;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+
+use scripted::{bytes, json, Scripted};
+use vod_ugc_uploader::answer::HttpReply;
+use vod_ugc_uploader::hash::{md5_hex, sha1_hex};
+use vod_ugc_uploader::progress::Phase;
+use vod_ugc_uploader::request::Method;
+use vod_ugc_uploader::retry::Backoff;
+use vod_ugc_uploader::{upload, EnvError, ErrorKind, FileInfo, Options, Step};
+
+const KIB512: u64 = 524_288;
+const MIB: u64 = 1_048_576;
+
+fn options() -> Options {
+    Options { endpoint: "http://vod.test/v2/index.php".into(), ..Options::default() }
+}
+
+fn file(data: &[u8]) -> FileInfo {
+    FileInfo::new("Holiday.MP4", data.len() as u64, sha1_hex(data))
+}
+
+const FINISHED: &str = r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4","verify_content":"dmVyaWZ5"}"#;
+
+/// A server that accepts everything, checking each part's bytes against its parameters.
+fn accepting(init: &'static str) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> Result<HttpReply, EnvError> {
+    move |sent, body| match sent.action.as_str() {
+        "InitUploadEx" => json(init),
+        "UploadPartEx" => {
+            let body = body.expect("UploadPartEx carries a body");
+            assert_eq!(sent.method, Method::Post);
+            assert_eq!(sent.param("dataSize"), body.len().to_string());
+            assert_eq!(sent.param("dataMd5"), md5_hex(body));
+            json(r#"{"code":0,"message":"","codeDesc":"","canRetry":0}"#)
+        }
+        "FinishUploadEx" => json(FINISHED),
+        other => panic!("unexpected action {other}"),
+    }
+}
+
+#[tokio::test]
+async fn fresh_upload_sends_every_part_once_then_finishes() {
+    let data = bytes((2 * MIB + 1000) as usize, 1);
+    let env = Scripted::new(data.clone(), accepting(r#"{"code":0,"message":"","canRetry":0}"#));
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+
+    assert_eq!(env.actions(), ["InitUploadEx", "UploadPartEx", "UploadPartEx", "UploadPartEx", "FinishUploadEx"]);
+    let sent = env.sent.borrow();
+    assert_eq!(sent[0].method, Method::Get);
+    assert_eq!(sent[0].param("fileSha"), sha1_hex(&data));
+    assert_eq!(sent[0].param("fileSize"), data.len().to_string());
+    assert_eq!(sent[0].param("dataSize"), MIB.to_string());
+    assert_eq!(sent[0].param("signature"), "sig-1");
+    let offsets: Vec<&str> = sent[1..4].iter().map(|s| s.param("offset")).collect();
+    assert_eq!(offsets, ["0", "1048576", "2097152"]);
+    assert_eq!(sent[3].param("dataSize"), "1000");
+    assert_eq!(env.signature_calls.get(), 1, "one signature serves all three calls");
+    assert!(sent.iter().all(|s| s.param("signature") == "sig-1"));
+
+    assert_eq!(result.file_id, "5285890781763144364");
+    assert_eq!(result.url, "http://vod.test/vod/5285890781763144364/f0.mp4");
+    assert_eq!(result.file_sha, sha1_hex(&data));
+    assert!(!result.instant);
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes), (0, data.len() as u64));
+    assert_eq!(result.verify_content.as_deref(), Some("dmVyaWZ5"));
+}
+
+#[tokio::test]
+async fn resume_adopts_the_servers_part_size_and_skips_held_parts() {
+    // Asked for 1 MiB parts; the server's session uses 512 KiB and holds parts 0 and 2.
+    let data = bytes((2 * MIB + 5) as usize, 2);
+    let init = r#"{"code":1,"message":"","canRetry":0,"dataSize":524288,"listParts":[
+        {"offset":0,"dataSize":524288,"dataMd5":"x"},{"offset":1048576,"dataSize":524288,"dataMd5":"y"}]}"#;
+    let env = Scripted::new(data.clone(), accepting(init));
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+
+    let sent = env.sent.borrow();
+    assert_eq!(sent[0].param("dataSize"), MIB.to_string());
+    let parts: Vec<(String, String)> = sent
+        .iter()
+        .filter(|s| s.action == "UploadPartEx")
+        .map(|s| (s.param("offset").to_string(), s.param("dataSize").to_string()))
+        .collect();
+    let expected = [(KIB512, KIB512), (3 * KIB512, KIB512), (4 * KIB512, 5)];
+    assert_eq!(parts, expected.map(|(o, s)| (o.to_string(), s.to_string())));
+    assert_eq!(result.resumed_bytes, 2 * KIB512);
+    assert_eq!(result.uploaded_bytes, data.len() as u64 - 2 * KIB512);
+    // Progress starts at the held bytes and ends at the whole file.
+    let progress = env.progress.borrow();
+    let uploading: Vec<u64> = progress.iter().filter(|p| p.phase == Phase::Uploading).map(|p| p.loaded).collect();
+    assert_eq!(uploading.first(), Some(&(2 * KIB512)));
+    assert_eq!(uploading.last(), Some(&(data.len() as u64)));
+}
+
+#[tokio::test]
+async fn resume_with_every_part_held_only_finishes() {
+    let data = bytes(1000, 3);
+    let env = Scripted::new(data.clone(), accepting(r#"{"code":1,"dataSize":1048576,"listParts":[{"offset":0,"dataSize":1000,"dataMd5":"m"}]}"#));
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+    assert_eq!(env.actions(), ["InitUploadEx", "FinishUploadEx"]);
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes, result.instant), (1000, 0, false));
+}
+
+#[tokio::test]
+async fn instant_upload_sends_no_parts() {
+    let data = bytes(3000, 4);
+    let init = r#"{"code":2,"message":"","fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4"}"#;
+    let env = Scripted::new(data.clone(), accepting(init));
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+    assert_eq!(env.count("UploadPartEx"), 0);
+    assert!(result.instant);
+    assert_eq!(result.file_id, "5285890781763144364");
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes), (0, 0));
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_counts_twice() {
+    let data = bytes((3 * MIB) as usize, 5);
+    let failures_left = Cell::new(4);
+    let fail_kinds = RefCell::new(vec![
+        Err(EnvError::Failed("connection reset".into())),
+        Ok(HttpReply { status: 503, body: "<html>Service Unavailable</html>".into() }),
+        json(r#"{"code":-10004,"message":"cache write failed","canRetry":1}"#),
+        json(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#),
+    ]);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "UploadPartEx" && sent.param("offset") == "1048576" && failures_left.get() > 0 {
+            failures_left.set(failures_left.get() - 1);
+            return fail_kinds.borrow_mut().remove(0);
+        }
+        accept(sent, body)
+    });
+    let opts = Options { backoff: Backoff { base_ms: 100, max_ms: 10_000 }, ..options() };
+    let result = upload(&env, &file(&data), &opts).await.unwrap();
+    assert_eq!(env.count("UploadPartEx"), 3 + 4);
+    // Equal jitter with random 0.5: 75% of 100, 200, 400, 800.
+    assert_eq!(*env.sleeps.borrow(), [75, 150, 300, 600]);
+    assert_eq!(result.uploaded_bytes, data.len() as u64);
+    let loaded: Vec<u64> = env.progress.borrow().iter().filter(|p| p.phase == Phase::Uploading).map(|p| p.loaded).collect();
+    assert!(loaded.windows(2).all(|w| w[0] <= w[1]), "progress went back: {loaded:?}");
+    assert_eq!(loaded.last(), Some(&(data.len() as u64)));
+    assert_eq!(loaded.len(), 4, "one report at the start and one per acknowledged part: {loaded:?}");
+}
+
+#[tokio::test]
+async fn retries_are_bounded_then_the_last_error_is_reported() {
+    let data = bytes(2000, 6);
+    let env = Scripted::new(data.clone(), |sent, _| match sent.action.as_str() {
+        "InitUploadEx" => Ok(HttpReply { status: 500, body: "<html><body>Internal Server Error</body></html>".into() }),
+        _ => panic!("nothing is sent after init fails"),
+    });
+    let opts = Options { retries: 3, ..options() };
+    let error = upload(&env, &file(&data), &opts).await.unwrap_err();
+    assert_eq!(env.count("InitUploadEx"), 4, "the first send and 3 retries");
+    assert_eq!(error.step, Step::Init);
+    assert_eq!(error.attempts, 4);
+    assert!(matches!(&error.kind, ErrorKind::Http { status: 500, body } if body.contains("Internal Server Error")));
+    assert!(error.can_retry());
+    assert!(error.to_string().contains("after 4 attempts: HTTP 500"), "{error}");
+}
+
+#[tokio::test]
+async fn an_error_that_cannot_be_retried_fails_at_once_and_stops_the_other_parts() {
+    let data = bytes((6 * MIB) as usize, 7);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "UploadPartEx" && sent.param("offset") == "0" {
+            return json(r#"{"code":-10003,"message":"offset is not a multiple of dataSize","canRetry":0}"#);
+        }
+        accept(sent, body)
+    });
+    let opts = Options { concurrency: 2, ..options() };
+    let error = upload(&env, &file(&data), &opts).await.unwrap_err();
+    assert_eq!(error.step, Step::Part);
+    assert_eq!(error.code(), Some(-10003));
+    assert!(!error.can_retry());
+    assert!(env.sleeps.borrow().is_empty(), "no retry of a canRetry 0 answer");
+    assert!(env.count("UploadPartEx") <= 2, "parts stop being sent once one failed: {:?}", env.actions());
+    assert_eq!(env.count("FinishUploadEx"), 0);
+}
+
+#[tokio::test]
+async fn a_refused_signature_is_refreshed_once_and_the_call_repeated() {
+    let data = bytes(1500, 8);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.param("signature") == "sig-1" {
+            return json(r#"{"code":-10002,"message":"signature expired","canRetry":0}"#);
+        }
+        accept(sent, body)
+    });
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+    assert_eq!(env.signature_calls.get(), 2);
+    assert_eq!(env.actions(), ["InitUploadEx", "InitUploadEx", "UploadPartEx", "FinishUploadEx"]);
+    assert!(env.sent.borrow()[1..].iter().all(|s| s.param("signature") == "sig-2"));
+    assert_eq!(result.uploaded_bytes, 1500);
+}
+
+#[tokio::test]
+async fn a_second_refusal_fails_with_the_servers_code() {
+    let data = bytes(1500, 9);
+    let env = Scripted::new(data.clone(), |_, _| json(r#"{"code":-10002,"message":"bad signature","canRetry":0}"#));
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!(env.signature_calls.get(), 2);
+    assert_eq!(env.count("InitUploadEx"), 2);
+    assert_eq!((error.step, error.code()), (Step::Init, Some(-10002)));
+}
+
+#[tokio::test]
+async fn parts_refused_together_share_one_refresh() {
+    let data = bytes((4 * MIB) as usize, 10);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "UploadPartEx" && sent.param("signature") == "sig-1" {
+            return json(r#"{"code":-10002,"message":"expired","canRetry":0}"#);
+        }
+        accept(sent, body)
+    });
+    let result = upload(&env, &file(&data), &Options { concurrency: 4, ..options() }).await.unwrap();
+    assert_eq!(env.signature_calls.get(), 2, "four refusals, one refresh");
+    assert_eq!(env.count("UploadPartEx"), 8);
+    assert_eq!(result.uploaded_bytes, 4 * MIB);
+}
+
+#[tokio::test]
+async fn parts_in_flight_never_exceed_the_concurrency() {
+    let data = bytes((10 * MIB) as usize, 11);
+    for concurrency in [1, 3, 6] {
+        let env = Scripted::new(data.clone(), accepting(r#"{"code":0}"#));
+        upload(&env, &file(&data), &Options { concurrency, ..options() }).await.unwrap();
+        assert_eq!(env.max_in_flight.get(), concurrency, "concurrency {concurrency}");
+        let offsets: HashSet<String> = env.sent.borrow().iter().map(|s| s.param("offset").to_string()).collect();
+        assert_eq!(offsets.len(), 11, "10 parts plus the calls without an offset");
+    }
+}
+
+#[tokio::test]
+async fn abort_stops_sending_at_once() {
+    let data = bytes((8 * MIB) as usize, 12);
+    let env = Scripted::new(data.clone(), accepting(r#"{"code":0}"#));
+    env.abort_after_sends.set(Some(3));
+    let error = upload(&env, &file(&data), &Options { concurrency: 2, ..options() }).await.unwrap_err();
+    assert!(error.is_abort(), "{error:?}");
+    assert_eq!(env.sent.borrow().len(), 3, "no request after the abort");
+}
+
+#[tokio::test]
+async fn malformed_answers_fail_with_what_came_back() {
+    let data = bytes(10, 13);
+    let env = Scripted::new(data.clone(), |_, _| json("<!DOCTYPE html><title>Login</title>"));
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!(env.count("InitUploadEx"), 1, "a 200 that is not JSON is not retried");
+    assert!(matches!(&error.kind, ErrorKind::Malformed { body, .. } if body.contains("<title>Login</title>")));
+    assert!(error.to_string().contains("not a protocol answer"), "{error}");
+}
+
+#[tokio::test]
+async fn an_empty_file_is_refused_before_any_request() {
+    let env = Scripted::new(Vec::new(), |_, _| panic!("no request for an empty file"));
+    let error = upload(&env, &FileInfo::new("empty.mp4", 0, sha1_hex(b"")), &options()).await.unwrap_err();
+    assert_eq!((error.step, error.kind.clone()), (Step::Hash, ErrorKind::EmptyFile));
+    assert_eq!(env.signature_calls.get(), 0);
+}
+
+#[tokio::test]
+async fn finish_refusing_missing_parts_is_fatal() {
+    let data = bytes(10, 14);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "FinishUploadEx" {
+            return json(r#"{"code":-10003,"message":"1 part missing","canRetry":0}"#);
+        }
+        accept(sent, body)
+    });
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!((error.step, error.code()), (Step::Finish, Some(-10003)));
+    assert!(error.to_string().contains("1 part missing"));
+}
