@@ -1,0 +1,43 @@
+// The package as a bundler sees it: `npm pack` the repo, install the tarball into a small app that
+// imports 'vod-ugc-uploader' by name, `vite build` it, serve the built app and upload from it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { REPO_ROOT, launchBrowser, startServer } from '../support/harness.mjs';
+import { assertUploaded, makeApp, packTarball, run, uploadInPage } from './helpers.mjs';
+
+let browser;
+let server;
+let app;
+
+before(async () => {
+  const { tarball } = packTarball();
+  app = makeApp(tarball, [
+    ['vite-app/index.html', 'index.html'],
+    ['vite-app/main.js', 'main.js'],
+    ['run-upload.js', 'run-upload.js'],
+  ]);
+  // The repository's own Vite (a pinned devDependency), run in the app folder: no registry needed.
+  const vite = join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  run(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: app });
+  server = await startServer({ www: join(app, 'dist') });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('vite build emits the wasm as an asset of the app', () => {
+  const assets = readdirSync(join(app, 'dist', 'assets'));
+  assert.ok(assets.some((f) => f.endsWith('.wasm')), `no .wasm among the built assets: ${assets.join(', ')}`);
+  assert.ok(assets.some((f) => f.endsWith('.js')), `no .js among the built assets: ${assets.join(', ')}`);
+});
+
+test('the Vite-built app uploads a File and the server stores identical bytes', async (t) => {
+  const { summary } = await uploadInPage(browser, t, server.url);
+  await assertUploaded(summary, server);
+});
