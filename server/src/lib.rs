@@ -1,1 +1,116 @@
-//! vod-server (placeholder; being written)
+//! vod-server: a local VOD server speaking the v2 UGC upload API (`docs/protocol.md`) durably.
+//!
+//! [`app`] builds the whole HTTP server as an axum [`Router`]; tests call it in-process with
+//! `tower::ServiceExt::oneshot`, and `main` binds it to a socket.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let config = vod_server::Config::new("/tmp/vod-data", "my-secret-id", "my-secret-key");
+//! let state = vod_server::AppState::open(config).await?;
+//! let router = vod_server::app(state);
+//! # let _ = router; Ok(()) }
+//! ```
+
+pub mod api;
+pub mod config;
+mod dev;
+pub mod error;
+pub mod faults;
+pub mod sign;
+mod stats;
+pub mod store;
+
+pub use config::{Config, FaultConfig, FaultKind};
+pub use error::ApiError;
+
+use axum::http::{header, Method};
+use axum::routing::{any, get, post};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+
+struct Inner {
+    config: Config,
+    store: Arc<store::Store>,
+    faults: faults::Faults,
+    stats: stats::Stats,
+}
+
+/// The server's shared state: configuration, storage, fault injector and counters.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl AppState {
+    /// Opens the data folder (creating it, recovering from a crash) and checks the configuration.
+    /// Async because opening the database and scanning the folder run on the blocking pool.
+    pub async fn open(config: Config) -> anyhow::Result<AppState> {
+        check_config(&config)?;
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || store::Store::open(&dir)).await??;
+        let faults = faults::Faults::new(config.faults.clone());
+        Ok(AppState {
+            inner: Arc::new(Inner { config, store: Arc::new(store), faults, stats: stats::Stats::default() }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Arc<store::Store> {
+        &self.inner.store
+    }
+
+    pub(crate) fn faults(&self) -> &faults::Faults {
+        &self.inner.faults
+    }
+
+    pub(crate) fn stats(&self) -> &stats::Stats {
+        &self.inner.stats
+    }
+}
+
+const RESERVED_PREFIXES: [&str; 3] = ["/v2", "/vod", "/dev"];
+
+fn check_config(c: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(!c.secret_id.is_empty(), "the secret id is empty");
+    anyhow::ensure!(!c.secret_key.is_empty(), "the secret key is empty");
+    anyhow::ensure!(!c.verify_key.is_empty(), "the verify key is empty");
+    anyhow::ensure!(!c.public_url.ends_with('/'), "the public URL must not end with '/'");
+    anyhow::ensure!((0.0..=1.0).contains(&c.faults.rate), "the fault rate must be within 0..=1");
+    for (prefix, _) in &c.mounts {
+        anyhow::ensure!(
+            prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/') && !prefix.contains("//"),
+            "mount prefix {prefix:?} must look like /name"
+        );
+        let first = format!("/{}", prefix[1..].split('/').next().unwrap_or(""));
+        anyhow::ensure!(!RESERVED_PREFIXES.contains(&first.as_str()), "mount prefix {prefix:?} is reserved");
+    }
+    Ok(())
+}
+
+/// The whole HTTP server: the `/v2` API, finished files under `/vod`, the dev endpoints (with
+/// `dev_signing`), the mounts and the `www` folder; CORS open to any origin.
+pub fn app(state: AppState) -> Router {
+    let config = state.config().clone();
+    let mut router = Router::new()
+        .route("/v2/index.php", any(api::v2))
+        .nest_service("/vod", ServeDir::new(state.store().vod_dir()))
+        // Always routed, so that without `dev_signing` they answer 404 whatever the method.
+        .route("/dev/signature", post(dev::signature).fallback(dev::not_found))
+        .route("/dev/stats", get(dev::stats).fallback(dev::not_found));
+    for (prefix, dir) in &config.mounts {
+        router = router.nest_service(prefix, ServeDir::new(dir));
+    }
+    if let Some(www) = &config.www {
+        router = router.fallback_service(ServeDir::new(www));
+    }
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::RANGE]);
+    router.with_state(state).layer(cors)
+}

@@ -1,0 +1,282 @@
+//! The `/v2/index.php` endpoint: InitUploadEx, UploadPartEx, FinishUploadEx.
+
+use crate::config::FaultKind;
+use crate::error::ApiError;
+use crate::sign::{self, Verified};
+use crate::store::{InitOutcome, PutOutcome};
+use crate::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The largest body UploadPartEx accepts.
+pub const MAX_PART_BYTES: usize = 1_048_576;
+/// The part sizes InitUploadEx accepts.
+pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
+/// The largest file accepted (1 TiB).
+pub const MAX_FILE_SIZE: u64 = 1 << 40;
+/// How long a `verify_content` stays valid.
+pub const VERIFY_CONTENT_TTL_SECS: i64 = 86_400;
+
+/// One of the three calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Init,
+    UploadPart,
+    Finish,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Init => "InitUploadEx",
+            Action::UploadPart => "UploadPartEx",
+            Action::Finish => "FinishUploadEx",
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Action::UploadPart => Method::POST,
+            _ => Method::GET,
+        }
+    }
+}
+
+/// The query parameters of a call.
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn parse(query: &str) -> Result<Params, ApiError> {
+        let mut map = HashMap::new();
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            if map.insert(k.to_string(), v.to_string()).is_some() {
+                return Err(ApiError::Param(format!("parameter {k:?} is given more than once")));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn common(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::MissingCommon(format!("the common parameter {name:?} is missing")))
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::Param(format!("the parameter {name:?} is missing")))
+    }
+
+    fn number(&self, name: &str) -> Result<u64, ApiError> {
+        let v = self.required(name)?;
+        if v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::Param(format!("the parameter {name:?} must be a non-negative integer, got {v:?}")));
+        }
+        v.parse().map_err(|_| ApiError::Param(format!("the parameter {name:?} is out of range")))
+    }
+
+    fn hex(&self, name: &str, len: usize) -> Result<String, ApiError> {
+        let v = self.required(name)?;
+        if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::Param(format!("the parameter {name:?} must be {len} hex digits, got {v:?}")));
+        }
+        Ok(v.to_ascii_lowercase())
+    }
+}
+
+fn ok(extra: Value) -> Value {
+    let mut v = json!({"code": 0, "message": "", "codeDesc": "Success", "canRetry": 0});
+    if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
+        map.extend(more);
+    }
+    v
+}
+
+/// `GET|POST /v2/index.php?Action=...`.
+pub async fn v2(
+    State(state): State<AppState>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let params = Params::parse(query.as_deref().unwrap_or(""));
+    let sha_prefix: String = match &params {
+        Ok(p) => p.get("fileSha").unwrap_or("-").chars().take(8).collect(),
+        Err(_) => "-".into(),
+    };
+    let action = params.as_ref().ok().and_then(|p| match p.get("Action") {
+        Some("InitUploadEx") => Some(Action::Init),
+        Some("UploadPartEx") => Some(Action::UploadPart),
+        Some("FinishUploadEx") => Some(Action::Finish),
+        _ => None,
+    });
+    let action_name = action.map(Action::name).unwrap_or("-");
+    let log = |outcome: &str| {
+        eprintln!("{action_name} sha={sha_prefix} {outcome} {}ms", started.elapsed().as_millis());
+    };
+
+    // Faults are decided per call of the three actions, before any work.
+    let fault = action.and_then(|a| {
+        state.stats().count_call(a);
+        state.faults().decide()
+    });
+    // Read the body first so every answer, faults included, reaches a client still sending.
+    let body = if action == Some(Action::UploadPart) && method == Method::POST {
+        Some(read_body(&headers, body).await)
+    } else {
+        None
+    };
+    match fault {
+        Some(FaultKind::Slow) => tokio::time::sleep(Duration::from_millis(state.faults().slow_ms())).await,
+        Some(kind) => {
+            log(&format!("fault={}", kind.name()));
+            return crate::faults::fault_response(kind);
+        }
+        None => {}
+    }
+
+    let result = match (params, action) {
+        (Err(e), _) => Err(e),
+        (Ok(p), _) if p.get("Action").is_none() => Err(ApiError::MissingCommon("the common parameter \"Action\" is missing".into())),
+        (Ok(p), None) => Err(ApiError::Param(format!(
+            "unknown Action {:?} (expected InitUploadEx, UploadPartEx or FinishUploadEx)",
+            p.get("Action").unwrap_or_default()
+        ))),
+        (Ok(_), Some(a)) if method != a.method() => {
+            Err(ApiError::Param(format!("{} takes {} only, not {method}", a.name(), a.method())))
+        }
+        (Ok(p), Some(Action::Init)) => init(&state, &p).await,
+        (Ok(p), Some(Action::UploadPart)) => match body {
+            Some(Ok(bytes)) => upload_part(&state, &p, bytes).await,
+            Some(Err(e)) => Err(e),
+            None => Err(ApiError::Param("UploadPartEx needs a body".into())),
+        },
+        (Ok(p), Some(Action::Finish)) => finish(&state, &p).await,
+    };
+    match result {
+        Ok(v) => {
+            log(&format!("code={}", v["code"]));
+            Json(v).into_response()
+        }
+        Err(e) => {
+            log(&format!("code={}", e.code()));
+            e.into_response()
+        }
+    }
+}
+
+/// Reads at most [`MAX_PART_BYTES`] of the body; never buffers more.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_big = || ApiError::Param(format!("the body is larger than {MAX_PART_BYTES} bytes, the largest part"));
+    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+        if len > MAX_PART_BYTES as u64 {
+            return Err(too_big());
+        }
+    }
+    axum::body::to_bytes(body, MAX_PART_BYTES).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return too_big();
+            }
+            source = s.source();
+        }
+        ApiError::Param(format!("the body could not be read: {e}"))
+    })
+}
+
+fn check_signature(state: &AppState, signature: &str, sha: &str) -> Result<Verified, ApiError> {
+    let c = state.config();
+    sign::verify(signature, sha, &c.secret_id, &c.secret_key, sign::now_unix()).map_err(ApiError::Signature)
+}
+
+fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
+    format!("{}/vod/{file_id}/f0.{file_type}", state.config().public_url)
+}
+
+async fn init(state: &AppState, p: &Params) -> Result<Value, ApiError> {
+    let signature = p.common("signature")?;
+    let sha = p.hex("fileSha", 40)?;
+    let file_size = p.number("fileSize")?;
+    if file_size == 0 || file_size > MAX_FILE_SIZE {
+        return Err(ApiError::Param(format!("fileSize must be 1 to {MAX_FILE_SIZE} bytes, got {file_size}")));
+    }
+    let data_size = p.number("dataSize")?;
+    if !DATA_SIZES.contains(&data_size) {
+        return Err(ApiError::Param(format!("dataSize must be 524288 or 1048576, got {data_size}")));
+    }
+    check_signature(state, signature, &sha)?;
+    Ok(match state.store().init(&sha, file_size, data_size).await? {
+        InitOutcome::Fresh => ok(json!({})),
+        InitOutcome::Resume { data_size, parts } => {
+            let list: Vec<Value> = parts
+                .iter()
+                .map(|part| json!({"offset": part.offset, "dataSize": part.size, "dataMd5": part.md5}))
+                .collect();
+            json!({"code": 1, "message": "", "codeDesc": "Resume", "canRetry": 0, "dataSize": data_size, "listParts": list})
+        }
+        InitOutcome::Finished(f) => json!({
+            "code": 2, "message": "", "codeDesc": "Exists", "canRetry": 0,
+            "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type),
+        }),
+    })
+}
+
+async fn upload_part(state: &AppState, p: &Params, body: Bytes) -> Result<Value, ApiError> {
+    let signature = p.common("signature")?;
+    let sha = p.hex("fileSha", 40)?;
+    let offset = p.number("offset")?;
+    let data_size = p.number("dataSize")?;
+    let md5 = p.hex("dataMd5", 32)?;
+    check_signature(state, signature, &sha)?;
+    let session = state.store().session(&sha).ok_or_else(|| {
+        ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, or already finished)"))
+    })?;
+    if offset % session.data_size != 0 {
+        return Err(ApiError::Param(format!("offset {offset} is not a multiple of the session's dataSize {}", session.data_size)));
+    }
+    if offset >= session.file_size {
+        return Err(ApiError::Param(format!("offset {offset} is at or past the end of the file ({} bytes)", session.file_size)));
+    }
+    let expected = session.data_size.min(session.file_size - offset);
+    if data_size != expected {
+        return Err(ApiError::Param(format!(
+            "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
+        )));
+    }
+    if body.len() as u64 != data_size {
+        return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
+    }
+    let actual = hex::encode(Md5::digest(&body));
+    if actual != md5 {
+        return Err(ApiError::PartDamaged(format!("the body's MD5 is {actual}, not dataMd5 {md5}: damaged on the way, send it again")));
+    }
+    let len = body.len() as u64;
+    match state.store().put_part(session, offset, body, md5).await? {
+        PutOutcome::Stored | PutOutcome::AlreadyHeld => state.stats().part_received(&sha, len),
+    }
+    Ok(ok(json!({})))
+}
+
+async fn finish(state: &AppState, p: &Params) -> Result<Value, ApiError> {
+    let signature = p.common("signature")?;
+    let sha = p.hex("fileSha", 40)?;
+    let verified = check_signature(state, signature, &sha)?;
+    let f = state.store().finish(&sha, &verified.file_name, &verified.file_type).await?;
+    let exp = sign::now_unix() + VERIFY_CONTENT_TTL_SECS;
+    Ok(ok(json!({
+        "fileId": f.file_id,
+        "url": url_of(state, &f.file_id, &f.file_type),
+        "verify_content": sign::verify_content(&state.config().verify_key, &f.file_id, exp),
+    })))
+}

@@ -1,0 +1,104 @@
+//! Server configuration: what `main` builds from flags and what tests build in code.
+
+use std::path::PathBuf;
+
+/// Everything the server needs to run. Build one with [`Config::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder for the database, upload sessions and finished files. Created if missing.
+    pub data_dir: PathBuf,
+    /// The one SecretId the server knows (the `s` field of a signature).
+    pub secret_id: String,
+    /// The key that signs UGC upload signatures.
+    pub secret_key: String,
+    /// The key for `verify_content` (defaults to `secret_key`).
+    pub verify_key: String,
+    /// Base of the `url` of finished files, no trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Static files served at `/` (index.html at `/`), if any.
+    pub www: Option<PathBuf>,
+    /// More static folders, each served under its prefix (`/dist` → folder).
+    pub mounts: Vec<(String, PathBuf)>,
+    /// Enables `POST /dev/signature` and `GET /dev/stats` (404 otherwise).
+    pub dev_signing: bool,
+    /// Fault injection on the three `/v2` calls (none by default).
+    pub faults: FaultConfig,
+}
+
+impl Config {
+    /// Defaults: public URL `http://127.0.0.1:8080`, verify key = secret key, no static files,
+    /// no dev endpoints, no faults.
+    pub fn new(data_dir: impl Into<PathBuf>, secret_id: &str, secret_key: &str) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            secret_id: secret_id.to_string(),
+            secret_key: secret_key.to_string(),
+            verify_key: secret_key.to_string(),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            www: None,
+            mounts: Vec::new(),
+            dev_signing: false,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// Makes a seeded share of the `/v2` API calls fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultConfig {
+    /// Share of API calls that fail, 0..=1 (0 = never).
+    pub rate: f64,
+    /// Seed of the decision sequence: the same seed and call order give the same faults.
+    pub seed: u64,
+    /// Which faults to pick from (uniformly); empty means all of them.
+    pub kinds: Vec<FaultKind>,
+    /// Delay of a [`FaultKind::Slow`] answer, milliseconds.
+    pub slow_ms: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig { rate: 0.0, seed: 0, kinds: Vec::new(), slow_ms: 300 }
+    }
+}
+
+/// One way a call can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// HTTP 200, JSON `code -10004`, `canRetry 1`.
+    RetryCode,
+    /// HTTP 500 with an HTML body.
+    Http500,
+    /// HTTP 503 with an HTML body.
+    Http503,
+    /// The connection is dropped without a response.
+    Drop,
+    /// The call is answered correctly after `slow_ms`.
+    Slow,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 5] =
+        [FaultKind::RetryCode, FaultKind::Http500, FaultKind::Http503, FaultKind::Drop, FaultKind::Slow];
+
+    /// The flag spelling: `retry-code`, `http500`, `http503`, `drop`, `slow`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::RetryCode => "retry-code",
+            FaultKind::Http500 => "http500",
+            FaultKind::Http503 => "http503",
+            FaultKind::Drop => "drop",
+            FaultKind::Slow => "slow",
+        }
+    }
+}
+
+impl std::str::FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FaultKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown fault kind {s:?} (expected retry-code, http500, http503, drop, slow)"))
+    }
+}

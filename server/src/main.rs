@@ -1,0 +1,182 @@
+//! `vod-server`: serve the v2 UGC upload API, or `vod-server sign ...` to print a signature.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use vod_server::{app, sign, AppState, Config, FaultConfig, FaultKind};
+
+#[derive(Parser)]
+#[command(name = "vod-server", version, about = "A local VOD server speaking the v2 UGC upload API")]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print an upload signature for one file, the way an app backend makes one.
+    Sign(SignArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Folder for the database, sessions and finished files.
+    #[arg(long, required = true)]
+    data_dir: Option<PathBuf>,
+    /// The SecretId signatures must name.
+    #[arg(long, env = "VOD_SECRET_ID", required = true)]
+    secret_id: Option<String>,
+    /// The key signatures are checked with.
+    #[arg(long, env = "VOD_SECRET_KEY", required = true, hide_env_values = true)]
+    secret_key: Option<String>,
+    /// The key of `verify_content` (default: the secret key).
+    #[arg(long, env = "VOD_VERIFY_KEY", hide_env_values = true)]
+    verify_key: Option<String>,
+    /// Base of finished files' URLs (default: http://<bound address>).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Static files served at / (the demo page).
+    #[arg(long)]
+    www: Option<PathBuf>,
+    /// More static files: /prefix=DIR (repeatable).
+    #[arg(long = "mount", value_parser = parse_mount)]
+    mounts: Vec<(String, PathBuf)>,
+    /// Enable POST /dev/signature and GET /dev/stats.
+    #[arg(long)]
+    dev_signing: bool,
+    /// Share of /v2 calls that fail, 0..=1.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed of the fault sequence.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+    /// Faults to choose from: retry-code,http500,http503,drop,slow (default: all).
+    #[arg(long, value_delimiter = ',')]
+    fault_kinds: Vec<FaultKind>,
+    /// Delay of a slow answer, milliseconds.
+    #[arg(long, default_value_t = 300)]
+    slow_ms: u64,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    #[arg(long, env = "VOD_SECRET_ID")]
+    secret_id: String,
+    #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// SHA-1 of the whole file, hex.
+    #[arg(long)]
+    file_sha: String,
+    /// The file's name (its extension gives the type).
+    #[arg(long)]
+    file_name: String,
+    /// Seconds the signature stays valid (negative: already expired).
+    #[arg(long, default_value_t = 3600, allow_hyphen_values = true)]
+    ttl: i64,
+    /// The app's user id.
+    #[arg(long, default_value = "user")]
+    uid: String,
+}
+
+fn parse_mount(s: &str) -> Result<(String, PathBuf), String> {
+    let (prefix, dir) = s.split_once('=').ok_or("expected /prefix=DIR")?;
+    Ok((prefix.trim_end_matches('/').to_string(), PathBuf::from(dir)))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Sign(args)) => run_sign(args),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")
+            .and_then(|rt| rt.block_on(serve(cli.serve))),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vod-server: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_sign(a: SignArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.file_sha.len() == 40 && a.file_sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "--file-sha must be 40 hex digits"
+    );
+    sign::check_file_name(&a.file_name).map_err(anyhow::Error::msg)?;
+    sign::check_file_type(sign::extension_of(&a.file_name))
+        .map_err(|m| anyhow::anyhow!("--file-name needs an extension: {m}"))?;
+    let t = sign::now_unix();
+    let params = sign::SignParams {
+        secret_id: a.secret_id,
+        file_name: a.file_name,
+        file_sha: a.file_sha.to_ascii_lowercase(),
+        file_type: None,
+        uid: a.uid,
+        t,
+        e: t + a.ttl,
+        r: sign::random_u32(),
+        transcode: None,
+        class_id: None,
+    };
+    println!("{}", sign::sign(&params, &a.secret_key));
+    Ok(())
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("binding {}", a.listen))?;
+    let bound = listener.local_addr()?;
+    let secret_key = a.secret_key.context("--secret-key is required")?;
+    let mut config = Config::new(
+        a.data_dir.context("--data-dir is required")?,
+        &a.secret_id.context("--secret-id is required")?,
+        &secret_key,
+    );
+    config.verify_key = a.verify_key.unwrap_or(secret_key);
+    config.public_url = a.public_url.unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_string();
+    config.www = a.www;
+    config.mounts = a.mounts;
+    config.dev_signing = a.dev_signing;
+    config.faults = FaultConfig { rate: a.fault_rate, seed: a.fault_seed, kinds: a.fault_kinds, slow_ms: a.slow_ms };
+    let state = AppState::open(config).await?;
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
+    println!("listening on http://{bound}");
+    std::io::stdout().flush()?;
+    server.await.context("serving")?;
+    eprintln!("vod-server: shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

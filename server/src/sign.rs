@@ -1,0 +1,368 @@
+//! UGC upload signatures and `verify_content`, as `docs/protocol.md` defines them.
+//!
+//! `signature = Base64( HMAC-SHA1(secretKey, original) ++ original )`, `original` a query string.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+type HmacSha1 = Hmac<Sha1>;
+
+/// Longest allowed `e - t`: 90 days.
+pub const MAX_VALIDITY_SECS: i64 = 7_776_000;
+/// Longest file name, in bytes.
+pub const MAX_FILE_NAME_BYTES: usize = 40;
+const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
+
+/// The fields an app backend puts in a signature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignParams {
+    pub secret_id: String,
+    pub file_name: String,
+    /// SHA-1 of the whole file, hex.
+    pub file_sha: String,
+    /// Extension without the dot; `None`: taken from `file_name`.
+    pub file_type: Option<String>,
+    pub uid: String,
+    /// Signed at, Unix seconds.
+    pub t: i64,
+    /// Expires at, Unix seconds.
+    pub e: i64,
+    /// Random number.
+    pub r: u32,
+    pub transcode: Option<bool>,
+    pub class_id: Option<u64>,
+}
+
+/// Current Unix time in seconds.
+pub fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The extension of `name` (after the last dot), or `""`.
+pub fn extension_of(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext,
+        _ => "",
+    }
+}
+
+/// The `original` query string of `params`.
+pub fn original_string(params: &SignParams) -> String {
+    let file_type = params
+        .file_type
+        .clone()
+        .unwrap_or_else(|| extension_of(&params.file_name).to_ascii_lowercase());
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("s", &params.secret_id)
+        .append_pair("t", &params.t.to_string())
+        .append_pair("e", &params.e.to_string())
+        .append_pair("r", &params.r.to_string())
+        .append_pair("f", &params.file_name)
+        .append_pair("fs", &params.file_sha.to_ascii_lowercase())
+        .append_pair("ft", &file_type)
+        .append_pair("uid", &params.uid);
+    if let Some(tc) = params.transcode {
+        q.append_pair("tc", if tc { "1" } else { "0" });
+    }
+    if let Some(cid) = params.class_id {
+        q.append_pair("cid", &cid.to_string());
+    }
+    q.finish()
+}
+
+/// Signs an already-built `original` string.
+pub fn sign_original(original: &str, secret_key: &str) -> String {
+    let mut mac = HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(original.as_bytes());
+    let mut raw = mac.finalize().into_bytes().to_vec();
+    raw.extend_from_slice(original.as_bytes());
+    STANDARD.encode(raw)
+}
+
+/// Signs `params` with `secret_key`.
+pub fn sign(params: &SignParams, secret_key: &str) -> String {
+    sign_original(&original_string(params), secret_key)
+}
+
+/// A signature made now, valid for `ttl_secs` (a negative ttl gives one that has already expired,
+/// with `e < t`), uid `"user"`, a random `r`.
+pub fn sign_now(secret_id: &str, secret_key: &str, file_sha: &str, file_name: &str, ttl_secs: i64) -> String {
+    let t = now_unix();
+    let params = SignParams {
+        secret_id: secret_id.to_string(),
+        file_name: file_name.to_string(),
+        file_sha: file_sha.to_string(),
+        file_type: None,
+        uid: "user".to_string(),
+        t,
+        e: t + ttl_secs,
+        r: random_u32(),
+        transcode: None,
+        class_id: None,
+    };
+    sign(&params, secret_key)
+}
+
+/// A non-cryptographic random number (the `r` field only needs to vary).
+pub fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish() as u32
+}
+
+/// What a verified signature says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub file_name: String,
+    pub file_type: String,
+    pub file_sha: String,
+    pub uid: String,
+    pub expires: i64,
+    pub transcode: bool,
+    pub class_id: Option<u64>,
+}
+
+/// Checks `signature` for a call about `file_sha`, at time `now`. The error says what was wrong.
+pub fn verify(
+    signature: &str,
+    file_sha: &str,
+    secret_id: &str,
+    secret_key: &str,
+    now: i64,
+) -> Result<Verified, String> {
+    // A '+' that reached us unencoded in a query string arrives as a space.
+    let sig = signature.trim().replace(' ', "+");
+    let raw = STANDARD.decode(sig.as_bytes()).map_err(|_| "signature is not valid Base64".to_string())?;
+    if raw.len() <= 20 {
+        return Err("signature is too short".into());
+    }
+    let (mac_bytes, original_bytes) = raw.split_at(20);
+    let original =
+        std::str::from_utf8(original_bytes).map_err(|_| "signature's original string is not UTF-8".to_string())?;
+    let mut fields: HashMap<String, String> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(original.as_bytes()) {
+        if fields.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("signature field {k:?} appears twice"));
+        }
+    }
+    let field = |name: &str| -> Result<&str, String> {
+        fields
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("signature lacks the field {name:?}"))
+    };
+    if field("s")? != secret_id {
+        return Err("signature names an unknown SecretId".into());
+    }
+    let mut mac = HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(original_bytes);
+    mac.verify_slice(mac_bytes).map_err(|_| "signature MAC does not match".to_string())?;
+
+    let int = |name: &str| -> Result<i64, String> {
+        let v = field(name)?;
+        if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("signature field {name:?} is not a Unix time"));
+        }
+        v.parse::<i64>().map_err(|_| format!("signature field {name:?} is not a Unix time"))
+    };
+    let t = int("t")?;
+    let e = int("e")?;
+    if now >= e {
+        return Err(format!("signature expired at {e} (now {now})"));
+    }
+    if e - t > MAX_VALIDITY_SECS {
+        return Err(format!("signature validity e - t = {} s exceeds 90 days", e - t));
+    }
+    let r = field("r")?;
+    if r.len() > 10 || !r.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("signature field \"r\" is not an unsigned number of at most 10 digits".into());
+    }
+    let fs = field("fs")?;
+    if !fs.eq_ignore_ascii_case(file_sha) {
+        return Err("signature was issued for another file (fs does not match fileSha)".into());
+    }
+    let file_name = field("f")?;
+    check_file_name(file_name).map_err(|m| format!("signature field \"f\": {m}"))?;
+    let file_type = field("ft")?;
+    check_file_type(file_type).map_err(|m| format!("signature field \"ft\": {m}"))?;
+    let uid = field("uid")?;
+    let flag = |name: &str| -> Result<bool, String> {
+        match fields.get(name).map(String::as_str) {
+            None | Some("0") => Ok(false),
+            Some("1") => Ok(true),
+            Some(_) => Err(format!("signature field {name:?} must be 0 or 1")),
+        }
+    };
+    let transcode = flag("tc")?;
+    flag("ss")?;
+    flag("wm")?;
+    let class_id = match fields.get("cid") {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| "signature field \"cid\" is not a number".to_string())?),
+    };
+    Ok(Verified {
+        file_name: file_name.to_string(),
+        file_type: file_type.to_ascii_lowercase(),
+        file_sha: fs.to_ascii_lowercase(),
+        uid: uid.to_string(),
+        expires: e,
+        transcode,
+        class_id,
+    })
+}
+
+/// A file name is 1..=40 bytes, without `\ / : * ? " < > |`, control characters, or `.`/`..`.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("file name is empty".into());
+    }
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err(format!("file name is {} bytes, more than {MAX_FILE_NAME_BYTES}", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| FORBIDDEN_NAME_CHARS.contains(c) || c.is_control()) {
+        return Err(format!("file name contains the forbidden character {c:?}"));
+    }
+    if name == "." || name == ".." {
+        return Err("file name is a path component".into());
+    }
+    Ok(())
+}
+
+/// A file type is 1..=16 ASCII letters or digits (it becomes part of a URL path).
+pub fn check_file_type(ft: &str) -> Result<(), String> {
+    if ft.is_empty() || ft.len() > 16 || !ft.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!("file type {ft:?} must be 1 to 16 ASCII letters or digits"));
+    }
+    Ok(())
+}
+
+/// `verify_content = Base64( hex(HMAC-SHA1(verifyKey, plain)) ++ plain )`,
+/// `plain = ExpTime=<unix>&FileId=<id>`.
+pub fn verify_content(verify_key: &str, file_id: &str, exp_time: i64) -> String {
+    let plain = format!("ExpTime={exp_time}&FileId={file_id}");
+    let mut mac = HmacSha1::new_from_slice(verify_key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(plain.as_bytes());
+    let hex_mac = hex::encode(mac.finalize().into_bytes());
+    STANDARD.encode(format!("{hex_mac}{plain}"))
+}
+
+/// What an app backend does with a `verify_content` a browser reports: checks the MAC (constant time)
+/// and the expiry, and gives back the fileId.
+pub fn check_verify_content(verify_key: &str, content: &str, now: i64) -> Result<String, String> {
+    let raw = STANDARD.decode(content.trim()).map_err(|_| "verify_content is not valid Base64".to_string())?;
+    if raw.len() <= 40 {
+        return Err("verify_content is too short".into());
+    }
+    let (hex_mac, plain) = raw.split_at(40);
+    let mac_bytes = hex::decode(hex_mac).map_err(|_| "verify_content MAC is not hex".to_string())?;
+    let mut mac = HmacSha1::new_from_slice(verify_key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(plain);
+    mac.verify_slice(&mac_bytes).map_err(|_| "verify_content MAC does not match".to_string())?;
+    let plain = std::str::from_utf8(plain).map_err(|_| "verify_content is not UTF-8".to_string())?;
+    let mut exp = None;
+    let mut file_id = None;
+    for (k, v) in form_urlencoded::parse(plain.as_bytes()) {
+        match &*k {
+            "ExpTime" => exp = v.parse::<i64>().ok(),
+            "FileId" => file_id = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    let exp = exp.ok_or("verify_content lacks ExpTime")?;
+    if now >= exp {
+        return Err("verify_content has expired".into());
+    }
+    file_id.ok_or_else(|| "verify_content lacks FileId".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTOR_KEY: &str = "bLcPnl88WU30VY57ipRhSePfPdOfSruK";
+    const VECTOR_ID: &str = "AKIDUfLUEUigQiXqm7CVSspKJnuaiIKtxqAv";
+    const VECTOR_ORIGINAL: &str =
+        "s=AKIDUfLUEUigQiXqm7CVSspKJnuaiIKtxqAv&f=tencent_test.mp4&t=1437995644&e=1437995704&r=2081660421";
+    const VECTOR_SIG: &str = "IEmbRAPy5IgIAFnt7XPAToaY3RRzPUFLSURVZkxVRVVpZ1FpWHFtN0NWU3NwS0pudWFpSUt0eHFBdiZmPXRlbmNlbnRfdGVzdC5tcDQmdD0xNDM3OTk1NjQ0JmU9MTQzNzk5NTcwNCZyPTIwODE2NjA0MjE=";
+    const SHA: &str = "b4a5c70c76e79e01ab3a5c306de3d9eedeadeca9";
+
+    #[test]
+    fn document_vector_signs_identically() {
+        assert_eq!(sign_original(VECTOR_ORIGINAL, VECTOR_KEY), VECTOR_SIG);
+    }
+
+    #[test]
+    fn document_vector_is_refused_as_expired() {
+        let err = verify(VECTOR_SIG, SHA, VECTOR_ID, VECTOR_KEY, now_unix()).unwrap_err();
+        assert!(err.contains("expired"), "{err}");
+        // Before its expiry it gets past the MAC and time checks and fails on the missing `fs`.
+        let err = verify(VECTOR_SIG, SHA, VECTOR_ID, VECTOR_KEY, 1437995650).unwrap_err();
+        assert!(err.contains("\"fs\""), "{err}");
+    }
+
+    #[test]
+    fn round_trip_and_fields() {
+        let p = SignParams {
+            secret_id: "id".into(),
+            file_name: "my clip & co.MP4".into(),
+            file_sha: SHA.to_uppercase(),
+            file_type: None,
+            uid: "u1".into(),
+            t: 1000,
+            e: 2000,
+            r: 42,
+            transcode: Some(true),
+            class_id: Some(7),
+        };
+        let s = sign(&p, "key");
+        let v = verify(&s, SHA, "id", "key", 1500).unwrap();
+        assert_eq!(v.file_name, "my clip & co.MP4");
+        assert_eq!(v.file_type, "mp4");
+        assert_eq!(v.file_sha, SHA);
+        assert!(v.transcode);
+        assert_eq!(v.class_id, Some(7));
+        assert!(verify(&s, SHA, "id", "other", 1500).unwrap_err().contains("MAC"));
+        assert!(verify(&s, SHA, "other", "key", 1500).unwrap_err().contains("SecretId"));
+        assert!(verify(&s, SHA, "id", "key", 2000).unwrap_err().contains("expired"));
+        assert!(verify(&s, &"0".repeat(40), "id", "key", 1500).unwrap_err().contains("fs"));
+    }
+
+    #[test]
+    fn negative_ttl_is_expired_with_e_before_t() {
+        let s = sign_now("id", "key", SHA, "a.mp4", -60);
+        let err = verify(&s, SHA, "id", "key", now_unix()).unwrap_err();
+        assert!(err.contains("expired"), "{err}");
+        let ok = sign_now("id", "key", SHA, "a.mp4", 60);
+        assert!(verify(&ok, SHA, "id", "key", now_unix()).is_ok());
+    }
+
+    #[test]
+    fn verify_content_round_trip() {
+        let vc = verify_content("vk", "1234567890123456789", 5000);
+        assert_eq!(check_verify_content("vk", &vc, 4000).unwrap(), "1234567890123456789");
+        assert!(check_verify_content("other", &vc, 4000).is_err());
+        assert!(check_verify_content("vk", &vc, 6000).unwrap_err().contains("expired"));
+        let raw = STANDARD.decode(vc).unwrap();
+        assert!(raw[..40].iter().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(&raw[40..], b"ExpTime=5000&FileId=1234567890123456789");
+    }
+
+    #[test]
+    fn file_names() {
+        assert!(check_file_name("ok name.mp4").is_ok());
+        assert!(check_file_name(&"a".repeat(41)).is_err());
+        assert!(check_file_name(&"a".repeat(40)).is_ok());
+        for bad in ["a/b", "a\\b", "c:x", "*", "?", "\"", "<", ">", "|", "..", "", "a\nb"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_file_type("mp4").is_ok());
+        assert!(check_file_type("../x").is_err());
+        assert!(check_file_type("").is_err());
+    }
+}
