@@ -18,7 +18,7 @@ pub mod retry;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;
 
 pub use error::{ErrorKind, Step, UploadError};
 pub use upload::{upload, Env, EnvError, FileInfo, Options, UploadResult};

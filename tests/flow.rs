@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! The upload flow driven by scripted answers: every init case, retries, signature refresh, fatal
 //! errors, abort, progress and concurrency — no network, no browser.
 

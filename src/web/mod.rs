@@ -9,3 +9,7 @@ mod js_error;
 mod options;
 mod timer;
 mod types;
+
+pub use api::{hash_file_js, upload_js};
+pub use js_error::register_error_class;
+pub use types::TS_TYPES;

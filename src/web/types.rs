@@ -3,7 +3,6 @@
 
 use wasm_bindgen::prelude::*;
 
-#[cfg_attr(not(test), allow(dead_code))]
 pub const TS_TYPES: &str = r#"
 /** The step of an upload that failed. */
 export type UploadStep = "hash" | "signature" | "init" | "part" | "finish";
