@@ -1,6 +1,6 @@
 // vod-ugc-uploader: the package entry. The logic lives in Rust (./wasm); this module loads it on first
 // use and defines the error class users import.
-import init, { upload as uploadWasm, hashFile as hashFileWasm, registerErrorClass } from './wasm/vod_ugc_uploader.js';
+import init, { upload as uploadWasm, hashFile as hashFileWasm, registerErrorClass, sha1Throughput, wasmMemoryBytes } from './wasm/vod_ugc_uploader.js';
 
 /** A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying again later may work. */
 export class UploadError extends Error {
@@ -36,4 +36,10 @@ export async function upload(file, options) {
 export async function hashFile(file, options) {
   await ready();
   return hashFileWasm(file, options ?? {});
+}
+
+/** Diagnostics for benchmarks: this build's SHA-1 speed on in-memory data (MB/s), and its wasm memory size in bytes. */
+export async function diagnostics({ megabytes = 256 } = {}) {
+  await ready();
+  return { sha1MBps: sha1Throughput(megabytes), wasmMemoryBytes: wasmMemoryBytes() };
 }

@@ -2,6 +2,7 @@
 //! binds the global scope itself (no `window()`), so the same code runs on a page and in a Web Worker.
 
 mod api;
+mod diagnostics;
 mod env;
 mod fetch;
 mod file;
