@@ -163,13 +163,14 @@ pub async fn v2(
         },
         (Ok(p), Some(Action::Finish)) => finish(&state, &p).await,
     };
+    let slow = if fault == Some(FaultKind::Slow) { " fault=slow" } else { "" };
     match result {
         Ok(v) => {
-            log(&format!("code={}", v["code"]));
+            log(&format!("code={}{slow}", v["code"]));
             Json(v).into_response()
         }
         Err(e) => {
-            log(&format!("code={}", e.code()));
+            log(&format!("code={}{slow}", e.code()));
             e.into_response()
         }
     }
