@@ -85,9 +85,14 @@ fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 fn file(name: &str, bytes: &[u8]) -> File {
+    file_dated(name, bytes, js_sys::Date::now())
+}
+
+fn file_dated(name: &str, bytes: &[u8], last_modified: f64) -> File {
     let parts = Array::of1(&Uint8Array::from(bytes));
     let bag = FilePropertyBag::new();
     bag.set_type("video/mp4");
+    bag.set_last_modified(last_modified);
     File::new_with_u8_array_sequence_and_options(&parts, name, &bag).unwrap()
 }
 
@@ -173,6 +178,38 @@ async fn the_same_file_again_is_an_instant_upload_with_the_same_file_id() {
     assert_eq!(get(&second, "uploadedBytes").as_f64(), Some(0.0));
     let sha = sha1_hex(&bytes);
     assert_eq!(get(&stats(server(), &sha).await, "partsReceived").as_f64(), Some(2.0), "no part sent the second time");
+}
+
+#[wasm_bindgen_test]
+async fn a_cached_hash_skips_the_hash_pass_but_a_changed_file_is_hashed_anew() {
+    let bytes = random_bytes(2_500_000);
+    let date = 1_700_000_000_000.0;
+    let first = upload(&file_dated("cached.mp4", &bytes, date), &options(server(), Rc::default())).await.unwrap();
+
+    // The same file again: the hash comes from IndexedDB, one "hashing" report at 100%.
+    let events: Events = Rc::default();
+    let opts = options(server(), Rc::default());
+    set(&opts, "onProgress", recorder(events.clone()));
+    let again = upload(&file_dated("cached.mp4", &bytes, date), &opts).await.unwrap();
+    assert_eq!(get(&again, "instant"), JsValue::TRUE);
+    let hashing: Vec<f64> = events.borrow().iter().filter(|e| e.0 == "hashing").map(|e| e.1).collect();
+    assert_eq!(hashing, [2_500_000.0], "no hash pass for a cached file");
+
+    // Same name, size and date, other bytes near the end: never the stale hash.
+    let mut changed = bytes.clone();
+    changed[2_400_000] ^= 0xff;
+    let result = upload(&file_dated("cached.mp4", &changed, date), &options(server(), Rc::default())).await.unwrap();
+    assert_eq!(get(&result, "fileSha").as_string().unwrap(), sha1_hex(&changed));
+    assert_ne!(get(&result, "fileId").as_string(), get(&first, "fileId").as_string());
+    assert_eq!(download(&get(&result, "url").as_string().unwrap()).await, changed);
+
+    // With the cache off, the file is hashed again.
+    let events: Events = Rc::default();
+    let opts = options(server(), Rc::default());
+    set(&opts, "onProgress", recorder(events.clone()));
+    set(&opts, "hashCache", false);
+    upload(&file_dated("cached.mp4", &bytes, date), &opts).await.unwrap();
+    assert!(events.borrow().iter().filter(|e| e.0 == "hashing").count() > 1);
 }
 
 #[wasm_bindgen_test]

@@ -1,9 +1,12 @@
 //! The exported functions: `upload` and `hashFile`.
 
-use js_sys::Function;
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, AddEventListenerOptions, File};
 
 use crate::error::{ErrorKind, Step, UploadError};
@@ -12,7 +15,7 @@ use crate::progress::{Meter, Phase};
 use crate::upload::{self, FileInfo, UploadResult};
 use crate::web::env::{report, WebEnv};
 use crate::web::js_error::{abort_error, to_js, type_error};
-use crate::web::{file, options};
+use crate::web::{cache, file, options};
 
 /// Bytes read and hashed per step of the hash pass; the next window is read while one is hashed.
 const HASH_WINDOW: u64 = 8 << 20;
@@ -107,6 +110,54 @@ async fn sha1(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option
     Ok(hasher.finish_hex())
 }
 
+thread_local! {
+    static HASHER: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Called by the package's entry module with a function `(file, { signal, onProgress }) =>
+/// Promise<sha>` that hashes in a Web Worker, so that the page's thread stays free. Without one,
+/// `upload` hashes on the calling thread.
+#[wasm_bindgen(js_name = registerHasher)]
+pub fn register_hasher(hasher: Function) {
+    HASHER.with(|h| *h.borrow_mut() = Some(hasher));
+}
+
+fn hash_options(signal: &AbortSignal, on_progress: &Option<Function>) -> Object {
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"signal".into(), signal);
+    if let Some(f) = on_progress {
+        let _ = Reflect::set(&options, &"onProgress".into(), f);
+    }
+    options
+}
+
+/// The file's SHA-1: from the cache when it still matches, else from the registered hasher (a
+/// worker) or on this thread. Errors are JS values ready to reject with.
+async fn file_sha(file: &File, size: u64, signal: &AbortSignal, opts: &options::JsOptions) -> Result<String, JsValue> {
+    if opts.hash_cache {
+        if let Some(sha) = cache::lookup(file, size).await {
+            report(&opts.on_progress, &Meter::new(Phase::Hashing, size, size, js_sys::Date::now()).progress());
+            return Ok(sha);
+        }
+    }
+    let hasher = HASHER.with(|h| h.borrow().clone());
+    let sha = match hasher {
+        Some(hasher) => {
+            let promise = hasher.call2(&JsValue::NULL, file, &hash_options(signal, &opts.on_progress))?;
+            let sha = JsFuture::from(Promise::resolve(&promise)).await?;
+            sha.as_string().ok_or_else(|| type_error("the registered hasher gave no string"))?
+        }
+        None => sha1(file, size, signal, &opts.on_progress).await.map_err(|e| to_js(&e))?,
+    };
+    if signal.aborted() {
+        return Err(abort_error());
+    }
+    if opts.hash_cache {
+        cache::store(file, size, &sha).await;
+    }
+    Ok(sha)
+}
+
 /// Uploads `file`: hashes it, asks `getSignature`, then InitUploadEx → UploadPartEx × N →
 /// FinishUploadEx. Resolves with the stored file's id and url; rejects with an `UploadError`, an
 /// `AbortError`, or (for invalid arguments) a `TypeError`.
@@ -121,9 +172,9 @@ pub async fn upload_js(
     let signal = controller.signal();
     let outcome = async {
         if size == 0 {
-            return Err(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
+            return Err(to_js(&UploadError::new(Step::Hash, ErrorKind::EmptyFile)));
         }
-        let sha = sha1(&file, size, &signal, &opts.on_progress).await?;
+        let sha = file_sha(&file, size, &signal, &opts).await?;
         let info = FileInfo::new(&file.name(), size, sha);
         let env = WebEnv {
             blob: file.clone().into(),
@@ -132,14 +183,23 @@ pub async fn upload_js(
             on_progress: opts.on_progress.clone(),
             timeout_ms: opts.timeout_ms,
         };
-        upload::upload(&env, &info, &opts.core).await
+        let uploaded = upload::upload(&env, &info, &opts.core).await;
+        if let Err(e) = &uploaded {
+            if e.step == Step::Finish && e.code() == Some(SHA_MISMATCH) {
+                // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
+                cache::forget(&file).await;
+            }
+        }
+        uploaded.map_err(|e| to_js(&e))
     }
     .await;
     controller.abort();
-    let result = outcome.map_err(|e| to_js(&e))?;
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    JsResult::from(result).serialize(&serializer).map_err(JsValue::from)
+    JsResult::from(outcome?).serialize(&serializer).map_err(JsValue::from)
 }
+
+/// FinishUploadEx's code when the assembled file's SHA-1 is not `fileSha`.
+const SHA_MISMATCH: i64 = -10006;
 
 /// SHA-1 of a whole file, lowercase hex, as `upload` computes it (streamed; the file is never held in
 /// memory whole).

@@ -2,6 +2,7 @@
 //! binds the global scope itself (no `window()`), so the same code runs on a page and in a Web Worker.
 
 mod api;
+mod cache;
 mod diagnostics;
 mod env;
 mod fetch;
@@ -11,6 +12,6 @@ mod options;
 mod timer;
 mod types;
 
-pub use api::{hash_file_js, upload_js};
+pub use api::{hash_file_js, register_hasher, upload_js};
 pub use js_error::register_error_class;
 pub use types::TS_TYPES;

@@ -14,6 +14,7 @@ pub struct JsOptions {
     pub on_progress: Option<Function>,
     pub signal: Option<AbortSignal>,
     pub timeout_ms: u32,
+    pub hash_cache: bool,
 }
 
 pub const DEFAULT_TIMEOUT_MS: u32 = 120_000;
@@ -74,6 +75,10 @@ pub fn parse(options: &JsValue) -> Result<JsOptions, String> {
         retries,
         backoff: Backoff { base_ms, max_ms: Backoff::default().max_ms.max(base_ms) },
     };
+    let hash_cache = match get(options, "hashCache") {
+        None => true,
+        Some(v) => v.as_bool().ok_or("options.hashCache must be a boolean")?,
+    };
     core.validate()?;
-    Ok(JsOptions { core, get_signature, on_progress, signal, timeout_ms })
+    Ok(JsOptions { core, get_signature, on_progress, signal, timeout_ms, hash_cache })
 }

@@ -46,6 +46,12 @@ export interface UploadOptions {
   retryDelay?: number;
   /** A call with no answer after this many ms fails (and is retried). Default 120000. */
   timeout?: number;
+  /**
+   * Remember each file's SHA-1 in IndexedDB under its name, size and lastModified (checked again
+   * against its first and last MiB), so that uploading it again, after a reload too, skips hashing.
+   * Default true.
+   */
+  hashCache?: boolean;
   /** Aborts hashing, requests in flight and pending retries; the promise rejects with an AbortError. */
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
