@@ -182,7 +182,7 @@ fn file_id_candidate(sha: &str, bump: u64) -> String {
         head[i] = *b;
     }
     let n = u64::from_be_bytes(head) % 9_000_000_000_000_000_000;
-    (1_000_000_000_000_000_000 + (n + bump) % 9_000_000_000_000_000_000).to_string()
+    (1_000_000_000_000_000_000 + (n + bump % 9_000_000_000_000_000_000) % 9_000_000_000_000_000_000).to_string()
 }
 
 const SCHEMA: &str = "
@@ -561,4 +561,85 @@ fn resume(s: &Session, file_size: u64) -> Result<InitOutcome, ApiError> {
         )));
     }
     Ok(InitOutcome::Resume { data_size: s.data_size, parts: s.held_parts() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use md5::Md5;
+
+    const PART: u64 = 524_288;
+
+    fn bytes(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 1000) as u8).collect()
+    }
+
+    async fn put(store: &Arc<Store>, sha: &str, data: &[u8], index: u64) {
+        let s = store.session(sha).expect("session");
+        let start = (index * PART) as usize;
+        let end = (start + PART as usize).min(data.len());
+        let part = Bytes::copy_from_slice(&data[start..end]);
+        let md5 = hex::encode(Md5::digest(&part));
+        assert_eq!(store.put_part(s, start as u64, part, md5).await.unwrap(), PutOutcome::Stored);
+    }
+
+    #[tokio::test]
+    async fn sha1_is_carried_forward_across_out_of_order_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let data = bytes(PART as usize * 3 + 77);
+        let sha = hex::encode(Sha1::digest(&data));
+        assert_eq!(store.init(&sha, data.len() as u64, PART).await.unwrap(), InitOutcome::Fresh);
+        for (i, frontier) in [(2, 0), (1, 0), (0, 3 * PART), (3, data.len() as u64)] {
+            put(&store, &sha, &data, i).await;
+            let s = store.session(&sha).unwrap();
+            let running = lock(&s.running);
+            assert!(running.hasher.is_some());
+            assert_eq!(running.frontier, frontier, "after part {i}");
+        }
+        let f = store.finish(&sha, "a.mp4", "mp4").await.unwrap();
+        assert_eq!(f.size, data.len() as u64);
+        assert_eq!(fs::read(final_path(store.vod_dir(), &f.file_id, "mp4")).unwrap(), data);
+        assert_eq!(fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_move_is_completed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(1000);
+        let sha = hex::encode(Sha1::digest(&data));
+        let (file_id, upload_path) = {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            store.init(&sha, 1000, PART).await.unwrap();
+            let upload_path = store.session(&sha).unwrap().path.clone();
+            put(&store, &sha, &data, 0).await;
+            let f = store.finish(&sha, "a.mp4", "mp4").await.unwrap();
+            // Put things back as a crash between the commit and the rename leaves them.
+            fs::rename(final_path(store.vod_dir(), &f.file_id, "mp4"), &upload_path).unwrap();
+            lock(&store.db)
+                .execute("UPDATE files SET moved_from = ?1", [upload_path.to_string_lossy()])
+                .unwrap();
+            (f.file_id, upload_path)
+        };
+        // A stray data file that no row references is removed.
+        let stray = dir.path().join("uploads").join("stray.part");
+        fs::write(&stray, b"x").unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert_eq!(fs::read(final_path(store.vod_dir(), &file_id, "mp4")).unwrap(), data);
+        assert!(!upload_path.exists() && !stray.exists());
+        match store.init(&sha, 1000, PART).await.unwrap() {
+            InitOutcome::Finished(f) => assert_eq!(f.file_id, file_id),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_ids_have_19_digits() {
+        for sha in ["0000000000000000000000000000000000000000", "ffffffffffffffffffffffffffffffffffffffff"] {
+            for bump in [0, 1, u64::MAX / 2] {
+                let id = file_id_candidate(sha, bump);
+                assert_eq!(id.len(), 19, "{id}");
+            }
+        }
+    }
 }
