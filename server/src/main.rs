@@ -146,7 +146,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         &secret_key,
     );
     config.verify_key = a.verify_key.unwrap_or(secret_key);
-    config.public_url = a.public_url.unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_string();
+    // An unspecified bind address (0.0.0.0) is no URL a browser can fetch: use loopback there.
+    let mut reachable = bound;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    config.public_url = a.public_url.unwrap_or_else(|| format!("http://{reachable}")).trim_end_matches('/').to_string();
     config.www = a.www;
     config.mounts = a.mounts;
     config.dev_signing = a.dev_signing;
