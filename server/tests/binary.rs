@@ -41,6 +41,14 @@ fn listening_line_and_clean_exit_on_sigterm_and_sigint() {
         signal(s.pid(), sig);
         let status = wait_exit(&mut s);
         assert!(status.success(), "{sig}: {status:?}");
+        // One line per call: action, SHA-1 prefix, code, duration; never the signature or key.
+        let log = s.log();
+        let prefix = &f.sha[..8];
+        for action in ["InitUploadEx", "UploadPartEx", "FinishUploadEx"] {
+            let line = log.lines().find(|l| l.starts_with(action)).unwrap_or_else(|| panic!("{log}"));
+            assert!(line.contains(&format!("sha={prefix} code=0 ")) && line.ends_with("ms"), "{line}");
+        }
+        assert!(!log.contains(&f.sig[..20]) && !log.contains(SECRET_KEY) && !log.contains(&f.sha), "{log}");
     }
 }
 

@@ -201,7 +201,7 @@ impl Server {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log_file(data_dir))
             .spawn()
             .expect("spawn vod-server");
         let mut line = String::new();
@@ -213,6 +213,11 @@ impl Server {
             .to_string();
         let addr = url.trim_start_matches("http://").parse().expect("address");
         Server { child, addr, url, data_dir: data_dir.to_path_buf() }
+    }
+
+        /// What the server logged to stderr so far (all runs on this data folder).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
 
     /// SIGKILL, no chance to clean up.
@@ -235,6 +240,17 @@ impl Server {
         assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
         serde_json::from_slice(&r.body).expect("JSON")
     }
+}
+
+/// stderr of a server, appended to `<data_dir>/server.log`.
+fn log_file(data_dir: &Path) -> Stdio {
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("server.log"))
+        .expect("log file");
+    Stdio::from(f)
 }
 
 impl Drop for Server {
