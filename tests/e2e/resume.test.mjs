@@ -1,0 +1,127 @@
+// End to end: interrupted uploads continue where they stopped. Pause then Resume on the same card,
+// and a page reload mid-upload followed by picking the same file again. The page's upload bandwidth
+// is limited (Chromium network emulation) so that "mid-upload" lasts long enough to act on.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../support/harness.mjs';
+import {
+  MiB, assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, throttleUploads,
+  waitForState, waitForUploadProgress,
+} from './demo.mjs';
+
+const PART = 512 * 1024;
+const CONCURRENCY = 2;
+const QUERY = { partSize: PART, concurrency: CONCURRENCY };
+const SLOW = 3 * MiB; // bytes per second while we wait for the moment to interrupt
+
+let server;
+let browser;
+let dir;
+
+before(async () => {
+  dir = makeTempDir('vod-e2e-resume-');
+  [server, browser] = await Promise.all([startDemoServer(), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('pause then resume: only the missing parts are sent', { timeout: 90000 }, async (t) => {
+  const size = 10 * MiB + 4321;
+  const totalParts = Math.ceil(size / PART);
+  const path = await writeRandomFile(dir, 'pause-resume.mp4', size, 404);
+  const sha = await sha1File(path);
+  const page = await newPage(browser, t);
+  await openDemo(page, server, QUERY);
+  await throttleUploads(page, SLOW);
+  const partRequests = countPartRequests(page);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForUploadProgress(card, 0.3);
+  await card.getByTestId('pause').click();
+  await waitForState(card, 'paused', { timeout: 5000 });
+  assert.match(await card.textContent(), /Paused/);
+  assert.ok(await card.getByTestId('resume').isVisible(), 'Resume is offered');
+
+  const atPause = await stats(server.origin, sha);
+  assert.equal(atPause.finished, false);
+  assert.ok(atPause.partsHeld > 0 && atPause.partsHeld < totalParts, `some parts held at pause (${atPause.partsHeld}/${totalParts})`);
+
+  await throttleUploads(page, -1);
+  await card.getByTestId('resume').click();
+  await waitForState(card, 'done');
+
+  const result = await readResult(card);
+  assert.equal(result.instant, false);
+  assert.ok(result.resumedBytes > 0, `the result reports resumed bytes (${result.resumedBytes})`);
+  assert.match(result.transferText, /resumed/i, 'the card says it resumed');
+  assert.ok(result.uploadedBytes < size, `less than the whole file was sent after resuming (${result.uploadedBytes})`);
+
+  const final = await stats(server.origin, sha);
+  assert.equal(final.finished, true);
+  // Only the parts in flight when the page paused may have gone twice. (The lower bound is loose:
+  // a part whose request was aborted while the server was storing it is held but may not be counted.)
+  assert.ok(
+    final.partsReceived >= totalParts - CONCURRENCY && final.partsReceived <= totalParts + CONCURRENCY,
+    `parts the server accepted: ${final.partsReceived} for ${totalParts} parts (at most the ${CONCURRENCY} in flight at pause twice)`,
+  );
+  assert.ok(
+    partRequests.length <= totalParts + CONCURRENCY,
+    `parts the page sent: ${partRequests.length} for ${totalParts} parts (at most the ${CONCURRENCY} in flight at pause twice)`,
+  );
+  await assertSameBytes(result.url, path);
+});
+
+test('a page reload mid-upload, then the same file picked again: it resumes', { timeout: 90000 }, async (t) => {
+  const size = 10 * MiB + 999;
+  const totalParts = Math.ceil(size / PART);
+  const path = await writeRandomFile(dir, 'reload.mp4', size, 505);
+  const sha = await sha1File(path);
+  const page = await newPage(browser, t);
+  await openDemo(page, server, QUERY);
+  await throttleUploads(page, SLOW);
+  const partRequests = countPartRequests(page);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForUploadProgress(card, 0.3);
+  await page.reload();
+  await page.locator('html[data-ready="true"]').waitFor();
+  await throttleUploads(page, -1);
+  assert.equal(await page.getByTestId('upload-card').count(), 0, 'the reloaded page starts empty');
+
+  const atReload = await stats(server.origin, sha);
+  assert.ok(atReload.partsHeld > 0 && atReload.partsHeld < totalParts, `some parts held at reload (${atReload.partsHeld}/${totalParts})`);
+
+  const [again] = await pickFiles(page, [path]);
+  await again.getByTestId('upload').click();
+  await waitForState(again, 'done');
+  const result = await readResult(again);
+  assert.equal(result.instant, false);
+  assert.ok(result.resumedBytes > 0, `the result reports resumed bytes (${result.resumedBytes})`);
+
+  const final = await stats(server.origin, sha);
+  assert.ok(
+    final.partsReceived <= totalParts + CONCURRENCY,
+    `parts the server accepted: ${final.partsReceived} for ${totalParts} parts`,
+  );
+  assert.ok(
+    partRequests.length <= totalParts + CONCURRENCY,
+    `parts the page sent, before and after the reload: ${partRequests.length} for ${totalParts} parts`,
+  );
+  await assertSameBytes(result.url, path);
+});
+
+/** Every UploadPartEx request the page starts (aborted ones included), as offsets, in order. */
+function countPartRequests(page) {
+  const offsets = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.searchParams.get('Action') === 'UploadPartEx') offsets.push(Number(url.searchParams.get('offset')));
+  });
+  return offsets;
+}
