@@ -75,7 +75,8 @@ function main() {
 
   step(`cargo build --release --lib --target ${TARGET} -p ${CRATE}`);
   run('cargo', ['build', '--release', '--lib', '--target', TARGET, '-p', CRATE]);
-  const wasmIn = join(ROOT, 'target', TARGET, 'release', `${OUT_NAME}.wasm`);
+  const targetDir = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+  const wasmIn = join(targetDir, TARGET, 'release', `${OUT_NAME}.wasm`);
   if (!existsSync(wasmIn)) throw new Error(`cargo did not produce ${relative(ROOT, wasmIn)}`);
 
   step('wasm-bindgen --target web -> dist/wasm/');

@@ -33,7 +33,7 @@ SECRET_KEY="$(cat data/dev-secret)"
 echo "start: demo at http://${HOST}:${PORT}/  (Ctrl-C stops the server)"
 # The key goes through the environment (vod-server reads VOD_SECRET_KEY), not the command line,
 # so that it does not show in `ps`.
-VOD_SECRET_KEY="$SECRET_KEY" exec target/release/vod-server \
+VOD_SECRET_KEY="$SECRET_KEY" exec "${CARGO_TARGET_DIR:-target}/release/vod-server" \
   --listen "${HOST}:${PORT}" \
   --data-dir ./data \
   --secret-id "$SECRET_ID" \

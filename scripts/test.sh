@@ -50,7 +50,9 @@ stage "cargo-test" cargo test --workspace || true
 # The browser stages need the package and the server binary: stop here if either cannot be built.
 stage "build" node scripts/build.mjs || exit 1
 stage "vod-server" cargo build -p vod-server || exit 1
-export VOD_SERVER_BIN="$PWD/target/debug/vod-server"
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+export VOD_SERVER_BIN="$target_dir/debug/vod-server"
 
 if [ -f scripts/wasm-test.sh ]; then
   stage "wasm-browser-tests" bash scripts/wasm-test.sh || true

@@ -40,9 +40,10 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** Path of the vod-server binary: $VOD_SERVER_BIN, else target/debug/vod-server. */
+/** Path of the vod-server binary: $VOD_SERVER_BIN, else <$CARGO_TARGET_DIR or target>/debug/vod-server. */
 export function serverBin() {
-  const bin = process.env.VOD_SERVER_BIN || join(REPO_ROOT, 'target', 'debug', 'vod-server');
+  const targetDir = resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR || 'target');
+  const bin = process.env.VOD_SERVER_BIN || join(targetDir, 'debug', 'vod-server');
   if (!existsSync(bin)) {
     throw new Error(`vod-server binary not found at ${bin}: run \`cargo build -p vod-server\` or set VOD_SERVER_BIN`);
   }
