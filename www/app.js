@@ -7,6 +7,7 @@
 //   ?partSize=524288|1048576  the part size asked of the server (default: the package's)
 //   ?concurrency=N            parts in flight per file (default: the package's)
 //   ?retries=N                retries per call for retryable failures (default: the package's)
+//   ?retryDelay=MS            the first retry's delay (default: the package's)
 //   ?endpoint=URL             the VOD endpoint (default: /v2/index.php on this origin)
 //   ?parallel=N               how many files "Upload all" runs at once (default 2)
 // Values are passed to upload() as given, so an invalid one shows the package's own error on the card.
@@ -31,6 +32,7 @@ const uploadOptions = Object.fromEntries(
     partSize: numberParam('partSize'),
     concurrency: numberParam('concurrency'),
     retries: numberParam('retries'),
+    retryDelay: numberParam('retryDelay'),
   }).filter(([, value]) => value !== undefined),
 );
 const parallelFiles = Math.max(1, Math.floor(numberParam('parallel') ?? 2) || 2);
@@ -434,7 +436,7 @@ document.addEventListener('drop', (event) => {
 });
 
 const settings = [];
-if (uploadOptions.partSize) settings.push(`${formatBytes(uploadOptions.partSize)} parts`);
+if (uploadOptions.partSize) settings.push(`${uploadOptions.partSize / 1024} KiB parts`);
 if (uploadOptions.concurrency) settings.push(`${uploadOptions.concurrency} in flight`);
 if (uploadOptions.retries !== undefined) settings.push(`${uploadOptions.retries} retries`);
 if (settings.length) els.settings.textContent += ` Settings: ${settings.join(', ')}.`;

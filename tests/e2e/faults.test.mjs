@@ -57,6 +57,10 @@ test('the server killed mid-upload and restarted: the upload recovers or Retry c
   const page = await newPage(browser, t);
   await openDemo(page, server, { partSize: PART, concurrency: 2 });
   await throttleUploads(page, 3 * MiB);
+  let failedCalls = 0;
+  page.on('requestfailed', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/v2/')) failedCalls += 1;
+  });
 
   const [card] = await pickFiles(page, [path]);
   await card.getByTestId('upload').click();
@@ -66,6 +70,7 @@ test('the server killed mid-upload and restarted: the upload recovers or Retry c
   await page.waitForTimeout(1500); // the page notices: requests fail while the server is down
   await server.restart();
   t.diagnostic(`server down for ${Date.now() - killedAt} ms, back on port ${server.port}`);
+  assert.ok(failedCalls > 0, 'the page saw API calls fail while the server was down');
   await throttleUploads(page, -1);
 
   const state = await waitForState(card, ['done', 'error'], { timeout: 60000 });
@@ -85,4 +90,38 @@ test('the server killed mid-upload and restarted: the upload recovers or Retry c
   const fileStats = await stats(server.origin, await sha1File(path));
   assert.equal(fileStats.finished, true);
   assert.equal(fileStats.fileId, result.fileId);
+});
+
+test('the server down for longer than the retries: a clear error, and Retry once it is back completes the upload', { timeout: 120000 }, async (t) => {
+  const server = await startDemoServer();
+  servers.push(server);
+  const size = 10 * MiB + 3;
+  const path = await writeRandomFile(dir, 'server-down.mp4', size, 808);
+  const page = await newPage(browser, t);
+  await openDemo(page, server, { partSize: PART, concurrency: 2, retries: 1, retryDelay: 200 });
+  await throttleUploads(page, 3 * MiB);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForUploadProgress(card, 0.3);
+  await server.kill('SIGKILL');
+  await waitForState(card, 'error', { timeout: 30000 });
+
+  const error = await readError(card);
+  t.diagnostic(`while the server was down: ${await describeCard(card)}`);
+  assert.ok(error.visible, 'the error is shown on the card');
+  assert.ok(error.message.length > 10, `a readable message (got "${error.message}")`);
+  assert.equal(error.step, 'part', 'it failed while sending parts');
+  assert.ok(error.retryVisible, 'Retry is offered');
+
+  await server.restart();
+  await throttleUploads(page, -1);
+  await card.getByTestId('retry').click();
+  await waitForState(card, 'done', { timeout: 60000 });
+
+  const result = await readResult(card);
+  assert.ok(result.resumedBytes > 0, `the parts stored before the crash were kept (resumed ${result.resumedBytes} bytes)`);
+  await assertSameBytes(result.url, path);
+  const fileStats = await stats(server.origin, await sha1File(path));
+  assert.equal(fileStats.finished, true);
 });
