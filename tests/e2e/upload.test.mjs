@@ -65,6 +65,61 @@ test('a fresh upload: the card goes through hashing and uploading to done, and t
   assert.equal(fileStats.partsReceived, Math.ceil(size / PART), 'every part was sent once');
 });
 
+test('a real video, recorded in the browser, uploads and plays in the card', { timeout: 60000 }, async (t) => {
+  const page = await newPage(browser, t);
+  await openDemo(page, server, QUERY);
+  // A 1.5 s VP8 WebM of a changing canvas, made with MediaRecorder: a file the <video> can decode.
+  const webm = Buffer.from(await page.evaluate(async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 180;
+    const ctx = canvas.getContext('2d');
+    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: 'video/webm;codecs=vp8' });
+    const chunks = [];
+    recorder.ondataavailable = (event) => chunks.push(event.data);
+    let frame = 0;
+    const draw = setInterval(() => {
+      ctx.fillStyle = `hsl(${(frame * 9) % 360} 70% 45%)`;
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = '#fff';
+      ctx.font = '48px sans-serif';
+      ctx.fillText(String(frame++), 24, 110);
+    }, 33);
+    recorder.start();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const stopped = new Promise((resolve) => { recorder.onstop = resolve; });
+    recorder.stop();
+    await stopped;
+    clearInterval(draw);
+    const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    let binary = '';
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  }), 'base64');
+  assert.ok(webm.length > 1000, `MediaRecorder produced a video (${webm.length} bytes)`);
+  const path = join(dir, 'recorded-clip.webm');
+  writeFileSync(path, webm);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForState(card, 'done');
+  const result = await readResult(card);
+  assert.match(result.url, /\/f0\.webm$/);
+  await assertSameBytes(result.url, path);
+
+  const video = card.getByTestId('video');
+  const handle = await video.elementHandle();
+  await page.waitForFunction((el) => el.readyState >= 2 || el.error, handle, { timeout: 15000 });
+  const playback = await video.evaluate((el) => ({
+    error: el.error && `${el.error.code} ${el.error.message}`,
+    width: el.videoWidth,
+    height: el.videoHeight,
+  }));
+  assert.equal(playback.error, null, 'the <video> loads the stored file without an error');
+  assert.deepEqual([playback.width, playback.height], [320, 180], 'the <video> decoded the frames');
+  assert.equal(await card.locator('.video-note').isVisible(), false, 'no "cannot play" note');
+});
+
 test('the same file picked again uploads instantly, with the same fileId', { timeout: 90000 }, async (t) => {
   const size = 6 * MiB + 1;
   const path = await writeRandomFile(dir, 'twice.mp4', size, 202);
