@@ -1,8 +1,6 @@
 //! Reading the server's answers: HTTP status and JSON body into a typed answer or a typed failure, and
 //! the init answer into what to do next.
 
-use serde::Deserialize;
-
 use crate::error::{snippet, ErrorKind, Step, UploadError};
 
 /// An HTTP reply as the transport saw it.
@@ -13,67 +11,118 @@ pub struct HttpReply {
 }
 
 /// The fields any of the three calls may answer with. Unknown fields are ignored.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
     pub code: i64,
-    #[serde(default)]
     pub message: String,
-    #[serde(default)]
     pub code_desc: String,
-    #[serde(default, deserialize_with = "flag")]
     pub can_retry: bool,
-    #[serde(default)]
     pub data_size: Option<u64>,
-    #[serde(default)]
     pub list_parts: Option<Vec<ListedPart>>,
-    #[serde(default, deserialize_with = "id")]
     pub file_id: Option<String>,
-    #[serde(default)]
     pub url: Option<String>,
-    #[serde(default, rename = "verify_content")]
     pub verify_content: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListedPart {
     pub offset: u64,
     pub data_size: u64,
     /// The published example lists one part with `dataSha` instead: the MD5 is informative only.
-    #[serde(default)]
     pub data_md5: Option<String>,
 }
 
-/// `canRetry` is 0/1 in the documents; accept a boolean too.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Int(i64),
-        Bool(bool),
-    }
-    Ok(match Option::<Flag>::deserialize(d)? {
-        Some(Flag::Int(n)) => n != 0,
-        Some(Flag::Bool(b)) => b,
-        None => false,
-    })
+/// A parsed JSON value, as much of it as answers need. Natively it is `serde_json`'s; in the browser
+/// it is the platform's own `JSON.parse` result (which keeps serde_json out of the wasm), so that one
+/// reading of the fields below serves both.
+pub trait JsonValue: Sized {
+    fn parse(text: &str) -> Result<Self, String>;
+    fn field(&self, name: &str) -> Option<Self>;
+    fn as_f64(&self) -> Option<f64>;
+    fn as_bool(&self) -> Option<bool>;
+    fn as_string(&self) -> Option<String>;
+    fn items(&self) -> Option<Vec<Self>>;
+    fn is_object(&self) -> bool;
 }
 
-/// `fileId` is a decimal string; accept a bare number as well.
-fn id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Number(u64),
-    }
-    Ok(match Option::<Id>::deserialize(d)? {
-        Some(Id::Text(s)) => Some(s),
-        Some(Id::Number(n)) => Some(n.to_string()),
-        None => None,
-    })
+/// A non-negative whole number that a double represents exactly.
+fn whole(v: f64) -> Option<u64> {
+    (v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0).then_some(v as u64)
 }
+
+impl Answer {
+    pub fn from_json<J: JsonValue>(text: &str) -> Result<Answer, String> {
+        let value = J::parse(text).map_err(|e| format!("not JSON: {e}"))?;
+        if !value.is_object() {
+            return Err("not a JSON object".into());
+        }
+        let text = |name: &str| value.field(name).and_then(|v| v.as_string());
+        let code = value
+            .field("code")
+            .and_then(|c| c.as_f64().or_else(|| c.as_string().and_then(|s| s.trim().parse::<i64>().ok()).map(|n| n as f64)))
+            .filter(|c| c.fract() == 0.0 && c.abs() < 1e15)
+            .ok_or("no integer `code`")? as i64;
+        // `canRetry` is 0/1 in the documents; a boolean is accepted too.
+        let can_retry = value.field("canRetry").is_some_and(|v| v.as_bool().unwrap_or(v.as_f64() == Some(1.0)));
+        let list_parts = match value.field("listParts") {
+            None => None,
+            Some(list) => {
+                let parts = list.items().ok_or("`listParts` is not an array")?;
+                let part = |p: &J| -> Option<ListedPart> {
+                    Some(ListedPart {
+                        offset: whole(p.field("offset")?.as_f64()?)?,
+                        data_size: whole(p.field("dataSize")?.as_f64()?)?,
+                        data_md5: p.field("dataMd5").and_then(|m| m.as_string()),
+                    })
+                };
+                Some(parts.iter().map(|p| part(p).ok_or("a `listParts` entry without offset and dataSize")).collect::<Result<_, _>>()?)
+            }
+        };
+        Ok(Answer {
+            code,
+            message: text("message").unwrap_or_default(),
+            code_desc: text("codeDesc").unwrap_or_default(),
+            can_retry,
+            data_size: value.field("dataSize").and_then(|v| v.as_f64()).and_then(whole),
+            list_parts,
+            // `fileId` is a decimal string; a bare number is accepted too.
+            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| n.to_string()))),
+            url: text("url"),
+            verify_content: text("verify_content"),
+        })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl JsonValue for serde_json::Value {
+    fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+    fn field(&self, name: &str) -> Option<Self> {
+        self.get(name).filter(|v| !v.is_null()).cloned()
+    }
+    fn as_f64(&self) -> Option<f64> {
+        serde_json::Value::as_f64(self)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        serde_json::Value::as_bool(self)
+    }
+    fn as_string(&self) -> Option<String> {
+        self.as_str().map(str::to_string)
+    }
+    fn items(&self) -> Option<Vec<Self>> {
+        self.as_array().cloned()
+    }
+    fn is_object(&self) -> bool {
+        serde_json::Value::is_object(self)
+    }
+}
+
+/// The JSON reader of this platform.
+#[cfg(not(target_arch = "wasm32"))]
+pub type PlatformJson = serde_json::Value;
+#[cfg(target_arch = "wasm32")]
+pub type PlatformJson = crate::web::json::JsJson;
 
 const BODY_SNIPPET: usize = 200;
 
@@ -83,10 +132,8 @@ pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
         let body = snippet(&reply.body, BODY_SNIPPET);
         return Err(UploadError::new(step, ErrorKind::Http { status: reply.status, body }));
     }
-    let answer: Answer = serde_json::from_str(&reply.body).map_err(|e| {
-        let reason = if e.is_data() { format!("unexpected fields: {e}") } else { format!("not JSON: {e}") };
-        UploadError::new(step, ErrorKind::Malformed { reason, body: snippet(&reply.body, BODY_SNIPPET) })
-    })?;
+    let answer = Answer::from_json::<PlatformJson>(&reply.body)
+        .map_err(|reason| UploadError::new(step, ErrorKind::Malformed { reason, body: snippet(&reply.body, BODY_SNIPPET) }))?;
     if answer.code < 0 || answer.code >= 4000 {
         let message = match (answer.message.is_empty(), answer.code_desc.is_empty()) {
             (false, _) => answer.message.clone(),
@@ -226,6 +273,18 @@ mod tests {
         assert!(matches!(&e.kind, ErrorKind::Malformed { reason, .. } if reason.contains("code")), "{e}");
         let e = part_ack(&ok(r#"{"code":"zero"}"#)).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::Malformed { .. }));
+        let e = part_ack(&ok(r#"[1,2]"#)).unwrap_err();
+        assert!(matches!(&e.kind, ErrorKind::Malformed { reason, .. } if reason == "not a JSON object"));
+        let e = init_decision(&ok(r#"{"code":1,"dataSize":524288,"listParts":[{"offset":-1}]}"#)).unwrap_err();
+        assert!(matches!(&e.kind, ErrorKind::Malformed { reason, .. } if reason.contains("listParts")));
+    }
+
+    #[test]
+    fn lenient_where_the_documents_are_inconsistent() {
+        let a = Answer::from_json::<PlatformJson>(r#"{"code":"-10004","canRetry":true,"message":null}"#).unwrap();
+        assert_eq!((a.code, a.can_retry, a.message.as_str()), (-10004, true, ""));
+        let a = Answer::from_json::<PlatformJson>(r#"{"code":0,"canRetry":0}"#).unwrap();
+        assert!(!a.can_retry);
     }
 
     #[test]
@@ -240,7 +299,10 @@ mod tests {
 
     #[test]
     fn finish_reads_file_id_url_and_verify_content_and_accepts_numeric_ids() {
-        let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":16092504232103571364,"url":"u","verify_content":"dmM="}"#)).unwrap();
+        let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"16092504232103571364","url":"u","verify_content":"dmM="}"#)).unwrap();
         assert_eq!(f, Finished { file_id: "16092504232103571364".into(), url: "u".into(), verify_content: Some("dmM=".into()) });
+        // A number is taken where a double holds it exactly (JSON.parse cannot do more).
+        let f = finished(&ok(r#"{"code":0,"fileId":1609250423210357,"url":"u"}"#)).unwrap();
+        assert_eq!(f.file_id, "1609250423210357");
     }
 }

@@ -124,12 +124,12 @@ impl fmt::Display for UploadError {
             ErrorKind::Http { status, body } => {
                 write!(f, "{what} failed{tries}: HTTP {status} instead of 200")?;
                 if !body.is_empty() {
-                    write!(f, "; the body began: {body:?}")?;
+                    write!(f, "; the body began: \"{body}\"")?;
                 }
                 Ok(())
             }
             ErrorKind::Malformed { reason, body } => {
-                write!(f, "{what}: the server's answer is not a protocol answer ({reason}); it began: {body:?}")
+                write!(f, "{what}: the server's answer is not a protocol answer ({reason}); it began: \"{body}\"")
             }
             ErrorKind::Server { code, message, .. } => {
                 write!(f, "{what} was refused{tries} with code {code}")?;

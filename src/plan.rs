@@ -31,17 +31,16 @@ pub fn parts(file_size: u64, part_size: u64) -> impl Iterator<Item = Part> {
 /// counts as held only if it is exactly the part the plan expects at that offset; anything else the server
 /// lists is ignored, and that range is sent again.
 pub fn missing_parts(file_size: u64, part_size: u64, held: &[(u64, u64)]) -> (Vec<Part>, u64) {
-    let mut held_sorted: Vec<(u64, u64)> = held.to_vec();
-    held_sorted.sort_unstable();
-    let mut missing = Vec::new();
-    let mut held_bytes = 0;
-    for part in parts(file_size, part_size) {
-        if held_sorted.binary_search(&(part.offset, part.len)).is_ok() {
-            held_bytes += part.len;
-        } else {
-            missing.push(part);
+    let plan: Vec<Part> = parts(file_size, part_size).collect();
+    let mut is_held = vec![false; plan.len()];
+    for &(offset, len) in held {
+        let index = (offset / part_size) as usize;
+        if offset % part_size == 0 && plan.get(index).is_some_and(|p| p.len == len) {
+            is_held[index] = true;
         }
     }
+    let held_bytes = plan.iter().zip(&is_held).filter(|(_, &h)| h).map(|(p, _)| p.len).sum();
+    let missing = plan.into_iter().zip(is_held).filter(|(_, h)| !h).map(|(p, _)| p).collect();
     (missing, held_bytes)
 }
 

@@ -397,3 +397,19 @@ async fn the_shipped_types_name_exactly_the_fields_the_api_produces() {
     declared.sort();
     assert_eq!(declared, ["fileName", "fileSha", "fileSize", "fileType"]);
 }
+
+#[wasm_bindgen_test]
+fn answers_read_with_json_parse_match_the_native_reading() {
+    use vod_ugc_uploader::answer::{Answer, PlatformJson};
+    let a = Answer::from_json::<PlatformJson>(
+        r#"{"code":1,"canRetry":0,"dataSize":524288,"listParts":[{"offset":0,"dataSize":524288,"dataSha":"x"}],"message":null}"#,
+    )
+    .unwrap();
+    assert_eq!((a.code, a.can_retry, a.data_size, a.message.as_str()), (1, false, Some(524_288), ""));
+    assert_eq!(a.list_parts.unwrap()[0].data_md5, None);
+    let a = Answer::from_json::<PlatformJson>(r#"{"code":"-10004","canRetry":true,"fileId":1609250423210357}"#).unwrap();
+    assert_eq!((a.code, a.can_retry, a.file_id.as_deref()), (-10004, true, Some("1609250423210357")));
+    assert!(Answer::from_json::<PlatformJson>("<html>busy</html>").unwrap_err().starts_with("not JSON"));
+    assert_eq!(Answer::from_json::<PlatformJson>("[1]").unwrap_err(), "not a JSON object");
+    assert!(Answer::from_json::<PlatformJson>(r#"{"message":"x"}"#).unwrap_err().contains("code"));
+}

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -21,30 +20,20 @@ use crate::web::{cache, file, options};
 const HASH_WINDOW: u64 = 8 << 20;
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsResult {
-    file_id: String,
-    url: String,
-    file_sha: String,
-    instant: bool,
-    resumed_bytes: u64,
-    uploaded_bytes: u64,
-    verify_content: Option<String>,
-}
-
-impl From<UploadResult> for JsResult {
-    fn from(r: UploadResult) -> Self {
-        JsResult {
-            file_id: r.file_id,
-            url: r.url,
-            file_sha: r.file_sha,
-            instant: r.instant,
-            resumed_bytes: r.resumed_bytes,
-            uploaded_bytes: r.uploaded_bytes,
-            verify_content: r.verify_content,
-        }
-    }
+/// The object `upload` resolves with (the `UploadResult` interface of types.rs).
+fn result_object(r: UploadResult) -> Object {
+    let o = Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&o, &key.into(), &value);
+    };
+    set("fileId", r.file_id.into());
+    set("url", r.url.into());
+    set("fileSha", r.file_sha.into());
+    set("instant", r.instant.into());
+    set("resumedBytes", (r.resumed_bytes as f64).into());
+    set("uploadedBytes", (r.uploaded_bytes as f64).into());
+    set("verifyContent", r.verify_content.map_or(JsValue::NULL, JsValue::from));
+    o
 }
 
 fn checked_file(file: JsValue, function: &str) -> Result<(File, u64), JsValue> {
@@ -53,7 +42,7 @@ fn checked_file(file: JsValue, function: &str) -> Result<(File, u64), JsValue> {
     })?;
     let size = file.size();
     if !(size.is_finite() && size >= 0.0 && size.fract() == 0.0 && size <= MAX_SAFE_INTEGER) {
-        return Err(type_error(&format!("file.size {size} is not a byte count this uploader can address")));
+        return Err(type_error("file.size is not a byte count this uploader can address"));
     }
     Ok((file, size as u64))
 }
@@ -194,8 +183,7 @@ pub async fn upload_js(
     }
     .await;
     controller.abort();
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    JsResult::from(outcome?).serialize(&serializer).map_err(JsValue::from)
+    Ok(result_object(outcome?).into())
 }
 
 /// FinishUploadEx's code when the assembled file's SHA-1 is not `fileSha`.

@@ -20,7 +20,7 @@ const STORE: &str = "file-hashes";
 const EDGE: u64 = 1 << 20;
 
 fn key(file: &File) -> String {
-    format!("{}\u{0}{}\u{0}{}", file.name(), file.size(), file.last_modified())
+    format!("{}\u{0}{}\u{0}{}", file.name(), file.size() as u64, file.last_modified() as i64)
 }
 
 /// SHA-1 of the first and last `EDGE` bytes.

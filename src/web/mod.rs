@@ -6,6 +6,7 @@ mod cache;
 mod diagnostics;
 mod env;
 mod fetch;
+pub(crate) mod json;
 mod file;
 mod js_error;
 mod options;

@@ -25,16 +25,17 @@ fn get(options: &JsValue, key: &str) -> Option<JsValue> {
 }
 
 /// An integer option in `min..=max`, or its default when absent.
-fn integer(options: &JsValue, key: &str, min: f64, max: f64, default: f64) -> Result<f64, String> {
+fn integer(options: &JsValue, key: &str, min: u32, max: u32, default: u32) -> Result<u32, String> {
     let Some(value) = get(options, key) else { return Ok(default) };
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (min..=max).contains(&n) => Ok(n),
+        Some(n) if n.fract() == 0.0 && (f64::from(min)..=f64::from(max)).contains(&n) => Ok(n as u32),
         _ => Err(format!("options.{key} must be an integer from {min} to {max}, not {}", shown(&value))),
     }
 }
 
+/// A value as a message shows it: as JSON where it has a JSON form.
 fn shown(value: &JsValue) -> String {
-    value.as_string().map(|s| format!("{s:?}")).unwrap_or_else(|| format!("{value:?}").trim_start_matches("JsValue(").trim_end_matches(')').to_string())
+    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "a value that is not a number".into())
 }
 
 pub fn parse(options: &JsValue) -> Result<JsOptions, String> {
@@ -64,10 +65,10 @@ pub fn parse(options: &JsValue) -> Result<JsOptions, String> {
             _ => return Err(format!("options.partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not {}", shown(&v))),
         },
     };
-    let concurrency = integer(options, "concurrency", 1.0, MAX_CONCURRENCY as f64, defaults.concurrency as f64)? as usize;
-    let retries = integer(options, "retries", 0.0, f64::from(MAX_RETRIES), f64::from(defaults.retries))? as u32;
-    let base_ms = integer(options, "retryDelay", 0.0, 60_000.0, f64::from(defaults.backoff.base_ms))? as u32;
-    let timeout_ms = integer(options, "timeout", 1_000.0, 3_600_000.0, f64::from(DEFAULT_TIMEOUT_MS))? as u32;
+    let concurrency = integer(options, "concurrency", 1, MAX_CONCURRENCY as u32, defaults.concurrency as u32)? as usize;
+    let retries = integer(options, "retries", 0, MAX_RETRIES, defaults.retries)?;
+    let base_ms = integer(options, "retryDelay", 0, 60_000, defaults.backoff.base_ms)?;
+    let timeout_ms = integer(options, "timeout", 1_000, 3_600_000, DEFAULT_TIMEOUT_MS)?;
     let core = Options {
         endpoint,
         part_size,
