@@ -1,0 +1,259 @@
+// The in-page half of the benchmark (bench/run.mjs drives it through page.evaluate). Every method
+// reads the same File: the one bench/run.mjs picked through the <input type=file> with setInputFiles,
+// i.e. a real file on disk. Each function measures one thing once and returns plain JSON; run.mjs
+// repeats, takes the best, and checks that all methods agree on the SHA-1.
+
+const statusEl = document.getElementById('status');
+const say = (text) => { statusEl.textContent = text; };
+
+const MiB = 1 << 20;
+
+function pickedFile() {
+  const f = document.getElementById('file').files[0];
+  if (!f) throw new Error('no file picked in #file');
+  return f;
+}
+
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Long main-thread tasks (> 50 ms) while `fn` runs: the issue wants none during hashing.
+async function withLongTasks(fn) {
+  const durations = [];
+  let observer = null;
+  try {
+    observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) durations.push(e.duration); });
+    observer.observe({ type: 'longtask' });
+  } catch { observer = null; }
+  const value = await fn();
+  // Entries are delivered asynchronously: let the last task finish, then take what is queued.
+  await new Promise((r) => setTimeout(r, 0));
+  if (observer) {
+    for (const e of observer.takeRecords()) durations.push(e.duration);
+    observer.disconnect();
+  }
+  return { value, longTasks: observer ? durations.length : null, longTaskMaxMs: observer ? Math.max(0, ...durations) : null };
+}
+
+let pkg = null;
+let hashWasm = null;
+
+// Every UploadPartEx fetch (ours and the baseline alike) is timed from the call to its response
+// headers, so the report can say how busy the lanes were: sum of POST times / (concurrency x wall time).
+const pageFetch = window.fetch.bind(window);
+let partTrace = null;
+window.fetch = function tracedFetch(input, init) {
+  const url = typeof input === 'string' ? input : String(input?.url ?? input);
+  if (!partTrace || !url.includes('Action=UploadPartEx')) return pageFetch(input, init);
+  const rec = { t0: performance.now(), t1: null };
+  partTrace.push(rec);
+  const p = pageFetch(input, init);
+  p.then(() => { rec.t1 = performance.now(); }, () => { rec.t1 = performance.now(); });
+  return p;
+};
+
+async function traced(concurrency, fn) {
+  partTrace = [];
+  try {
+    const value = await fn();
+    const recs = partTrace.filter((r) => r.t1 != null);
+    if (recs.length === 0) return { value, posts: 0 };
+    const start = Math.min(...recs.map((r) => r.t0));
+    const end = Math.max(...recs.map((r) => r.t1));
+    const busy = recs.reduce((a, r) => a + (r.t1 - r.t0), 0);
+    return { value, posts: recs.length, postMeanMs: busy / recs.length, laneBusy: busy / (concurrency * (end - start)) };
+  } finally {
+    partTrace = null;
+  }
+}
+
+window.bench = {
+  /** Loads the package and hash-wasm, and warms both up (the wasm is compiled outside any timed section). */
+  async init() {
+    try {
+      pkg = await import('/dist/index.js');
+    } catch (err) {
+      throw new Error(`could not import /dist/index.js (is dist/ built? node scripts/build.mjs): ${err.message}`);
+    }
+    hashWasm = await import('/node_modules/hash-wasm/dist/index.esm.js');
+    if (typeof window.sha1?.create !== 'function') throw new Error('js-sha1 UMD build did not load (window.sha1)');
+    if (typeof window.SparkMD5?.ArrayBuffer !== 'function') throw new Error('spark-md5 UMD build did not load (window.SparkMD5)');
+    await pkg.ready?.();
+    const d = await pkg.diagnostics({ megabytes: 1 });
+    await hashWasm.createSHA1();
+    say('ready');
+    return { wasmMemoryBytes: d.wasmMemoryBytes, exports: Object.keys(pkg).sort() };
+  },
+
+  fileInfo() {
+    const f = pickedFile();
+    return { name: f.name, size: f.size };
+  },
+
+  /** Ours: the package's hashFile (streamed; in a Web Worker if the package does that). */
+  async ours() {
+    const f = pickedFile();
+    say(`ours: hashFile ${f.name}`);
+    let events = 0;
+    let lastLoaded = 0;
+    const t0 = performance.now();
+    const { value: sha, longTasks, longTaskMaxMs } = await withLongTasks(() =>
+      pkg.hashFile(f, { onProgress: (p) => { events++; lastLoaded = p?.loaded ?? lastLoaded; } }));
+    const ms = performance.now() - t0;
+    return { sha, ms, bytes: f.size, progressEvents: events, lastLoaded, longTasks, longTaskMaxMs };
+  },
+
+  /** hash-wasm's createSHA1, fed `windowMiB` windows read with Blob.slice().arrayBuffer(), one after the other. */
+  async hashWasmSha1({ windowMiB = 8 } = {}) {
+    const f = pickedFile();
+    say(`hash-wasm: SHA-1 of ${f.name}`);
+    const hasher = await hashWasm.createSHA1();
+    const step = windowMiB * MiB;
+    const t0 = performance.now();
+    const { value: sha, longTasks, longTaskMaxMs } = await withLongTasks(async () => {
+      hasher.init();
+      for (let off = 0; off < f.size; off += step) {
+        const buf = await f.slice(off, Math.min(f.size, off + step)).arrayBuffer();
+        hasher.update(new Uint8Array(buf));
+      }
+      return hasher.digest('hex');
+    });
+    const ms = performance.now() - t0;
+    return { sha, ms, bytes: f.size, longTasks, longTaskMaxMs };
+  },
+
+  /**
+   * The older uploaders' way: js-sha1 over the file plus spark-md5 of every 1 MiB part, reading one part
+   * at a time, on the main thread. Capped at the first `capBytes` bytes (it runs at ~30 MB/s).
+   */
+  async legacy({ capBytes }) {
+    const f = pickedFile();
+    const end = Math.min(f.size, capBytes);
+    say(`js-sha1 + spark-md5: first ${end} bytes of ${f.name}`);
+    const t0 = performance.now();
+    const { value, longTasks, longTaskMaxMs } = await withLongTasks(async () => {
+      const sha = window.sha1.create();
+      const md5s = [];
+      for (let off = 0; off < end; off += MiB) {
+        const buf = await f.slice(off, Math.min(end, off + MiB)).arrayBuffer();
+        sha.update(buf);
+        md5s.push(window.SparkMD5.ArrayBuffer.hash(buf));
+      }
+      return { sha: sha.hex(), md5s };
+    });
+    const ms = performance.now() - t0;
+    return { sha: value.sha, md5s: value.md5s, ms, bytes: end, longTasks, longTaskMaxMs };
+  },
+
+  /** WebCrypto one-shot: the whole file in memory, then crypto.subtle.digest. */
+  async webCrypto() {
+    const f = pickedFile();
+    say(`WebCrypto: SHA-1 of ${f.name} in one piece`);
+    const t0 = performance.now();
+    let buf = await f.arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-1', buf);
+    const ms = performance.now() - t0;
+    buf = null;
+    return { sha: hex(digest), ms, bytes: f.size };
+  },
+
+  /** The wasm build's SHA-1 compute ceiling (in-memory data) and its wasm memory size. */
+  async ceiling({ megabytes = 512 } = {}) {
+    say(`diagnostics: ${megabytes} MB of in-memory SHA-1`);
+    return pkg.diagnostics({ megabytes });
+  },
+
+  /** wasm memory of the package's instance in this page (a 1 MB diagnostics pass, ~3 ms). */
+  async wasmMemory() {
+    return (await pkg.diagnostics({ megabytes: 1 })).wasmMemoryBytes;
+  },
+
+  /** Ours, end to end: upload(file) against vod-server with its dev signing endpoint. */
+  async uploadOurs({ endpoint, concurrency }) {
+    const f = pickedFile();
+    say(`upload: ${f.name}, concurrency ${concurrency}`);
+    const marks = {};
+    const getSignature = async ({ fileSha, fileName }) => {
+      marks.signature ??= performance.now();
+      const res = await fetch('/dev/signature', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileSha, fileName }),
+      });
+      if (!res.ok) throw new Error(`/dev/signature answered HTTP ${res.status}`);
+      return (await res.json()).signature;
+    };
+    const t0 = performance.now();
+    const { value: result, posts, postMeanMs, laneBusy } = await traced(concurrency, () => pkg.upload(f, {
+      endpoint,
+      concurrency,
+      getSignature,
+      onProgress: (p) => { marks[p.phase] ??= performance.now(); },
+    }));
+    const t1 = performance.now();
+    if (marks.uploading == null || marks.finishing == null) {
+      throw new Error(`upload progress never reported both 'uploading' and 'finishing' (got ${Object.keys(marks).join(', ')})`);
+    }
+    return {
+      ms: t1 - t0,
+      hashMs: (marks.signature ?? marks.uploading) - t0,
+      uploadMs: marks.finishing - marks.uploading,
+      finishMs: t1 - marks.finishing,
+      bytes: f.size,
+      fileSha: result.fileSha,
+      instant: result.instant,
+      uploadedBytes: result.uploadedBytes,
+      resumedBytes: result.resumedBytes,
+      posts,
+      postMeanMs,
+      laneBusy,
+    };
+  },
+
+  /** Opens the baseline's session (InitUploadEx for the other file's SHA-1): outside the timed section. */
+  async plainInit({ endpoint, sha, size, partSize, signature }) {
+    const q = new URLSearchParams({ Action: 'InitUploadEx', fileSha: sha, fileSize: String(size), dataSize: String(partSize), signature });
+    const res = await fetch(`${endpoint}?${q}`);
+    const body = await res.json();
+    if (res.status !== 200 || body.code !== 0) throw new Error(`baseline InitUploadEx: HTTP ${res.status}, ${JSON.stringify(body)}`);
+    return body;
+  },
+
+  /**
+   * The baseline part pass: plain fetch POSTs of this file's parts (file.slice as the body), `concurrency`
+   * at a time, to UploadPartEx of the session plainInit opened. MD5s and signature were computed before.
+   */
+  async plainParts({ endpoint, sha, signature, md5s, partSize, concurrency, bodies = 'blob' }) {
+    const f = pickedFile();
+    say(`plain fetch: ${md5s.length} parts of ${f.name}, concurrency ${concurrency}`);
+    const urls = md5s.map((md5, i) => {
+      const offset = i * partSize;
+      const len = Math.min(partSize, f.size - offset);
+      const q = new URLSearchParams({ Action: 'UploadPartEx', fileSha: sha, offset: String(offset), dataSize: String(len), dataMd5: md5, signature });
+      return { url: `${endpoint}?${q}`, offset, len };
+    });
+    let next = 0;
+    const lane = async () => {
+      while (next < urls.length) {
+        const { url, offset, len } = urls[next++];
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/octet-stream' },
+          body: bodies === 'blob' ? f.slice(offset, offset + len) : new Uint8Array(await f.slice(offset, offset + len).arrayBuffer()),
+        });
+        const body = await res.json();
+        if (res.status !== 200 || body.code !== 0) {
+          throw new Error(`baseline UploadPartEx offset ${offset}: HTTP ${res.status}, ${JSON.stringify(body)}`);
+        }
+      }
+    };
+    const t0 = performance.now();
+    const { posts, postMeanMs, laneBusy } = await traced(concurrency, () => Promise.all(Array.from({ length: concurrency }, lane)));
+    const ms = performance.now() - t0;
+    return { ms, bytes: urls.reduce((a, u) => a + u.len, 0), parts: urls.length, posts, postMeanMs, laneBusy };
+  },
+};
+
+window.benchLoaded = true;
+say('page loaded');
