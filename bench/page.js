@@ -146,6 +146,37 @@ window.bench = {
     return { sha: value.sha, md5s: value.md5s, ms, bytes: end, longTasks, longTaskMaxMs };
   },
 
+  /**
+   * Diagnostic: reading alone, no hashing: `windowMiB` windows with Blob.slice().arrayBuffer(), one after
+   * the other ('slice'), or the File's ReadableStream ('stream'). The ceiling any streamed hash meets.
+   */
+  async readOnly({ how = 'slice', windowMiB = 8 } = {}) {
+    const f = pickedFile();
+    say(`read only (${how}): ${f.name}`);
+    let bytes = 0;
+    let xor = 0;
+    const t0 = performance.now();
+    if (how === 'stream') {
+      const reader = f.stream().getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        xor ^= value[0];
+      }
+    } else {
+      const step = windowMiB * MiB;
+      for (let off = 0; off < f.size; off += step) {
+        const buf = await f.slice(off, Math.min(f.size, off + step)).arrayBuffer();
+        bytes += buf.byteLength;
+        xor ^= new Uint8Array(buf)[0];
+      }
+    }
+    const ms = performance.now() - t0;
+    if (bytes !== f.size) throw new Error(`read ${bytes} bytes of ${f.size}`);
+    return { ms, bytes, xor };
+  },
+
   /** WebCrypto one-shot: the whole file in memory, then crypto.subtle.digest. */
   async webCrypto() {
     const f = pickedFile();

@@ -455,7 +455,7 @@ async function main() {
         entry.memory.rendererRssPeakBytes = all.some((p) => p.rendererRssBytes != null) ? Math.max(...all.map((p) => p.rendererRssBytes ?? 0)) : null;
 
         // --- hashing: each method once per run, interleaved, so noise hits all of them alike.
-        const runs = { ours: [], hashWasm: [], legacy: [], webCrypto: [], ceiling: [] };
+        const runs = { ours: [], hashWasm: [], legacy: [], webCrypto: [], ceiling: [], readSlice: [], readStream: [] };
         for (let r = 1; r <= opts.runs; r++) {
           await gc();
           log(`${label}: run ${r}: ours hashFile`);
@@ -489,6 +489,12 @@ async function main() {
           }
 
           await gc();
+          log(`${label}: run ${r}: read only (8 MiB Blob.slice windows; File.stream())`);
+          runs.readSlice.push(await page.evaluate(() => window.bench.readOnly({ how: 'slice', windowMiB: 8 })));
+          await gc();
+          runs.readStream.push(await page.evaluate(() => window.bench.readOnly({ how: 'stream' })));
+
+          await gc();
           log(`${label}: run ${r}: wasm SHA-1 ceiling (${opts.ceilingMb} MB in memory)`);
           const c = await page.evaluate((megabytes) => window.bench.ceiling({ megabytes }), opts.ceilingMb);
           runs.ceiling.push(c);
@@ -502,6 +508,8 @@ async function main() {
         entry.hash.ours.longTaskMaxMsAllRuns = Math.max(...runs.ours.map((x) => x.longTaskMaxMs ?? 0));
         entry.hash.ours.progressEvents = best(runs.ours).progressEvents;
         entry.hash.hashWasm = summarize(runs.hashWasm);
+        entry.hash.readSlice = summarize(runs.readSlice);
+        entry.hash.readStream = summarize(runs.readStream);
         entry.hash.legacy = { ...summarize(runs.legacy), capped: file.prefixBytes < size };
         entry.hash.webCrypto = runs.webCrypto.length ? summarize(runs.webCrypto) : { MBps: null, note: `n/a: file over ${sizeLabel(opts.webCryptoMax)}` };
         const bestCeiling = runs.ceiling.reduce((b, c) => (b == null || c.sha1MBps > b.sha1MBps ? c : b), null);
