@@ -413,3 +413,26 @@ fn answers_read_with_json_parse_match_the_native_reading() {
     assert_eq!(Answer::from_json::<PlatformJson>("[1]").unwrap_err(), "not a JSON object");
     assert!(Answer::from_json::<PlatformJson>(r#"{"message":"x"}"#).unwrap_err().contains("code"));
 }
+
+#[wasm_bindgen_test]
+async fn abort_during_the_hash_pass_rejects_before_any_request() {
+    // Several read windows, so that the abort lands mid-pass.
+    let bytes = random_bytes(3 * (8 << 20));
+    let controller = AbortController::new().unwrap();
+    let calls = Rc::new(Cell::new(0));
+    let opts = options(server(), calls.clone());
+    set(&opts, "signal", controller.signal());
+    let aborter = controller.clone();
+    let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        if get(&p, "phase").as_string().as_deref() == Some("hashing") && get(&p, "loaded").as_f64().unwrap() > 0.0 {
+            aborter.abort();
+        }
+    });
+    set(&opts, "onProgress", on_progress.into_js_value());
+    let before = fetch_json(&format!("{}/dev/stats", server()), "GET", None).await;
+    let error = upload(&file("abort-hash.mp4", &bytes), &opts).await.unwrap_err();
+    assert_eq!(get(&error, "name").as_string().as_deref(), Some("AbortError"));
+    assert_eq!(calls.get(), 0, "no signature was asked for");
+    let after = fetch_json(&format!("{}/dev/stats", server()), "GET", None).await;
+    assert_eq!(get(&get(&after, "calls"), "InitUploadEx"), get(&get(&before, "calls"), "InitUploadEx"));
+}
