@@ -28,7 +28,15 @@ export async function openDemo(page, server, query = {}) {
   const url = new URL(server.url);
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
   await page.goto(url.href);
-  await page.locator('html[data-ready="true"]').waitFor({ timeout: 15000 });
+  await waitForDemoReady(page);
+}
+
+/** Wait until the demo's module ran; fail at once if the page says the package did not load. */
+export async function waitForDemoReady(page) {
+  await page.locator('html[data-ready="true"], #load-error:not([hidden])').first().waitFor({ timeout: 15000 });
+  if (await page.locator('#load-error').isVisible()) {
+    throw new Error(`the demo page could not load the package from /dist/index.js (is dist/ built? ${DIST_DIR})`);
+  }
 }
 
 /** Keeps every data-state a card goes through in window.__cardStates[itemId] (survives nothing: per document). */

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../support/harness.mjs';
 import {
   MiB, assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, throttleUploads,
-  waitForState, waitForUploadProgress,
+  waitForDemoReady, waitForState, waitForUploadProgress,
 } from './demo.mjs';
 
 const PART = 512 * 1024;
@@ -90,7 +90,7 @@ test('a page reload mid-upload, then the same file picked again: it resumes', { 
   await card.getByTestId('upload').click();
   await waitForUploadProgress(card, 0.3);
   await page.reload();
-  await page.locator('html[data-ready="true"]').waitFor();
+  await waitForDemoReady(page);
   await throttleUploads(page, -1);
   assert.equal(await page.getByTestId('upload-card').count(), 0, 'the reloaded page starts empty');
 
