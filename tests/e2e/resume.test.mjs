@@ -42,8 +42,12 @@ test('pause then resume: only the missing parts are sent', { timeout: 90000 }, a
   const [card] = await pickFiles(page, [path]);
   await card.getByTestId('upload').click();
   await waitForUploadProgress(card, 0.3);
+  const speed = await card.getByTestId('speed').textContent();
+  const eta = await card.getByTestId('eta').textContent();
   await card.getByTestId('pause').click();
   await waitForState(card, 'paused', { timeout: 5000 });
+  assert.match(speed, /^\d+(\.\d)? MB\/s$/, 'the speed was shown while uploading');
+  assert.match(eta, /left$/, 'the time left was shown while uploading');
   assert.match(await card.textContent(), /Paused/);
   assert.ok(await card.getByTestId('resume').isVisible(), 'Resume is offered');
 
@@ -114,6 +118,25 @@ test('a page reload mid-upload, then the same file picked again: it resumes', { 
     `parts the page sent, before and after the reload: ${partRequests.length} for ${totalParts} parts`,
   );
   await assertSameBytes(result.url, path);
+});
+
+test('cancel mid-upload removes the card and stops sending', { timeout: 60000 }, async (t) => {
+  const path = await writeRandomFile(dir, 'cancelled.mp4', 8 * MiB + 5, 909);
+  const page = await newPage(browser, t);
+  await openDemo(page, server, QUERY);
+  await throttleUploads(page, SLOW);
+  const partRequests = countPartRequests(page);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForUploadProgress(card, 0.2);
+  await card.getByTestId('cancel').click();
+  assert.equal(await page.getByTestId('upload-card').count(), 0, 'the card is gone');
+  const sentAtCancel = partRequests.length;
+  await page.waitForTimeout(1000);
+  assert.equal(partRequests.length, sentAtCancel, 'no part was sent after Cancel');
+  const fileStats = await stats(server.origin, await sha1File(path));
+  assert.equal(fileStats.finished, false);
 });
 
 /** Every UploadPartEx request the page starts (aborted ones included), as offsets, in order. */
