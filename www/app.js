@@ -388,7 +388,7 @@ function showError(item, error) {
   };
   const { message, code, step } = item.error;
   let title = (step && STEP_TITLES[step]) || 'The upload failed';
-  if (error instanceof TypeError) title = 'This file cannot be uploaded';
+  if (error instanceof TypeError) title = 'The upload could not start';
   if (item.file.size === 0) title = 'This file is empty';
   item.q('.error-title').textContent = title;
   item.q('[data-testid="error-message"]').textContent = message.charAt(0).toUpperCase() + message.slice(1);
