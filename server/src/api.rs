@@ -263,9 +263,17 @@ async fn upload_part(state: &AppState, p: &Params, body: Bytes) -> Result<Value,
         return Err(ApiError::PartDamaged(format!("the body's MD5 is {actual}, not dataMd5 {md5}: damaged on the way, send it again")));
     }
     let len = body.len() as u64;
-    match state.store().put_part(session, offset, body, md5).await? {
-        PutOutcome::Stored | PutOutcome::AlreadyHeld => state.stats().part_received(&sha, len),
-    }
+    // Stored and counted in a task of its own: a client that goes away mid-write (an abort) drops
+    // this handler, but not the write, the session gate it holds, or the count.
+    let task_state = state.clone();
+    let stored = tokio::spawn(async move {
+        let outcome = task_state.store().put_part(session, offset, body, md5).await?;
+        match outcome {
+            PutOutcome::Stored | PutOutcome::AlreadyHeld => task_state.stats().part_received(&sha, len),
+        }
+        Ok::<_, ApiError>(())
+    });
+    stored.await.map_err(|e| ApiError::StorageWrite(format!("storing the part failed: {e}")))??;
     Ok(ok(json!({})))
 }
 

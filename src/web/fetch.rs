@@ -21,6 +21,14 @@ extern "C" {
     fn abort_signal_timeout(ms: f64) -> AbortSignal;
 }
 
+/// A signal that aborts after `ms`, where the browser has `AbortSignal.timeout` and `AbortSignal.any`
+/// (Chrome 116, Firefox 124, Safari 17.4); older browsers go without a per-call timeout.
+fn timeout_signal(ms: u32) -> Option<AbortSignal> {
+    let class = js_sys::Reflect::get(&js_sys::global(), &"AbortSignal".into()).ok()?;
+    let has = |name: &str| js_sys::Reflect::get(&class, &name.into()).is_ok_and(|f| f.is_function());
+    (has("timeout") && has("any")).then(|| abort_signal_timeout(f64::from(ms)))
+}
+
 /// Sends `request` and reads the whole answer. `signal` aborts it (→ `Aborted`); no answer within
 /// `timeout_ms` is a network failure.
 pub async fn send(request: &Request, body: Option<&[u8]>, signal: &AbortSignal, timeout_ms: u32) -> Result<HttpReply, EnvError> {
@@ -29,8 +37,11 @@ pub async fn send(request: &Request, body: Option<&[u8]>, signal: &AbortSignal, 
     }
     let init = RequestInit::new();
     init.set_method(request.method.as_str());
-    let timeout = abort_signal_timeout(f64::from(timeout_ms));
-    init.set_signal(Some(&abort_signal_any(&js_sys::Array::of2(signal, &timeout))));
+    let timeout = timeout_signal(timeout_ms);
+    match &timeout {
+        Some(timeout) => init.set_signal(Some(&abort_signal_any(&js_sys::Array::of2(signal, timeout)))),
+        None => init.set_signal(Some(signal)),
+    }
     if let (Method::Post, Some(bytes)) = (request.method, body) {
         // fetch copies the bytes when it is called, so a view of wasm memory is never read later.
         init.set_body(&Uint8Array::from(bytes));
@@ -41,7 +52,7 @@ pub async fn send(request: &Request, body: Option<&[u8]>, signal: &AbortSignal, 
     let failed = |e: JsValue| {
         if signal.aborted() {
             EnvError::Aborted
-        } else if timeout.aborted() {
+        } else if timeout.as_ref().is_some_and(AbortSignal::aborted) {
             EnvError::Failed(format!("no answer within {} s", timeout_ms / 1000))
         } else {
             EnvError::Failed(describe(&e))
