@@ -7,9 +7,9 @@
 //! real server's router.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::task::Poll;
 
-use futures_util::future::try_join_all;
 use futures_util::lock::Mutex;
 
 use crate::answer::{self, HttpReply, InitDecision};
@@ -182,7 +182,7 @@ impl<E: Env> Session<'_, E> {
                 self.report(Phase::Uploading, part.len);
             }
         };
-        try_join_all((0..self.options.concurrency).map(|_| worker())).await?;
+        all_ok((0..self.options.concurrency).map(|_| worker()).collect()).await?;
         Ok(sent.get())
     }
 
@@ -253,6 +253,28 @@ impl<E: Env> Session<'_, E> {
             }
         }
     }
+}
+
+/// Runs the futures together until all succeed or one fails (then the rest are dropped, unfinished).
+async fn all_ok<F: Future<Output = Result<(), E>>, E>(futures: Vec<F>) -> Result<(), E> {
+    let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    poll_fn(|cx| {
+        for slot in futures.iter_mut() {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(Ok(())) => *slot = None,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+        }
+        if futures.iter().all(Option::is_none) {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// The code of a refused signature.
