@@ -55,7 +55,7 @@ export function formatTable(res) {
     for (const s of sizes) {
       for (const u of s.upload) {
         if (u.skipped) {
-          up.push([s.label, String(u.concurrency), '0', 'skipped: upload time budget', '', '', '', '', '', '', '']);
+          up.push([s.label, String(u.concurrency), '0', 'skipped (budget)', '', '', '', '', '', '', '']);
           continue;
         }
         up.push([
