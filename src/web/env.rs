@@ -46,8 +46,18 @@ pub fn report(on_progress: &Option<Function>, p: &Progress) {
 }
 
 impl Env for WebEnv {
+    /// The body goes as a slice of the file, not as the bytes the core hashed: if the file changed
+    /// since, the server's MD5 check refuses the part.
     async fn send(&self, request: &Request, body: Option<&[u8]>) -> Result<HttpReply, EnvError> {
-        fetch::send(request, body, &self.signal, self.timeout_ms).await
+        let slice = match (request.part, body) {
+            (Some(part), Some(_)) => Some(
+                self.blob
+                    .slice_with_f64_and_f64(part.offset as f64, part.end() as f64)
+                    .map_err(|e| EnvError::Failed(describe(&e)))?,
+            ),
+            _ => None,
+        };
+        fetch::send(request, slice.as_ref(), &self.signal, self.timeout_ms).await
     }
 
     async fn read(&self, part: Part) -> Result<Vec<u8>, EnvError> {
