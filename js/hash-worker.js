@@ -1,27 +1,31 @@
-// The hash pass in a dedicated worker, so that hashing a large file never blocks the page. The
-// package's entry module starts it; messages: {id, file} and {id, abort: true} in, {id, progress},
-// {id, sha} and {id, error} out.
-import init, { hashFile } from './wasm/vod_ugc_uploader.js';
+// The hash worker: the page's thread reads the file and transfers it here window by window; this
+// thread only hashes, so reading and hashing overlap. Messages in: {id, chunk}, {id, end},
+// {id, abort}; out: {id, ack} after each window, {id, sha} or {id, error} at the end.
+import init, { Sha1 } from './wasm/vod_ugc_uploader.js';
 
 const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) });
-const jobs = new Map();
+const hashers = new Map();
 
-self.onmessage = async ({ data }) => {
-  if (data.abort) {
-    jobs.get(data.id)?.abort();
-    return;
-  }
-  const controller = new AbortController();
-  jobs.set(data.id, controller);
+self.onmessage = async ({ data: { id, chunk, end, abort } }) => {
   try {
     await ready;
-    const onProgress = (progress) => self.postMessage({ id: data.id, progress });
-    const sha = await hashFile(data.file, { signal: controller.signal, onProgress });
-    self.postMessage({ id: data.id, sha });
+    if (abort) {
+      hashers.get(id)?.free();
+      hashers.delete(id);
+      return;
+    }
+    let hasher = hashers.get(id);
+    if (!hasher) hashers.set(id, (hasher = new Sha1()));
+    if (chunk) {
+      hasher.update(new Uint8Array(chunk));
+      self.postMessage({ id, ack: true });
+    }
+    if (end) {
+      hashers.delete(id);
+      self.postMessage({ id, sha: hasher.finish() });
+    }
   } catch (e) {
-    const error = { name: e?.name ?? 'Error', message: String(e?.message ?? e), code: e?.code ?? null, canRetry: Boolean(e?.canRetry), step: e?.step ?? 'hash' };
-    self.postMessage({ id: data.id, error });
-  } finally {
-    jobs.delete(data.id);
+    hashers.delete(id);
+    self.postMessage({ id, error: String(e?.message ?? e) });
   }
 };

@@ -4,7 +4,7 @@ import init, {
   upload as uploadWasm,
   hashFile as hashFileWasm,
   registerErrorClass,
-  registerHasher,
+  registerHashWorker,
   sha1Throughput,
   wasmMemoryBytes,
 } from './wasm/vod_ugc_uploader.js';
@@ -27,7 +27,7 @@ export function ready() {
   loading ??= init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) })
     .then(() => {
       registerErrorClass(UploadError);
-      registerHasher(hashOffThread);
+      registerHashWorker(startHashJob);
     })
     .catch((error) => {
       loading = null;
@@ -42,24 +42,21 @@ export async function upload(file, options) {
   return uploadWasm(file, options);
 }
 
-/** SHA-1 of a whole File, lowercase hex, streamed (in a Web Worker where one can be started). */
+/** SHA-1 of a whole File, lowercase hex, streamed (hashed in a Web Worker where one can be started). */
 export async function hashFile(file, options) {
   await ready();
-  return hashOffThread(file, options ?? {});
+  return hashFileWasm(file, options ?? {});
 }
 
-// The hash worker: one for the page, started on first use. Where none can run (already in a worker,
-// or a CSP forbids it) hashing happens on the calling thread.
+// The hash worker: one for the page, started on first use. The wasm reads the file on this thread
+// and hands each window to a job here (see src/web/hasher.rs); where no worker can run (already in a
+// worker, or a CSP forbids it) startHashJob returns null and the wasm hashes on this thread.
 let worker = null;
 let workerUnavailable = false;
 let lastJob = 0;
 const jobs = new Map();
-
-function errorFrom({ name, message, code, canRetry, step }) {
-  if (name === 'AbortError') return new DOMException(message, 'AbortError');
-  if (name === 'TypeError') return new TypeError(message);
-  return new UploadError(message, { code, canRetry, step });
-}
+/** Windows handed to the worker and not yet hashed: reading stays at most this far ahead. */
+const AHEAD = 2;
 
 function hashWorker() {
   if (worker || workerUnavailable) return worker;
@@ -73,39 +70,63 @@ function hashWorker() {
     workerUnavailable = true;
     return null;
   }
-  worker.onmessage = ({ data }) => {
-    const job = jobs.get(data.id);
-    if (!job) return;
-    if (data.progress) {
-      job.onProgress?.(data.progress);
-      return;
-    }
-    jobs.delete(data.id);
-    if (data.error) job.reject(errorFrom(data.error));
-    else job.resolve(data.sha);
-  };
-  // The worker could not start (or died): hash the pending files here instead.
+  worker.onmessage = ({ data }) => jobs.get(data.id)?.receive(data);
+  // The worker could not start or died: the jobs fail, and the wasm hashes on this thread instead.
   worker.onerror = (event) => {
     event.preventDefault?.();
     workerUnavailable = true;
     worker = null;
-    const pending = [...jobs.values()];
-    jobs.clear();
-    for (const job of pending) job.onThisThread();
+    for (const job of jobs.values()) job.receive({ error: 'the hash worker failed to start' });
   };
   return worker;
 }
 
-function hashOffThread(file, { signal, onProgress } = {}) {
+function startHashJob() {
   const w = hashWorker();
-  if (!w) return hashFileWasm(file, { signal, onProgress });
-  return new Promise((resolve, reject) => {
-    const id = ++lastJob;
-    const onThisThread = () => hashFileWasm(file, { signal, onProgress }).then(resolve, reject);
-    jobs.set(id, { resolve, reject, onProgress, onThisThread });
-    signal?.addEventListener('abort', () => w.postMessage({ id, abort: true }), { once: true });
-    w.postMessage({ id, file });
+  if (!w) return null;
+  const id = ++lastJob;
+  let unacked = 0;
+  let failure = null;
+  let room = null; // resolves update()'s wait for the worker to catch up
+  let finish = null; // settles digest()
+  const settle = () => {
+    if (room && (failure || unacked < AHEAD)) {
+      room(failure);
+      room = null;
+    }
+  };
+  jobs.set(id, {
+    receive({ ack, sha, error }) {
+      if (ack) unacked -= 1;
+      if (error) failure = new Error(error);
+      settle();
+      if (finish && (sha !== undefined || failure)) {
+        jobs.delete(id);
+        finish(sha, failure);
+      }
+    },
   });
+  const rejectOn = (error) => (error ? Promise.reject(error) : undefined);
+  return {
+    update(buffer) {
+      if (failure) return Promise.reject(failure);
+      w.postMessage({ id, chunk: buffer }, [buffer]);
+      unacked += 1;
+      if (unacked < AHEAD) return Promise.resolve();
+      return new Promise((resolve) => { room = resolve; }).then(rejectOn);
+    },
+    digest() {
+      if (failure) return Promise.reject(failure);
+      w.postMessage({ id, end: true });
+      return new Promise((resolve, reject) => {
+        finish = (sha, error) => (error ? reject(error) : resolve(sha));
+      });
+    },
+    abort() {
+      jobs.delete(id);
+      w.postMessage({ id, abort: true });
+    },
+  };
 }
 
 /** Diagnostics for benchmarks: this build's SHA-1 speed on in-memory data (MB/s), and its wasm memory size in bytes. */

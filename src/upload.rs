@@ -7,7 +7,9 @@
 //! real server's router.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::task::Poll;
 
 use futures_util::lock::Mutex;
@@ -34,7 +36,8 @@ pub trait Env {
     /// Send a request and return its HTTP answer. `body` is the part's bytes for UploadPartEx.
     /// `Failed` means no HTTP answer came (network error, timeout).
     fn send(&self, request: &Request, body: Option<&[u8]>) -> impl Future<Output = Result<HttpReply, EnvError>>;
-    /// The bytes of one part of the file.
+    /// The bytes of one part of the file. The read should start when this is called, not when the
+    /// future is first polled: the uploader asks for the next parts ahead of sending them.
     fn read(&self, part: Part) -> impl Future<Output = Result<Vec<u8>, EnvError>>;
     fn sleep(&self, ms: u32) -> impl Future<Output = Result<(), EnvError>>;
     /// The app backend's signature for this file.
@@ -168,16 +171,18 @@ impl<E: Env> Session<'_, E> {
         })
     }
 
-    /// Sends the parts, `concurrency` at a time, in file order; returns the bytes acknowledged.
+    /// Sends the parts, `concurrency` at a time, in file order; returns the bytes acknowledged. The
+    /// reads of the next parts are started ahead, so a part's bytes are there when a lane frees up.
     async fn send_parts(&self, parts: Vec<Part>, held_bytes: u64) -> Result<u64, UploadError> {
         *self.meter.borrow_mut() = Some(Meter::new(Phase::Uploading, self.file.size, held_bytes, self.env.now_ms()));
         self.report(Phase::Uploading, 0);
-        let queue = RefCell::new(parts.into_iter());
+        let queue = RefCell::new(ReadAhead::new(self.env, parts, self.options.concurrency));
         let sent = Cell::new(0u64);
         let worker = || async {
             loop {
-                let Some(part) = queue.borrow_mut().next() else { return Ok::<(), UploadError>(()) };
-                self.send_part(part).await?;
+                let Some((part, read)) = queue.borrow_mut().next() else { return Ok::<(), UploadError>(()) };
+                let prepared = self.prepare(part, read.await)?;
+                self.send_prepared(&prepared).await?;
                 sent.set(sent.get() + part.len);
                 self.report(Phase::Uploading, part.len);
             }
@@ -186,11 +191,12 @@ impl<E: Env> Session<'_, E> {
         Ok(sent.get())
     }
 
-    async fn send_part(&self, part: Part) -> Result<(), UploadError> {
+    /// Checks a part's bytes and computes its MD5.
+    fn prepare(&self, part: Part, read: Result<Vec<u8>, EnvError>) -> Result<Prepared, UploadError> {
         if self.env.aborted() {
             return Err(UploadError::new(Step::Part, ErrorKind::Aborted));
         }
-        let bytes = self.env.read(part).await.map_err(|e| match e {
+        let bytes = read.map_err(|e| match e {
             EnvError::Aborted => UploadError::new(Step::Part, ErrorKind::Aborted),
             EnvError::Failed(why) => UploadError::new(Step::Part, ErrorKind::Read(why)),
         })?;
@@ -199,8 +205,12 @@ impl<E: Env> Session<'_, E> {
             return Err(UploadError::new(Step::Part, ErrorKind::Read(why)));
         }
         let md5 = md5_hex(&bytes);
+        Ok(Prepared { part, bytes, md5 })
+    }
+
+    async fn send_prepared(&self, p: &Prepared) -> Result<(), UploadError> {
         let (file, opts) = (self.file, self.options);
-        self.call(Step::Part, Some(&bytes), |sig| request::part(&opts.endpoint, &file.sha, part, &md5, sig), answer::part_ack)
+        self.call(Step::Part, Some(&p.bytes), |sig| request::part(&opts.endpoint, &file.sha, p.part, &p.md5, sig), answer::part_ack)
             .await
     }
 
@@ -255,9 +265,40 @@ impl<E: Env> Session<'_, E> {
     }
 }
 
+type Read<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, EnvError>> + 'a>>;
+
+/// The parts in file order, with the reads of the next `ahead` of them already asked for.
+struct ReadAhead<'a, E: Env> {
+    env: &'a E,
+    parts: std::vec::IntoIter<Part>,
+    reads: VecDeque<(Part, Read<'a>)>,
+    ahead: usize,
+}
+
+impl<'a, E: Env> ReadAhead<'a, E> {
+    fn new(env: &'a E, parts: Vec<Part>, ahead: usize) -> Self {
+        ReadAhead { env, parts: parts.into_iter(), reads: VecDeque::new(), ahead }
+    }
+
+    fn next(&mut self) -> Option<(Part, Read<'a>)> {
+        while self.reads.len() <= self.ahead {
+            let Some(part) = self.parts.next() else { break };
+            self.reads.push_back((part, Box::pin(self.env.read(part))));
+        }
+        self.reads.pop_front()
+    }
+}
+
+/// A part read and hashed, ready to send.
+struct Prepared {
+    part: Part,
+    bytes: Vec<u8>,
+    md5: String,
+}
+
 /// Runs the futures together until all succeed or one fails (then the rest are dropped, unfinished).
 async fn all_ok<F: Future<Output = Result<(), E>>, E>(futures: Vec<F>) -> Result<(), E> {
-    let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut futures: Vec<Option<Pin<Box<F>>>> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
     poll_fn(|cx| {
         for slot in futures.iter_mut() {
             if let Some(future) = slot {

@@ -1,23 +1,17 @@
 //! The exported functions: `upload` and `hashFile`.
 
-use std::cell::RefCell;
-
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, AddEventListenerOptions, File};
 
 use crate::error::{ErrorKind, Step, UploadError};
-use crate::hash::FileHasher;
 use crate::progress::{Meter, Phase};
 use crate::upload::{self, FileInfo, UploadResult};
 use crate::web::env::{report, WebEnv};
 use crate::web::js_error::{abort_error, to_js, type_error};
-use crate::web::{cache, file, options};
+use crate::web::{cache, hasher, options};
 
-/// Bytes read and hashed per step of the hash pass; the next window is read while one is hashed.
-const HASH_WINDOW: u64 = 8 << 20;
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// The object `upload` resolves with (the `UploadResult` interface of types.rs).
@@ -66,62 +60,8 @@ fn linked_controller(user: Option<&AbortSignal>) -> Result<AbortController, JsVa
     Ok(controller)
 }
 
-/// SHA-1 of the whole file, read in windows with the next read in flight while one is hashed.
-async fn sha1(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>) -> Result<String, UploadError> {
-    let failed = |kind| UploadError::new(Step::Hash, kind);
-    let mut hasher = FileHasher::new();
-    let mut meter = Meter::new(Phase::Hashing, size, 0, js_sys::Date::now());
-    report(on_progress, &meter.progress());
-    let mut offset = 0u64;
-    let mut pending = Some(file::read_into(file, 0, HASH_WINDOW.min(size), Vec::new()));
-    let mut spare = Vec::new();
-    while let Some(read) = pending.take() {
-        let window = read.await.map_err(|e| match e {
-            upload::EnvError::Aborted => failed(ErrorKind::Aborted),
-            upload::EnvError::Failed(why) => failed(ErrorKind::Read(why)),
-        })?;
-        if signal.aborted() {
-            return Err(failed(ErrorKind::Aborted));
-        }
-        let expected = HASH_WINDOW.min(size - offset);
-        if window.len() as u64 != expected {
-            let why = format!("expected {expected} bytes at offset {offset}, read {}: the file changed while it was read", window.len());
-            return Err(failed(ErrorKind::Read(why)));
-        }
-        offset += expected;
-        if offset < size {
-            pending = Some(file::read_into(file, offset, HASH_WINDOW.min(size - offset), std::mem::take(&mut spare)));
-        }
-        hasher.update(&window);
-        report(on_progress, &meter.advance(expected, js_sys::Date::now()));
-        spare = window;
-    }
-    Ok(hasher.finish_hex())
-}
-
-thread_local! {
-    static HASHER: RefCell<Option<Function>> = const { RefCell::new(None) };
-}
-
-/// Called by the package's entry module with a function `(file, { signal, onProgress }) =>
-/// Promise<sha>` that hashes in a Web Worker, so that the page's thread stays free. Without one,
-/// `upload` hashes on the calling thread.
-#[wasm_bindgen(js_name = registerHasher)]
-pub fn register_hasher(hasher: Function) {
-    HASHER.with(|h| *h.borrow_mut() = Some(hasher));
-}
-
-fn hash_options(signal: &AbortSignal, on_progress: &Option<Function>) -> Object {
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"signal".into(), signal);
-    if let Some(f) = on_progress {
-        let _ = Reflect::set(&options, &"onProgress".into(), f);
-    }
-    options
-}
-
-/// The file's SHA-1: from the cache when it still matches, else from the registered hasher (a
-/// worker) or on this thread. Errors are JS values ready to reject with.
+/// The file's SHA-1: from the cache when it still matches, else from a hash pass. Errors are JS
+/// values ready to reject with.
 async fn file_sha(file: &File, size: u64, signal: &AbortSignal, opts: &options::JsOptions) -> Result<String, JsValue> {
     if opts.hash_cache {
         if let Some(sha) = cache::lookup(file, size).await {
@@ -129,18 +69,7 @@ async fn file_sha(file: &File, size: u64, signal: &AbortSignal, opts: &options::
             return Ok(sha);
         }
     }
-    let hasher = HASHER.with(|h| h.borrow().clone());
-    let sha = match hasher {
-        Some(hasher) => {
-            let promise = hasher.call2(&JsValue::NULL, file, &hash_options(signal, &opts.on_progress))?;
-            let sha = JsFuture::from(Promise::resolve(&promise)).await?;
-            sha.as_string().ok_or_else(|| type_error("the registered hasher gave no string"))?
-        }
-        None => sha1(file, size, signal, &opts.on_progress).await.map_err(|e| to_js(&e))?,
-    };
-    if signal.aborted() {
-        return Err(abort_error());
-    }
+    let sha = hasher::sha1(file, size, signal, &opts.on_progress).await.map_err(|e| to_js(&e))?;
     if opts.hash_cache {
         cache::store(file, size, &sha).await;
     }
@@ -207,7 +136,7 @@ pub async fn hash_file_js(
         Some(f) => Some(f.dyn_into::<Function>().map_err(|_| type_error("options.onProgress must be a function"))?),
     };
     let controller = linked_controller(user_signal.as_ref())?;
-    let outcome = sha1(&file, size, &controller.signal(), &on_progress).await;
+    let outcome = hasher::sha1(&file, size, &controller.signal(), &on_progress).await;
     controller.abort();
     outcome.map(JsValue::from).map_err(|e| to_js(&e))
 }

@@ -1,5 +1,7 @@
 //! The browser's implementation of the core's `Env`: fetch, Blob reads, timers, the app's callbacks.
 
+use std::future::Future;
+
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -60,12 +62,16 @@ impl Env for WebEnv {
         fetch::send(request, slice.as_ref(), &self.signal, self.timeout_ms).await
     }
 
-    async fn read(&self, part: Part) -> Result<Vec<u8>, EnvError> {
-        let read = file::read(&self.blob, part.offset, part.len).await;
-        if self.signal.aborted() {
-            return Err(EnvError::Aborted);
+    fn read(&self, part: Part) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
+        let read = file::read(&self.blob, part.offset, part.len);
+        let signal = self.signal.clone();
+        async move {
+            let bytes = read.await;
+            if signal.aborted() {
+                return Err(EnvError::Aborted);
+            }
+            bytes
         }
-        read
     }
 
     async fn sleep(&self, ms: u32) -> Result<(), EnvError> {

@@ -11,21 +11,27 @@ use crate::upload::EnvError;
 use crate::web::js_error::describe;
 
 /// Starts reading `len` bytes at `offset` now (the browser works on it while the caller does other
-/// things) and returns a future of the bytes, written into `buf` (reused between calls).
-pub fn read_into(blob: &Blob, offset: u64, len: u64, mut buf: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
+/// things) and returns a future of them, as an `ArrayBuffer` outside wasm memory.
+pub fn read_buffer(blob: &Blob, offset: u64, len: u64) -> impl Future<Output = Result<ArrayBuffer, EnvError>> {
     let started = blob
         .slice_with_f64_and_f64(offset as f64, (offset + len) as f64)
         .map(|slice| JsFuture::from(slice.array_buffer()));
     async move {
         let buffer = started.map_err(|e| EnvError::Failed(describe(&e)))?.await.map_err(|e| EnvError::Failed(describe(&e)))?;
-        let buffer: ArrayBuffer = buffer.dyn_into().map_err(|_| EnvError::Failed("Blob.arrayBuffer() gave no ArrayBuffer".into()))?;
-        let view = Uint8Array::new(&buffer);
-        buf.resize(view.length() as usize, 0);
-        view.copy_to(&mut buf);
-        Ok(buf)
+        buffer.dyn_into().map_err(|_| EnvError::Failed("Blob.arrayBuffer() gave no ArrayBuffer".into()))
     }
 }
 
+/// Copies a buffer into `buf` (reused between calls).
+pub fn copy_into(buffer: &ArrayBuffer, mut buf: Vec<u8>) -> Vec<u8> {
+    let view = Uint8Array::new(buffer);
+    buf.resize(view.length() as usize, 0);
+    view.copy_to(&mut buf);
+    buf
+}
+
+/// Starts reading `len` bytes at `offset` now; a future of them in wasm memory.
 pub fn read(blob: &Blob, offset: u64, len: u64) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
-    read_into(blob, offset, len, Vec::new())
+    let read = read_buffer(blob, offset, len);
+    async move { Ok(copy_into(&read.await?, Vec::new())) }
 }

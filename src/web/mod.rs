@@ -6,6 +6,7 @@ mod cache;
 mod diagnostics;
 mod env;
 mod fetch;
+mod hasher;
 pub(crate) mod json;
 mod file;
 mod js_error;
@@ -13,6 +14,7 @@ mod options;
 mod timer;
 mod types;
 
-pub use api::{hash_file_js, register_hasher, upload_js};
+pub use api::{hash_file_js, upload_js};
+pub use hasher::register_hash_worker;
 pub use js_error::register_error_class;
 pub use types::TS_TYPES;

@@ -1,0 +1,146 @@
+//! The hash pass: the file is read here, window by window with the next read in flight, and hashed
+//! either here or — where the package's entry module registered its worker — in a Web Worker that
+//! the windows are transferred to (not copied). Reading and hashing then run on two threads at once,
+//! and the calling thread only waits on I/O.
+
+use std::cell::RefCell;
+
+use js_sys::{ArrayBuffer, Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, File};
+
+use crate::error::{ErrorKind, Step, UploadError};
+use crate::hash::FileHasher;
+use crate::progress::{Meter, Phase};
+use crate::upload::EnvError;
+use crate::web::env::report;
+use crate::web::file;
+use crate::web::js_error::describe;
+
+/// Bytes read and hashed per step of the hash pass.
+pub const HASH_WINDOW: u64 = 8 << 20;
+
+thread_local! {
+    static START_WORKER_JOB: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Called by the package's entry module with a function that starts a hash job in its worker and
+/// returns `{ update(buffer): Promise, digest(): Promise<string>, abort() }` — or null where no worker
+/// can run (then the pass hashes on this thread).
+#[wasm_bindgen(js_name = registerHashWorker)]
+pub fn register_hash_worker(start_job: Function) {
+    START_WORKER_JOB.with(|f| *f.borrow_mut() = Some(start_job));
+}
+
+/// Streaming SHA-1 for the hash worker: `update` with each window, then `finish`.
+#[wasm_bindgen]
+pub struct Sha1(FileHasher);
+
+#[wasm_bindgen]
+impl Sha1 {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Sha1 {
+        Sha1(FileHasher::new())
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Lowercase hex SHA-1 of everything given to `update`.
+    pub fn finish(self) -> String {
+        self.0.finish_hex()
+    }
+}
+
+/// Where the windows go.
+enum Sink {
+    Here(FileHasher, Vec<u8>),
+    Worker(JsValue),
+}
+
+/// Why a pass in the worker did not finish: the worker failed (hash here instead) or the upload did.
+enum Stop {
+    WorkerFailed(String),
+    Upload(UploadError),
+}
+
+fn call_job(job: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(job, &method.into())?.into();
+    match args {
+        [] => f.call0(job),
+        [a] => f.call1(job, a),
+        _ => unreachable!("hash jobs take at most one argument"),
+    }
+}
+
+async fn job_promise(job: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, String> {
+    let promise = call_job(job, method, args).map_err(|e| describe(&e))?;
+    JsFuture::from(Promise::resolve(&promise)).await.map_err(|e| describe(&e))
+}
+
+async fn pass(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>, mut sink: Sink) -> Result<String, Stop> {
+    let failed = |kind| Stop::Upload(UploadError::new(Step::Hash, kind));
+    let mut meter = Meter::new(Phase::Hashing, size, 0, js_sys::Date::now());
+    report(on_progress, &meter.progress());
+    let mut offset = 0u64;
+    let mut pending = Some(file::read_buffer(file, 0, HASH_WINDOW.min(size)));
+    while let Some(read) = pending.take() {
+        let window: ArrayBuffer = read.await.map_err(|e| match e {
+            EnvError::Aborted => failed(ErrorKind::Aborted),
+            EnvError::Failed(why) => failed(ErrorKind::Read(why)),
+        })?;
+        if signal.aborted() {
+            return Err(failed(ErrorKind::Aborted));
+        }
+        let expected = HASH_WINDOW.min(size - offset);
+        if u64::from(window.byte_length()) != expected {
+            let why = format!("expected {expected} bytes at offset {offset}, read {}: the file changed while it was read", window.byte_length());
+            return Err(failed(ErrorKind::Read(why)));
+        }
+        offset += expected;
+        if offset < size {
+            pending = Some(file::read_buffer(file, offset, HASH_WINDOW.min(size - offset)));
+        }
+        match &mut sink {
+            Sink::Here(hasher, buf) => {
+                let bytes = file::copy_into(&window, std::mem::take(buf));
+                hasher.update(&bytes);
+                *buf = bytes;
+            }
+            Sink::Worker(job) => {
+                job_promise(job, "update", &[&window]).await.map_err(Stop::WorkerFailed)?;
+            }
+        }
+        report(on_progress, &meter.advance(expected, js_sys::Date::now()));
+    }
+    match sink {
+        Sink::Here(hasher, _) => Ok(hasher.finish_hex()),
+        Sink::Worker(job) => job_promise(&job, "digest", &[]).await.map_err(Stop::WorkerFailed)?.as_string().ok_or_else(|| Stop::WorkerFailed("the worker gave no digest".into())),
+    }
+}
+
+/// SHA-1 of the whole file, lowercase hex.
+pub async fn sha1(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>) -> Result<String, UploadError> {
+    let start = START_WORKER_JOB.with(|f| f.borrow().clone());
+    let job = start.and_then(|f| f.call0(&JsValue::NULL).ok()).filter(|job| job.is_object());
+    if let Some(job) = job {
+        match pass(file, size, signal, on_progress, Sink::Worker(job.clone())).await {
+            Ok(sha) => return Ok(sha),
+            Err(Stop::Upload(e)) => {
+                let _ = call_job(&job, "abort", &[]);
+                return Err(e);
+            }
+            Err(Stop::WorkerFailed(why)) => {
+                web_sys::console::warn_1(&format!("vod-ugc-uploader: the hash worker failed ({why}); hashing on this thread").into());
+            }
+        }
+    }
+    match pass(file, size, signal, on_progress, Sink::Here(FileHasher::new(), Vec::new())).await {
+        Ok(sha) => Ok(sha),
+        Err(Stop::Upload(e)) => Err(e),
+        Err(Stop::WorkerFailed(why)) => unreachable!("no worker in this pass: {why}"),
+    }
+}
