@@ -38,6 +38,10 @@ test('vite build emits the wasm as an asset of the app', () => {
 });
 
 test('the Vite-built app uploads a File and the server stores identical bytes', async (t) => {
-  const { summary } = await uploadInPage(browser, t, server.url);
+  const { page, summary } = await uploadInPage(browser, t, server.url);
   await assertUploaded(summary, server);
+  // The package's hash worker was bundled too, and it is what hashed the file.
+  const log = page.consoleLog();
+  assert.ok(log.some((l) => /^\[worker\] .*\/assets\/hash-worker[^/]*\.js$/.test(l)), `no hash worker from the app's assets ran:\n${log.join('\n')}`);
+  assert.ok(!log.some((l) => l.includes('hash worker failed')), `the hash worker failed:\n${log.join('\n')}`);
 });
