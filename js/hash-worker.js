@@ -1,14 +1,19 @@
 // The hash worker: the page's thread reads the file and transfers it here window by window; this
 // thread only hashes, so reading and hashing overlap. Messages in: {id, chunk}, {id, end},
-// {id, abort}; out: {id, ack} after each window, {id, sha} or {id, error} at the end.
-import init, { Sha1 } from './wasm/vod_ugc_uploader.js';
+// {id, abort} for a file's SHA-1, {id, md5: buffer} for a part's MD5; out: {id, ack} after each
+// window, {id, sha}, {id, md5} or {id, error}.
+import init, { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
 
 const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) });
 const hashers = new Map();
 
-self.onmessage = async ({ data: { id, chunk, end, abort } }) => {
+self.onmessage = async ({ data: { id, chunk, end, abort, md5 } }) => {
   try {
     await ready;
+    if (md5) {
+      self.postMessage({ id, md5: md5Hex(new Uint8Array(md5)) });
+      return;
+    }
     if (abort) {
       hashers.get(id)?.free();
       hashers.delete(id);

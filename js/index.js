@@ -27,7 +27,7 @@ export function ready() {
   loading ??= init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) })
     .then(() => {
       registerErrorClass(UploadError);
-      registerHashWorker(startHashJob);
+      registerHashWorker({ startHash: startHashJob, md5: md5InWorker });
     })
     .catch((error) => {
       loading = null;
@@ -49,8 +49,9 @@ export async function hashFile(file, options) {
 }
 
 // The hash worker: one for the page, started on first use. The wasm reads the file on this thread
-// and hands each window to a job here (see src/web/hasher.rs); where no worker can run (already in a
-// worker, or a CSP forbids it) startHashJob returns null and the wasm hashes on this thread.
+// and hands each window (and each part, for its MD5) to the worker (see src/web/hasher.rs); where no
+// worker can run (already in a worker, or a CSP forbids it) these return null and the wasm hashes on
+// this thread.
 let worker = null;
 let workerUnavailable = false;
 let lastJob = 0;
@@ -79,6 +80,23 @@ function hashWorker() {
     for (const job of jobs.values()) job.receive({ error: 'the hash worker failed to start' });
   };
   return worker;
+}
+
+/** A part's MD5 from the worker (the buffer is transferred), or null where no worker runs. */
+function md5InWorker(buffer) {
+  const w = hashWorker();
+  if (!w) return null;
+  const id = ++lastJob;
+  return new Promise((resolve, reject) => {
+    jobs.set(id, {
+      receive({ md5, error }) {
+        jobs.delete(id);
+        if (error) reject(new Error(error));
+        else resolve(md5);
+      },
+    });
+    w.postMessage({ id, md5: buffer }, [buffer]);
+  });
 }
 
 function startHashJob() {

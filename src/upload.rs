@@ -16,7 +16,6 @@ use futures_util::lock::Mutex;
 
 use crate::answer::{self, HttpReply, InitDecision};
 use crate::error::{ErrorKind, Step, UploadError};
-use crate::hash::md5_hex;
 use crate::plan::{self, Part, PART_SIZES};
 use crate::progress::{Meter, Phase, Progress};
 use crate::request::{self, Request};
@@ -33,12 +32,14 @@ pub enum EnvError {
 
 /// What the uploader asks of its platform.
 pub trait Env {
-    /// Send a request and return its HTTP answer. `body` is the part's bytes for UploadPartEx.
-    /// `Failed` means no HTTP answer came (network error, timeout).
-    fn send(&self, request: &Request, body: Option<&[u8]>) -> impl Future<Output = Result<HttpReply, EnvError>>;
-    /// The bytes of one part of the file. The read should start when this is called, not when the
-    /// future is first polled: the uploader asks for the next parts ahead of sending them.
-    fn read(&self, part: Part) -> impl Future<Output = Result<Vec<u8>, EnvError>>;
+    /// Send a request and return its HTTP answer. For UploadPartEx (`request.part` is set) the body
+    /// is that range of the file. `Failed` means no HTTP answer came (network error, timeout).
+    fn send(&self, request: &Request) -> impl Future<Output = Result<HttpReply, EnvError>>;
+    /// Read one part of the file and return its MD5, lowercase hex ([`crate::hash::md5_hex`]). The
+    /// read should start when this is called, not when the future is first polled: the uploader asks
+    /// for the next parts ahead of sending them. A part shorter than asked (the file changed) is
+    /// `Failed`.
+    fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>>;
     fn sleep(&self, ms: u32) -> impl Future<Output = Result<(), EnvError>>;
     /// The app backend's signature for this file.
     fn signature(&self, file: &FileInfo) -> impl Future<Output = Result<String, EnvError>>;
@@ -145,7 +146,7 @@ impl<E: Env> Session<'_, E> {
     async fn run(&self) -> Result<UploadResult, UploadError> {
         let (file, opts) = (self.file, self.options);
         let decision = self
-            .call(Step::Init, None, |sig| request::init(&opts.endpoint, &file.sha, file.size, opts.part_size, sig), answer::init_decision)
+            .call(Step::Init, |sig| request::init(&opts.endpoint, &file.sha, file.size, opts.part_size, sig), answer::init_decision)
             .await?;
         let (missing, resumed_bytes, instant) = match decision {
             InitDecision::Fresh => (plan::parts(file.size, opts.part_size).collect(), 0, false),
@@ -158,7 +159,7 @@ impl<E: Env> Session<'_, E> {
         let uploaded_bytes = if instant { 0 } else { self.send_parts(missing, resumed_bytes).await? };
         self.report(Phase::Finishing, file.size);
         let done = self
-            .call(Step::Finish, None, |sig| request::finish(&opts.endpoint, &file.sha, sig), answer::finished)
+            .call(Step::Finish, |sig| request::finish(&opts.endpoint, &file.sha, sig), answer::finished)
             .await?;
         Ok(UploadResult {
             file_id: done.file_id,
@@ -180,9 +181,8 @@ impl<E: Env> Session<'_, E> {
         let sent = Cell::new(0u64);
         let worker = || async {
             loop {
-                let Some((part, read)) = queue.borrow_mut().next() else { return Ok::<(), UploadError>(()) };
-                let prepared = self.prepare(part, read.await)?;
-                self.send_prepared(&prepared).await?;
+                let Some((part, md5)) = queue.borrow_mut().next() else { return Ok::<(), UploadError>(()) };
+                self.send_part(part, md5.await).await?;
                 sent.set(sent.get() + part.len);
                 self.report(Phase::Uploading, part.len);
             }
@@ -191,27 +191,14 @@ impl<E: Env> Session<'_, E> {
         Ok(sent.get())
     }
 
-    /// Checks a part's bytes and computes its MD5.
-    fn prepare(&self, part: Part, read: Result<Vec<u8>, EnvError>) -> Result<Prepared, UploadError> {
-        if self.env.aborted() {
-            return Err(UploadError::new(Step::Part, ErrorKind::Aborted));
-        }
-        let bytes = read.map_err(|e| match e {
+    /// Sends one part, given its MD5 (or why it could not be read).
+    async fn send_part(&self, part: Part, md5: Result<String, EnvError>) -> Result<(), UploadError> {
+        let md5 = md5.map_err(|e| match e {
             EnvError::Aborted => UploadError::new(Step::Part, ErrorKind::Aborted),
             EnvError::Failed(why) => UploadError::new(Step::Part, ErrorKind::Read(why)),
         })?;
-        if bytes.len() as u64 != part.len {
-            let why = format!("asked for {} bytes at offset {}, got {}: the file changed", part.len, part.offset, bytes.len());
-            return Err(UploadError::new(Step::Part, ErrorKind::Read(why)));
-        }
-        let md5 = md5_hex(&bytes);
-        Ok(Prepared { part, bytes, md5 })
-    }
-
-    async fn send_prepared(&self, p: &Prepared) -> Result<(), UploadError> {
         let (file, opts) = (self.file, self.options);
-        self.call(Step::Part, Some(&p.bytes), |sig| request::part(&opts.endpoint, &file.sha, p.part, &p.md5, sig), answer::part_ack)
-            .await
+        self.call(Step::Part, |sig| request::part(&opts.endpoint, &file.sha, part, &md5, sig), answer::part_ack).await
     }
 
     /// Moves the meter on by `bytes` and reports; `Finishing` reports the whole file done.
@@ -229,7 +216,6 @@ impl<E: Env> Session<'_, E> {
     async fn call<T>(
         &self,
         step: Step,
-        body: Option<&[u8]>,
         build: impl Fn(&str) -> Request,
         read: impl Fn(&HttpReply) -> Result<T, UploadError>,
     ) -> Result<T, UploadError> {
@@ -241,7 +227,7 @@ impl<E: Env> Session<'_, E> {
             let (signature, generation) = self.signer.current();
             let request = build(&signature);
             sends += 1;
-            let outcome = match self.env.send(&request, body).await {
+            let outcome = match self.env.send(&request).await {
                 Ok(reply) => read(&reply),
                 Err(EnvError::Aborted) => return Err(UploadError::new(step, ErrorKind::Aborted)),
                 Err(EnvError::Failed(why)) => Err(UploadError::new(step, ErrorKind::Network(why))),
@@ -265,9 +251,9 @@ impl<E: Env> Session<'_, E> {
     }
 }
 
-type Read<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, EnvError>> + 'a>>;
+type Read<'a> = Pin<Box<dyn Future<Output = Result<String, EnvError>> + 'a>>;
 
-/// The parts in file order, with the reads of the next `ahead` of them already asked for.
+/// The parts in file order, with the reads (and MD5s) of the next `ahead` of them already asked for.
 struct ReadAhead<'a, E: Env> {
     env: &'a E,
     parts: std::vec::IntoIter<Part>,
@@ -283,17 +269,10 @@ impl<'a, E: Env> ReadAhead<'a, E> {
     fn next(&mut self) -> Option<(Part, Read<'a>)> {
         while self.reads.len() <= self.ahead {
             let Some(part) = self.parts.next() else { break };
-            self.reads.push_back((part, Box::pin(self.env.read(part))));
+            self.reads.push_back((part, Box::pin(self.env.part_md5(part))));
         }
         self.reads.pop_front()
     }
-}
-
-/// A part read and hashed, ready to send.
-struct Prepared {
-    part: Part,
-    bytes: Vec<u8>,
-    md5: String,
 }
 
 /// Runs the futures together until all succeed or one fails (then the rest are dropped, unfinished).

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vod_server::{app, AppState, Config, FaultConfig, FaultKind};
 use vod_ugc_uploader::answer::HttpReply;
-use vod_ugc_uploader::hash::sha1_hex;
+use vod_ugc_uploader::hash::{md5_hex, sha1_hex};
 use vod_ugc_uploader::plan::Part;
 use vod_ugc_uploader::progress::Progress;
 use vod_ugc_uploader::request::Request;
@@ -76,19 +76,23 @@ async fn call(router: &Router, method: &str, uri: &str, body: Vec<u8>) -> Result
 }
 
 impl Env for RouterEnv<'_> {
-    async fn send(&self, request: &Request, body: Option<&[u8]>) -> Result<HttpReply, EnvError> {
-        if request.part.is_some() {
-            self.parts_sent.set(self.parts_sent.get() + 1);
-        }
+    async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
+        let body = match request.part {
+            Some(part) => {
+                self.parts_sent.set(self.parts_sent.get() + 1);
+                self.data[part.offset as usize..part.end() as usize].to_vec()
+            }
+            None => Vec::new(),
+        };
         let uri = request.url.strip_prefix(ORIGIN).expect("requests go to the endpoint");
-        let (status, body) = call(self.router, request.method.as_str(), uri, body.map(<[u8]>::to_vec).unwrap_or_default())
+        let (status, body) = call(self.router, request.method.as_str(), uri, body)
             .await
             .map_err(EnvError::Failed)?;
         Ok(HttpReply { status, body: String::from_utf8_lossy(&body).into_owned() })
     }
 
-    async fn read(&self, part: Part) -> Result<Vec<u8>, EnvError> {
-        Ok(self.data[part.offset as usize..part.end() as usize].to_vec())
+    async fn part_md5(&self, part: Part) -> Result<String, EnvError> {
+        Ok(md5_hex(&self.data[part.offset as usize..part.end() as usize]))
     }
 
     async fn sleep(&self, ms: u32) -> Result<(), EnvError> {

@@ -1,10 +1,12 @@
 //! The browser's implementation of the core's `Env`: fetch, Blob reads, timers, the app's callbacks.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortSignal, Blob};
 
 use crate::answer::HttpReply;
@@ -13,7 +15,8 @@ use crate::progress::Progress;
 use crate::request::Request;
 use crate::upload::{Env, EnvError, FileInfo};
 use crate::web::js_error::describe;
-use crate::web::{fetch, file, timer};
+use crate::hash::md5_hex;
+use crate::web::{fetch, file, hasher, timer};
 
 pub struct WebEnv {
     pub blob: Blob,
@@ -47,31 +50,64 @@ pub fn report(on_progress: &Option<Function>, p: &Progress) {
     }
 }
 
+/// Runs `work` as a task of its own from now on (not only when the returned future is polled) and
+/// returns a future of its output.
+fn eager<T: 'static>(work: impl Future<Output = T> + 'static) -> impl Future<Output = T> {
+    let output: Rc<RefCell<Option<T>>> = Rc::default();
+    let mut done = None;
+    let signal = Promise::new(&mut |resolve, _| done = Some(resolve));
+    let slot = output.clone();
+    spawn_local(async move {
+        *slot.borrow_mut() = Some(work.await);
+        if let Some(resolve) = done {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    async move {
+        let _ = JsFuture::from(signal).await;
+        let taken = output.borrow_mut().take();
+        taken.expect("the task stored its output before it resolved")
+    }
+}
+
 impl Env for WebEnv {
-    /// The body goes as a slice of the file, not as the bytes the core hashed: if the file changed
-    /// since, the server's MD5 check refuses the part.
-    async fn send(&self, request: &Request, body: Option<&[u8]>) -> Result<HttpReply, EnvError> {
-        let slice = match (request.part, body) {
-            (Some(part), Some(_)) => Some(
+    /// A part's body goes as a slice of the file: the browser streams it from disk, several times
+    /// faster than a body copied out of memory. If the file changed since its MD5 was taken, the
+    /// server's MD5 check refuses the part.
+    async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
+        let slice = match request.part {
+            Some(part) => Some(
                 self.blob
                     .slice_with_f64_and_f64(part.offset as f64, part.end() as f64)
                     .map_err(|e| EnvError::Failed(describe(&e)))?,
             ),
-            _ => None,
+            None => None,
         };
         fetch::send(request, slice.as_ref(), &self.signal, self.timeout_ms).await
     }
 
-    fn read(&self, part: Part) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
-        let read = file::read(&self.blob, part.offset, part.len);
-        let signal = self.signal.clone();
-        async move {
-            let bytes = read.await;
+    /// Reads the part and MD5s it in the hash worker, or here where none runs: all of it starts now
+    /// and goes on by itself, so the parts read ahead are ready when a lane frees up.
+    fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>> {
+        let read = file::read_buffer(&self.blob, part.offset, part.len);
+        let (blob, signal) = (self.blob.clone(), self.signal.clone());
+        eager(async move {
+            let buffer = read.await?;
             if signal.aborted() {
                 return Err(EnvError::Aborted);
             }
-            bytes
-        }
+            if u64::from(buffer.byte_length()) != part.len {
+                let why = format!("asked for {} bytes at offset {}, got {}: the file changed", part.len, part.offset, buffer.byte_length());
+                return Err(EnvError::Failed(why));
+            }
+            let buffer = match hasher::md5_in_worker(&buffer).await {
+                Some(Ok(md5)) => return Ok(md5),
+                // The worker failed after the buffer went to it: read the part again, MD5 it here.
+                Some(Err(_)) => file::read_buffer(&blob, part.offset, part.len).await?,
+                None => buffer,
+            };
+            Ok(md5_hex(&file::copy_into(&buffer, Vec::new())))
+        })
     }
 
     async fn sleep(&self, ms: u32) -> Result<(), EnvError> {

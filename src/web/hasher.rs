@@ -1,7 +1,7 @@
 //! The hash pass: the file is read here, window by window with the next read in flight, and hashed
 //! either here or — where the package's entry module registered its worker — in a Web Worker that
 //! the windows are transferred to (not copied). Reading and hashing then run on two threads at once,
-//! and the calling thread only waits on I/O.
+//! and the calling thread only waits on I/O. Parts' MD5s go to the same worker.
 
 use std::cell::RefCell;
 
@@ -22,22 +22,44 @@ use crate::web::js_error::describe;
 pub const HASH_WINDOW: u64 = 8 << 20;
 
 thread_local! {
-    static START_WORKER_JOB: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static WORKER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
-/// Called by the package's entry module with a function that starts a hash job in its worker and
-/// returns `{ update(buffer): Promise, digest(): Promise<string>, abort() }` — or null where no worker
-/// can run (then the pass hashes on this thread).
-#[wasm_bindgen(js_name = registerHashWorker)]
-pub fn register_hash_worker(start_job: Function) {
-    START_WORKER_JOB.with(|f| *f.borrow_mut() = Some(start_job));
+/// Called by the package's entry module with its hash worker's interface:
+/// `startHash()` starts a SHA-1 job and returns `{ update(buffer): Promise, digest(): Promise<string>,
+/// abort() }`, and `md5(buffer)` returns a promise of the buffer's MD5 (the buffer is transferred);
+/// both return null where no worker can run, and then the work is done on this thread.
+#[wasm_bindgen(js_name = registerHashWorker, skip_typescript)]
+pub fn register_hash_worker(worker: JsValue) {
+    WORKER.with(|w| *w.borrow_mut() = Some(worker));
 }
 
-/// Streaming SHA-1 for the hash worker: `update` with each window, then `finish`.
-#[wasm_bindgen]
+/// `worker.method(args)`, where a worker is registered and answers with an object.
+fn ask_worker(method: &str, args: &[&JsValue]) -> Option<JsValue> {
+    let worker = WORKER.with(|w| w.borrow().clone())?;
+    call_job(&worker, method, args).ok().filter(JsValue::is_object)
+}
+
+/// The MD5 of `buffer`, computed in the hash worker (the buffer is transferred there and is empty
+/// here afterwards); `None` where no worker runs.
+pub async fn md5_in_worker(buffer: &ArrayBuffer) -> Option<Result<String, String>> {
+    let promise = ask_worker("md5", &[buffer])?;
+    let answer = JsFuture::from(Promise::resolve(&promise)).await;
+    Some(answer.map_err(|e| describe(&e)).and_then(|v| v.as_string().ok_or_else(|| "the worker gave no MD5".into())))
+}
+
+/// MD5 for the hash worker, lowercase hex.
+#[wasm_bindgen(js_name = md5Hex, skip_typescript)]
+pub fn md5_hex_js(bytes: &[u8]) -> String {
+    crate::hash::md5_hex(bytes)
+}
+
+/// Streaming SHA-1 for the hash worker: `update` with each window, then `finish`. Internal to the
+/// package, so kept out of its types (whose `Symbol.dispose` would also ask consumers for lib esnext).
+#[wasm_bindgen(skip_typescript)]
 pub struct Sha1(FileHasher);
 
-#[wasm_bindgen]
+#[wasm_bindgen(skip_typescript)]
 impl Sha1 {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]
@@ -124,9 +146,7 @@ async fn pass(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option
 
 /// SHA-1 of the whole file, lowercase hex.
 pub async fn sha1(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>) -> Result<String, UploadError> {
-    let start = START_WORKER_JOB.with(|f| f.borrow().clone());
-    let job = start.and_then(|f| f.call0(&JsValue::NULL).ok()).filter(|job| job.is_object());
-    if let Some(job) = job {
+    if let Some(job) = ask_worker("startHash", &[]) {
         match pass(file, size, signal, on_progress, Sink::Worker(job.clone())).await {
             Ok(sha) => return Ok(sha),
             Err(Stop::Upload(e)) => {

@@ -16,7 +16,7 @@ thread_local! {
 
 /// Called once by the package's entry module with its `UploadError` class, so that errors made here
 /// are instances of the class users import.
-#[wasm_bindgen(js_name = registerErrorClass)]
+#[wasm_bindgen(js_name = registerErrorClass, skip_typescript)]
 pub fn register_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }

@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use vod_ugc_uploader::answer::HttpReply;
+use vod_ugc_uploader::hash::md5_hex;
 use vod_ugc_uploader::plan::Part;
 use vod_ugc_uploader::progress::Progress;
 use vod_ugc_uploader::request::{Method, Request};
@@ -99,7 +100,8 @@ impl<'a> Scripted<'a> {
 }
 
 impl Env for Scripted<'_> {
-    async fn send(&self, request: &Request, body: Option<&[u8]>) -> Result<HttpReply, EnvError> {
+    async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
+        let body = request.part.map(|p| &self.data[p.offset as usize..p.end() as usize]);
         let params = parse_query(&request.url);
         let sent = Sent {
             method: request.method,
@@ -122,8 +124,8 @@ impl Env for Scripted<'_> {
         (self.handler)(&sent, body)
     }
 
-    async fn read(&self, part: Part) -> Result<Vec<u8>, EnvError> {
-        Ok(self.data[part.offset as usize..part.end() as usize].to_vec())
+    async fn part_md5(&self, part: Part) -> Result<String, EnvError> {
+        Ok(md5_hex(&self.data[part.offset as usize..part.end() as usize]))
     }
 
     async fn sleep(&self, ms: u32) -> Result<(), EnvError> {
