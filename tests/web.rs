@@ -71,17 +71,12 @@ async fn stats(server: &str, sha: &str) -> JsValue {
     fetch_json(&format!("{server}/dev/stats?fileSha={sha}"), "GET", None).await
 }
 
+#[path = "common/bytes.rs"]
+mod random;
+
 /// Pseudo-random bytes, different on every run so that earlier runs' files do not answer instantly.
 fn random_bytes(len: usize) -> Vec<u8> {
-    let mut x = (js_sys::Math::random() * 9e15) as u64 | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    random::bytes(len, (js_sys::Math::random() * 9e15) as u64)
 }
 
 fn file(name: &str, bytes: &[u8]) -> File {

@@ -1,6 +1,6 @@
 //! The exported functions: `upload` and `hashFile`.
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortController, AbortSignal, AddEventListenerOptions, File};
@@ -126,15 +126,7 @@ pub async fn hash_file_js(
     #[wasm_bindgen(unchecked_param_type = "HashOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let (file, size) = checked_file(file, "hashFile")?;
-    let get = |key: &str| js_sys::Reflect::get(&options, &key.into()).ok().filter(|v| !v.is_undefined());
-    let user_signal = match get("signal") {
-        None => None,
-        Some(s) => Some(s.dyn_into::<AbortSignal>().map_err(|_| type_error("options.signal must be an AbortSignal"))?),
-    };
-    let on_progress = match get("onProgress") {
-        None => None,
-        Some(f) => Some(f.dyn_into::<Function>().map_err(|_| type_error("options.onProgress must be a function"))?),
-    };
+    let (user_signal, on_progress) = options::signal_and_progress(&options).map_err(|m| type_error(&m))?;
     let controller = linked_controller(user_signal.as_ref())?;
     let outcome = hasher::sha1(&file, size, &controller.signal(), &on_progress).await;
     controller.abort();

@@ -59,7 +59,7 @@ pub fn md5_hex_js(bytes: &[u8]) -> String {
 #[wasm_bindgen(skip_typescript)]
 pub struct Sha1(FileHasher);
 
-#[wasm_bindgen(skip_typescript)]
+#[wasm_bindgen]
 impl Sha1 {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]

@@ -38,6 +38,19 @@ fn shown(value: &JsValue) -> String {
     js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "a value that is not a number".into())
 }
 
+/// The `signal` and `onProgress` options, which `upload` and `hashFile` share.
+pub fn signal_and_progress(options: &JsValue) -> Result<(Option<AbortSignal>, Option<Function>), String> {
+    let signal = match get(options, "signal") {
+        None => None,
+        Some(s) => Some(s.dyn_into::<AbortSignal>().map_err(|_| "options.signal must be an AbortSignal".to_string())?),
+    };
+    let on_progress = match get(options, "onProgress") {
+        None => None,
+        Some(f) => Some(f.dyn_into::<Function>().map_err(|_| "options.onProgress must be a function".to_string())?),
+    };
+    Ok((signal, on_progress))
+}
+
 pub fn parse(options: &JsValue) -> Result<JsOptions, String> {
     if !options.is_object() {
         return Err("upload(file, options): options must be an object with a getSignature function".into());
@@ -45,14 +58,7 @@ pub fn parse(options: &JsValue) -> Result<JsOptions, String> {
     let get_signature = get(options, "getSignature")
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or("options.getSignature must be a function ({ fileSha, fileName, fileType, fileSize }) => signature string or Promise of one")?;
-    let on_progress = match get(options, "onProgress") {
-        None => None,
-        Some(f) => Some(f.dyn_into::<Function>().map_err(|_| "options.onProgress must be a function".to_string())?),
-    };
-    let signal = match get(options, "signal") {
-        None => None,
-        Some(s) => Some(s.dyn_into::<AbortSignal>().map_err(|_| "options.signal must be an AbortSignal".to_string())?),
-    };
+    let (signal, on_progress) = signal_and_progress(options)?;
     let endpoint = match get(options, "endpoint") {
         None => Options::default().endpoint,
         Some(e) => e.as_string().filter(|s| !s.trim().is_empty()).ok_or("options.endpoint must be a URL string")?,

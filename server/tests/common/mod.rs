@@ -22,17 +22,12 @@ pub const SECRET_KEY: &str = "test-secret-key";
 pub const HALF: usize = 524_288;
 pub const MIB: usize = 1_048_576;
 
+#[path = "../../../tests/common/bytes.rs"]
+mod random;
+
 /// Deterministic pseudo-random bytes.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    random::bytes(len, seed)
 }
 
 pub fn sha1_hex(bytes: &[u8]) -> String {
