@@ -29,19 +29,23 @@ after(async () => {
   await server?.stop();
 });
 
-test('pause then resume: only the missing parts are sent', { timeout: 90000 }, async (t) => {
-  const size = 10 * MiB + 4321;
-  const totalParts = Math.ceil(size / PART);
-  const path = await writeRandomFile(dir, 'pause-resume.mp4', size, 404);
+/** Writes a file, picks it on a throttled demo page and uploads it until 30% is acknowledged. */
+async function uploadPartWay(t, name, size, seed) {
+  const path = await writeRandomFile(dir, name, size, seed);
   const sha = await sha1File(path);
   const page = await newPage(browser, t);
   await openDemo(page, server, QUERY);
   await throttleUploads(page, SLOW);
   const partRequests = countPartRequests(page);
-
   const [card] = await pickFiles(page, [path]);
   await card.getByTestId('upload').click();
   await waitForUploadProgress(card, 0.3);
+  return { path, sha, page, partRequests, card, totalParts: Math.ceil(size / PART) };
+}
+
+test('pause then resume: only the missing parts are sent', { timeout: 90000 }, async (t) => {
+  const size = 10 * MiB + 4321;
+  const { path, sha, page, partRequests, card, totalParts } = await uploadPartWay(t, 'pause-resume.mp4', size, 404);
   const speed = await card.getByTestId('speed').textContent();
   const eta = await card.getByTestId('eta').textContent();
   await card.getByTestId('pause').click();
@@ -82,17 +86,7 @@ test('pause then resume: only the missing parts are sent', { timeout: 90000 }, a
 
 test('a page reload mid-upload, then the same file picked again: it resumes', { timeout: 90000 }, async (t) => {
   const size = 10 * MiB + 999;
-  const totalParts = Math.ceil(size / PART);
-  const path = await writeRandomFile(dir, 'reload.mp4', size, 505);
-  const sha = await sha1File(path);
-  const page = await newPage(browser, t);
-  await openDemo(page, server, QUERY);
-  await throttleUploads(page, SLOW);
-  const partRequests = countPartRequests(page);
-
-  const [card] = await pickFiles(page, [path]);
-  await card.getByTestId('upload').click();
-  await waitForUploadProgress(card, 0.3);
+  const { path, sha, page, partRequests, totalParts } = await uploadPartWay(t, 'reload.mp4', size, 505);
   await page.reload();
   await waitForDemoReady(page);
   await throttleUploads(page, -1);
