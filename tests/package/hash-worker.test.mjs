@@ -2,21 +2,16 @@
 // hashed off the page's thread, to the same SHA-1 as Node computes, and an abort reaches the worker.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { DIST_DIR, launchBrowser, makeTempDir, newPage, sha1File, startServer, writeRandomFile } from '../support/harness.mjs';
-import { FIXTURES, requireDist } from './helpers.mjs';
+import { launchBrowser, makeTempDir, newPage, sha1File, writeRandomFile } from '../support/harness.mjs';
+import { fixtureSite } from './helpers.mjs';
 
 let browser;
 let server;
 let path;
 
 before(async () => {
-  requireDist();
-  const www = makeTempDir('vod-www-hash-');
-  cpSync(join(FIXTURES, 'hash.html'), join(www, 'index.html'));
-  server = await startServer({ www, mounts: { '/dist': DIST_DIR } });
+  server = await fixtureSite([['hash.html', 'index.html']]);
   browser = await launchBrowser();
   // Several of the hash pass's 8 MiB read windows, and not a multiple of one.
   path = await writeRandomFile(makeTempDir('vod-hash-file-'), 'clip.mp4', 40 * 1024 * 1024 + 777, 5);

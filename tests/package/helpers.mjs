@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, newPage, sha1Hex } from '../support/harness.mjs';
+import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, newPage, sha1Hex, startServer } from '../support/harness.mjs';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** Size of the File each consumption test uploads: a few MiB, not a multiple of the part size. */
@@ -18,6 +18,17 @@ export function requireDist() {
       throw new Error(`dist/${f} is missing: build the package first (node scripts/build.mjs, or npm run build)`);
     }
   }
+}
+
+/**
+ * A vod-server serving fixture files as its www folder (`files`: [[from, to], ...]) and the built
+ * package at /dist.
+ */
+export async function fixtureSite(files) {
+  requireDist();
+  const www = makeTempDir('vod-www-');
+  for (const [from, to] of files) cpSync(join(FIXTURES, from), join(www, to));
+  return startServer({ www, mounts: { '/dist': DIST_DIR } });
 }
 
 /** Run a command, fail with its output if it exits non-zero; returns stdout. */
