@@ -148,27 +148,47 @@ impl<E: Env> Session<'_, E> {
         let decision = self
             .call(Step::Init, |sig| request::init(&opts.endpoint, &file.sha, file.size, opts.part_size, sig), answer::init_decision)
             .await?;
-        let (missing, resumed_bytes, instant) = match decision {
-            InitDecision::Fresh => (plan::parts(file.size, opts.part_size).collect(), 0, false),
-            InitDecision::Resume { part_size, held } => {
-                let (missing, held_bytes) = plan::missing_parts(file.size, part_size, &held);
-                (missing, held_bytes, false)
-            }
-            InitDecision::Instant { .. } => (Vec::new(), 0, true),
+        let (missing, resumed_bytes) = match decision {
+            InitDecision::Fresh => (plan::parts(file.size, opts.part_size).collect(), 0),
+            InitDecision::Resume { part_size, held } => plan::missing_parts(file.size, part_size, &held),
+            InitDecision::Instant { file_id, url } => return self.instant(file_id, url).await,
         };
-        let uploaded_bytes = if instant { 0 } else { self.send_parts(missing, resumed_bytes).await? };
-        self.report(Phase::Finishing, file.size);
-        let done = self
-            .call(Step::Finish, |sig| request::finish(&opts.endpoint, &file.sha, sig), answer::finished)
-            .await?;
+        let uploaded_bytes = self.send_parts(missing, resumed_bytes).await?;
+        let done = self.finish().await?;
         Ok(UploadResult {
             file_id: done.file_id,
             url: done.url,
             file_sha: file.sha.clone(),
-            instant,
+            instant: false,
             resumed_bytes,
             uploaded_bytes,
             verify_content: done.verify_content,
+        })
+    }
+
+    async fn finish(&self) -> Result<answer::Finished, UploadError> {
+        let (file, opts) = (self.file, self.options);
+        self.report(Phase::Finishing, file.size);
+        self.call(Step::Finish, |sig| request::finish(&opts.endpoint, &file.sha, sig), answer::finished).await
+    }
+
+    /// The server has the file already (InitUploadEx code 2). FinishUploadEx is asked for the
+    /// `verify_content` an app backend checks; a server that will not give it still has the file, so
+    /// its refusal only leaves `verify_content` out.
+    async fn instant(&self, file_id: String, url: String) -> Result<UploadResult, UploadError> {
+        let (file_id, url, verify_content) = match self.finish().await {
+            Ok(done) => (done.file_id, done.url, done.verify_content),
+            Err(e) if e.is_abort() => return Err(e),
+            Err(_) => (file_id, url, None),
+        };
+        Ok(UploadResult {
+            file_id,
+            url,
+            file_sha: self.file.sha.clone(),
+            instant: true,
+            resumed_bytes: 0,
+            uploaded_bytes: 0,
+            verify_content,
         })
     }
 

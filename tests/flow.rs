@@ -121,6 +121,24 @@ async fn instant_upload_sends_no_parts() {
 }
 
 #[tokio::test]
+async fn an_instant_upload_keeps_the_init_answer_when_finish_refuses() {
+    let data = bytes(3000, 15);
+    let accept = accepting(r#"{"code":2,"fileId":"5285890781763144999","url":"http://vod.test/vod/5285890781763144999/f0.mp4"}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "FinishUploadEx" {
+            return json(r#"{"code":-10005,"message":"no upload session","canRetry":0}"#);
+        }
+        accept(sent, body)
+    });
+    let result = upload(&env, &file(&data), &options()).await.unwrap();
+    assert!(result.instant);
+    assert_eq!(result.file_id, "5285890781763144999");
+    assert_eq!(result.url, "http://vod.test/vod/5285890781763144999/f0.mp4");
+    assert_eq!(result.verify_content, None);
+    assert_eq!(env.count("UploadPartEx"), 0);
+}
+
+#[tokio::test]
 async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_counts_twice() {
     let data = bytes((3 * MIB) as usize, 5);
     let failures_left = Cell::new(4);
