@@ -29,8 +29,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** Writes a file, picks it on a throttled demo page and uploads it until 30% is acknowledged. */
-async function uploadPartWay(t, name, size, seed) {
+/** Writes a file, picks it on a throttled demo page and uploads it until `share` is acknowledged. */
+async function uploadPartWay(t, name, size, seed, share = 0.3) {
   const path = await writeRandomFile(dir, name, size, seed);
   const sha = await sha1File(path);
   const page = await newPage(browser, t);
@@ -39,7 +39,7 @@ async function uploadPartWay(t, name, size, seed) {
   const partRequests = countPartRequests(page);
   const [card] = await pickFiles(page, [path]);
   await card.getByTestId('upload').click();
-  await waitForUploadProgress(card, 0.3);
+  await waitForUploadProgress(card, share);
   return { path, sha, page, partRequests, card, totalParts: Math.ceil(size / PART) };
 }
 
@@ -115,21 +115,13 @@ test('a page reload mid-upload, then the same file picked again: it resumes', { 
 });
 
 test('cancel mid-upload removes the card and stops sending', { timeout: 60000 }, async (t) => {
-  const path = await writeRandomFile(dir, 'cancelled.mp4', 8 * MiB + 5, 909);
-  const page = await newPage(browser, t);
-  await openDemo(page, server, QUERY);
-  await throttleUploads(page, SLOW);
-  const partRequests = countPartRequests(page);
-
-  const [card] = await pickFiles(page, [path]);
-  await card.getByTestId('upload').click();
-  await waitForUploadProgress(card, 0.2);
+  const { sha, page, partRequests, card } = await uploadPartWay(t, 'cancelled.mp4', 8 * MiB + 5, 909, 0.2);
   await card.getByTestId('cancel').click();
   assert.equal(await page.getByTestId('upload-card').count(), 0, 'the card is gone');
   const sentAtCancel = partRequests.length;
   await page.waitForTimeout(1000);
   assert.equal(partRequests.length, sentAtCancel, 'no part was sent after Cancel');
-  const fileStats = await stats(server.origin, await sha1File(path));
+  const fileStats = await stats(server.origin, sha);
   assert.equal(fileStats.finished, false);
 });
 
