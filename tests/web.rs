@@ -114,6 +114,17 @@ fn recorder(events: Events) -> Function {
     closure.into_js_value().unchecked_into()
 }
 
+/// An `onProgress` that aborts `controller` once `phase` has made progress.
+fn abort_once_under_way(controller: &AbortController, phase: &'static str) -> JsValue {
+    let controller = controller.clone();
+    Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        if get(&p, "phase").as_string().as_deref() == Some(phase) && get(&p, "loaded").as_f64().unwrap() > 0.0 {
+            controller.abort();
+        }
+    })
+    .into_js_value()
+}
+
 fn options(server: &'static str, calls: Rc<Cell<u32>>) -> Object {
     let o = Object::new();
     set(&o, "endpoint", format!("{server}/v2/index.php"));
@@ -284,13 +295,7 @@ async fn abort_rejects_with_abort_error_and_stops_sending() {
     let opts = options(server(), calls);
     set(&opts, "concurrency", 1);
     set(&opts, "signal", controller.signal());
-    let aborter = controller.clone();
-    let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
-        if get(&p, "phase").as_string().as_deref() == Some("uploading") && get(&p, "loaded").as_f64().unwrap() > 0.0 {
-            aborter.abort();
-        }
-    });
-    set(&opts, "onProgress", on_progress.into_js_value());
+    set(&opts, "onProgress", abort_once_under_way(&controller, "uploading"));
     let error = upload(&file("abort.mp4", &bytes), &opts).await.unwrap_err();
     assert_eq!(get(&error, "name").as_string().as_deref(), Some("AbortError"));
     assert!(error.is_instance_of::<web_sys::DomException>());
@@ -417,13 +422,7 @@ async fn abort_during_the_hash_pass_rejects_before_any_request() {
     let calls = Rc::new(Cell::new(0));
     let opts = options(server(), calls.clone());
     set(&opts, "signal", controller.signal());
-    let aborter = controller.clone();
-    let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
-        if get(&p, "phase").as_string().as_deref() == Some("hashing") && get(&p, "loaded").as_f64().unwrap() > 0.0 {
-            aborter.abort();
-        }
-    });
-    set(&opts, "onProgress", on_progress.into_js_value());
+    set(&opts, "onProgress", abort_once_under_way(&controller, "hashing"));
     let before = fetch_json(&format!("{}/dev/stats", server()), "GET", None).await;
     let error = upload(&file("abort-hash.mp4", &bytes), &opts).await.unwrap_err();
     assert_eq!(get(&error, "name").as_string().as_deref(), Some("AbortError"));
