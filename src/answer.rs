@@ -167,7 +167,11 @@ pub enum InitDecision {
 pub const MAX_PART_SIZE: u64 = 64 << 20;
 
 pub fn init_decision(reply: &HttpReply) -> Result<InitDecision, UploadError> {
-    let answer = read(Step::Init, reply)?;
+    decide_init(read(Step::Init, reply)?, reply)
+}
+
+/// InitUploadEx's answer (already read from `reply`) to what to do next.
+pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, UploadError> {
     match answer.code {
         0 => Ok(InitDecision::Fresh),
         1 => {
@@ -188,7 +192,11 @@ pub fn init_decision(reply: &HttpReply) -> Result<InitDecision, UploadError> {
 
 /// UploadPartEx's answer: code 0 or a failure.
 pub fn part_ack(reply: &HttpReply) -> Result<(), UploadError> {
-    match read(Step::Part, reply)?.code {
+    check_part_ack(read(Step::Part, reply)?, reply)
+}
+
+pub fn check_part_ack(answer: Answer, reply: &HttpReply) -> Result<(), UploadError> {
+    match answer.code {
         0 => Ok(()),
         other => Err(malformed(Step::Part, &format!("unexpected code {other}"), reply)),
     }
@@ -203,7 +211,10 @@ pub struct Finished {
 }
 
 pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
-    let answer = read(Step::Finish, reply)?;
+    decide_finished(read(Step::Finish, reply)?, reply)
+}
+
+pub fn decide_finished(answer: Answer, reply: &HttpReply) -> Result<Finished, UploadError> {
     if answer.code != 0 {
         return Err(malformed(Step::Finish, &format!("unexpected code {}", answer.code), reply));
     }

@@ -14,7 +14,7 @@ use std::task::Poll;
 
 use futures_util::lock::Mutex;
 
-use crate::answer::{self, HttpReply, InitDecision};
+use crate::answer::{self, Answer, HttpReply, InitDecision};
 use crate::error::{ErrorKind, Step, UploadError};
 use crate::plan::{self, Part, PART_SIZES};
 use crate::progress::{Meter, Phase, Progress};
@@ -145,9 +145,8 @@ struct Session<'a, E: Env> {
 impl<E: Env> Session<'_, E> {
     async fn run(&self) -> Result<UploadResult, UploadError> {
         let (file, opts) = (self.file, self.options);
-        let decision = self
-            .call(Step::Init, |sig| request::init(&opts.endpoint, &file.sha, file.size, opts.part_size, sig), answer::init_decision)
-            .await?;
+        let (init, reply) = self.call(Step::Init, &|sig| request::init(&opts.endpoint, &file.sha, file.size, opts.part_size, sig)).await?;
+        let decision = answer::decide_init(init, &reply)?;
         let (missing, resumed_bytes) = match decision {
             InitDecision::Fresh => (plan::parts(file.size, opts.part_size).collect(), 0),
             InitDecision::Resume { part_size, held } => plan::missing_parts(file.size, part_size, &held),
@@ -169,7 +168,8 @@ impl<E: Env> Session<'_, E> {
     async fn finish(&self) -> Result<answer::Finished, UploadError> {
         let (file, opts) = (self.file, self.options);
         self.report(Phase::Finishing, file.size);
-        self.call(Step::Finish, |sig| request::finish(&opts.endpoint, &file.sha, sig), answer::finished).await
+        let (done, reply) = self.call(Step::Finish, &|sig| request::finish(&opts.endpoint, &file.sha, sig)).await?;
+        answer::decide_finished(done, &reply)
     }
 
     /// The server has the file already (InitUploadEx code 2). FinishUploadEx is asked for the
@@ -218,7 +218,8 @@ impl<E: Env> Session<'_, E> {
             EnvError::Failed(why) => UploadError::new(Step::Part, ErrorKind::Read(why)),
         })?;
         let (file, opts) = (self.file, self.options);
-        self.call(Step::Part, |sig| request::part(&opts.endpoint, &file.sha, part, &md5, sig), answer::part_ack).await
+        let (ack, reply) = self.call(Step::Part, &|sig| request::part(&opts.endpoint, &file.sha, part, &md5, sig)).await?;
+        answer::check_part_ack(ack, &reply)
     }
 
     /// Moves the meter on by `bytes` and reports; `Finishing` reports the whole file done.
@@ -233,12 +234,9 @@ impl<E: Env> Session<'_, E> {
 
     /// One call with the protocol's client rules: transient failures are retried with backoff up to
     /// `retries` times, a refused signature is refreshed once, anything else fails at once.
-    async fn call<T>(
-        &self,
-        step: Step,
-        build: impl Fn(&str) -> Request,
-        read: impl Fn(&HttpReply) -> Result<T, UploadError>,
-    ) -> Result<T, UploadError> {
+    /// Returns the answer (with a code of success) and the reply it was read from, for the step's own
+    /// checks.
+    async fn call(&self, step: Step, build: &dyn Fn(&str) -> Request) -> Result<(Answer, HttpReply), UploadError> {
         let (mut sends, mut retries) = (0u32, 0u32);
         loop {
             if self.env.aborted() {
@@ -248,7 +246,7 @@ impl<E: Env> Session<'_, E> {
             let request = build(&signature);
             sends += 1;
             let outcome = match self.env.send(&request).await {
-                Ok(reply) => read(&reply),
+                Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
                 Err(EnvError::Aborted) => return Err(UploadError::new(step, ErrorKind::Aborted)),
                 Err(EnvError::Failed(why)) => Err(UploadError::new(step, ErrorKind::Network(why))),
             };
