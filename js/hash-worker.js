@@ -1,13 +1,13 @@
 // The hash worker: the page's thread reads the file and transfers it here window by window; this
-// thread only hashes, so reading and hashing overlap. Messages in: {id, chunk}, {id, end},
-// {id, abort} for a file's SHA-1, {id, md5: buffer} for a part's MD5; out: {id, ack} after each
-// window, {id, sha}, {id, md5} or {id, error}.
+// thread only hashes, so reading and hashing overlap. Messages in: {id, chunk, length}, {id, end},
+// {id, abort} for a file's SHA-1, {id, md5: buffer} for a part's MD5; out: {id, ack, chunk} after
+// each window (the buffer goes back, to be read into again), {id, sha}, {id, md5} or {id, error}.
 import init, { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
 
 const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) });
 const hashers = new Map();
 
-self.onmessage = async ({ data: { id, chunk, end, abort, md5 } }) => {
+self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
   try {
     await ready;
     if (md5) {
@@ -22,8 +22,8 @@ self.onmessage = async ({ data: { id, chunk, end, abort, md5 } }) => {
     let hasher = hashers.get(id);
     if (!hasher) hashers.set(id, (hasher = new Sha1()));
     if (chunk) {
-      hasher.update(new Uint8Array(chunk));
-      self.postMessage({ id, ack: true });
+      hasher.update(new Uint8Array(chunk, 0, length));
+      self.postMessage({ id, ack: true, chunk }, [chunk]);
     }
     if (end) {
       hashers.delete(id);

@@ -107,6 +107,7 @@ function startHashJob() {
   let failure = null;
   let room = null; // resolves update()'s wait for the worker to catch up
   let finish = null; // settles digest()
+  const spares = []; // window buffers the worker gave back, to be read into again
   const settle = () => {
     if (room && (failure || unacked < AHEAD)) {
       room(failure);
@@ -114,8 +115,9 @@ function startHashJob() {
     }
   };
   jobs.set(id, {
-    receive({ ack, sha, error }) {
+    receive({ ack, chunk, sha, error }) {
       if (ack) unacked -= 1;
+      if (chunk) spares.push(chunk);
       if (error) failure = new Error(error);
       settle();
       if (finish && (sha !== undefined || failure)) {
@@ -126,12 +128,16 @@ function startHashJob() {
   });
   const rejectOn = (error) => (error ? Promise.reject(error) : undefined);
   return {
-    update(buffer) {
+    /** Hands a window (a Uint8Array at the start of its buffer) to the worker; the buffer is transferred. */
+    update(window) {
       if (failure) return Promise.reject(failure);
-      w.postMessage({ id, chunk: buffer }, [buffer]);
+      w.postMessage({ id, chunk: window.buffer, length: window.byteLength }, [window.buffer]);
       unacked += 1;
       if (unacked < AHEAD) return Promise.resolve();
       return new Promise((resolve) => { room = resolve; }).then(rejectOn);
+    },
+    spare() {
+      return spares.pop() ?? null;
     },
     digest() {
       if (failure) return Promise.reject(failure);

@@ -3,9 +3,9 @@
 use std::future::Future;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Blob;
+use web_sys::{Blob, ReadableStreamByobReader, ReadableStreamReadResult};
 
 use crate::upload::EnvError;
 use crate::web::js_error::describe;
@@ -34,4 +34,40 @@ pub fn copy_into(buffer: &ArrayBuffer, mut buf: Vec<u8>) -> Vec<u8> {
 pub fn read(blob: &Blob, offset: u64, len: u64) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
     let read = read_buffer(blob, offset, len);
     async move { Ok(copy_into(&read.await?, Vec::new())) }
+}
+
+/// Reads a `Blob` front to back into buffers the caller owns (a BYOB stream reader), so a pass over
+/// a file of any size cycles through a few buffers instead of allocating one per window.
+pub struct StreamReader(ReadableStreamByobReader);
+
+fn failed(e: JsValue) -> EnvError {
+    EnvError::Failed(describe(&e))
+}
+
+impl StreamReader {
+    pub fn new(blob: &Blob) -> Result<Self, EnvError> {
+        ReadableStreamByobReader::new(&blob.stream()).map(StreamReader).map_err(failed)
+    }
+
+    /// Reads the next `want` bytes into the start of `buffer` (which the stream takes and gives
+    /// back); returns a view of what was read: fewer bytes only where the file ended.
+    pub async fn fill(&self, mut buffer: ArrayBuffer, want: u32) -> Result<Uint8Array, EnvError> {
+        let mut filled = 0;
+        while filled < want {
+            let view = Uint8Array::new_with_byte_offset_and_length(&buffer, filled, want - filled);
+            let result: ReadableStreamReadResult = JsFuture::from(self.0.read_with_array_buffer_view(&view)).await.map_err(failed)?.unchecked_into();
+            let value = result.get_value();
+            let chunk = value.dyn_ref::<Uint8Array>().ok_or_else(|| EnvError::Failed("the file's stream gave no bytes".into()))?;
+            buffer = chunk.buffer();
+            if result.get_done() == Some(true) {
+                break;
+            }
+            filled += chunk.byte_length();
+        }
+        Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, 0, filled))
+    }
+
+    pub fn cancel(&self) {
+        let _ = self.0.cancel();
+    }
 }

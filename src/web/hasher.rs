@@ -5,8 +5,10 @@
 
 use std::cell::RefCell;
 
-use js_sys::{ArrayBuffer, Function, Promise, Reflect};
+use futures_util::future::join;
+use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, File};
 
@@ -103,40 +105,73 @@ async fn job_promise(job: &JsValue, method: &str, args: &[&JsValue]) -> Result<J
     JsFuture::from(Promise::resolve(&promise)).await.map_err(|e| describe(&e))
 }
 
+/// A buffer for the next window: one the worker handed back, one this pass is done with, or a new one.
+fn spare(sink: &Sink, spares: &mut Vec<ArrayBuffer>) -> ArrayBuffer {
+    if let Sink::Worker(job) = sink {
+        if let Ok(buffer) = call_job(job, "spare", &[]).and_then(|b| b.dyn_into::<ArrayBuffer>().map_err(JsValue::from)) {
+            return buffer;
+        }
+    }
+    spares.pop().unwrap_or_else(|| ArrayBuffer::new(HASH_WINDOW as u32))
+}
+
+/// Hashes one window here, or hands it to the worker (transferring its buffer).
+async fn hash_window(sink: &mut Sink, window: &Uint8Array, spares: &mut Vec<ArrayBuffer>) -> Result<(), String> {
+    match sink {
+        Sink::Here(hasher, buf) => {
+            buf.resize(window.length() as usize, 0);
+            window.copy_to(buf);
+            hasher.update(buf);
+            spares.push(window.buffer());
+            Ok(())
+        }
+        Sink::Worker(job) => job_promise(job, "update", &[window]).await.map(drop),
+    }
+}
+
 async fn pass(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option<Function>, mut sink: Sink) -> Result<String, Stop> {
     let failed = |kind| Stop::Upload(UploadError::new(Step::Hash, kind));
+    let read_failed = |e: EnvError| match e {
+        EnvError::Aborted => failed(ErrorKind::Aborted),
+        EnvError::Failed(why) => failed(ErrorKind::Read(why)),
+    };
+    let window_at = |offset: u64| HASH_WINDOW.min(size - offset) as u32;
+    let reader = file::StreamReader::new(file).map_err(read_failed)?;
     let mut meter = Meter::new(Phase::Hashing, size, 0, js_sys::Date::now());
     report(on_progress, &meter.progress());
+    let mut spares = Vec::new();
     let mut offset = 0u64;
-    let mut pending = Some(file::read_buffer(file, 0, HASH_WINDOW.min(size)));
-    while let Some(read) = pending.take() {
-        let window: ArrayBuffer = read.await.map_err(|e| match e {
-            EnvError::Aborted => failed(ErrorKind::Aborted),
-            EnvError::Failed(why) => failed(ErrorKind::Read(why)),
-        })?;
-        if signal.aborted() {
-            return Err(failed(ErrorKind::Aborted));
+    let mut window = reader.fill(ArrayBuffer::new(HASH_WINDOW as u32), window_at(0)).await.map_err(read_failed)?;
+    loop {
+        let expected = window_at(offset);
+        let stop = if signal.aborted() {
+            Some(failed(ErrorKind::Aborted))
+        } else if window.length() != expected {
+            let why = format!("expected {expected} bytes at offset {offset}, read {}: the file changed while it was read", window.length());
+            Some(failed(ErrorKind::Read(why)))
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            reader.cancel();
+            return Err(stop);
         }
-        let expected = HASH_WINDOW.min(size - offset);
-        if u64::from(window.byte_length()) != expected {
-            let why = format!("expected {expected} bytes at offset {offset}, read {}: the file changed while it was read", window.byte_length());
-            return Err(failed(ErrorKind::Read(why)));
-        }
-        offset += expected;
-        if offset < size {
-            pending = Some(file::read_buffer(file, offset, HASH_WINDOW.min(size - offset)));
-        }
-        match &mut sink {
-            Sink::Here(hasher, buf) => {
-                let bytes = file::copy_into(&window, std::mem::take(buf));
-                hasher.update(&bytes);
-                *buf = bytes;
+        offset += u64::from(expected);
+        // The next window is read while this one is hashed.
+        let buffer = spare(&sink, &mut spares);
+        let next = async {
+            match offset < size {
+                true => reader.fill(buffer, window_at(offset)).await.map(Some),
+                false => Ok(None),
             }
-            Sink::Worker(job) => {
-                job_promise(job, "update", &[&window]).await.map_err(Stop::WorkerFailed)?;
-            }
+        };
+        let (next, hashed) = join(next, hash_window(&mut sink, &window, &mut spares)).await;
+        hashed.map_err(Stop::WorkerFailed)?;
+        report(on_progress, &meter.advance(u64::from(expected), js_sys::Date::now()));
+        match next.map_err(read_failed)? {
+            Some(read) => window = read,
+            None => break,
         }
-        report(on_progress, &meter.advance(expected, js_sys::Date::now()));
     }
     match sink {
         Sink::Here(hasher, _) => Ok(hasher.finish_hex()),
