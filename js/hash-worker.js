@@ -1,7 +1,8 @@
 // The hash worker: the page's thread reads the file and transfers it here window by window; this
 // thread only hashes, so reading and hashing overlap. Messages in: {id, chunk, length}, {id, end},
-// {id, abort} for a file's SHA-1, {id, md5: buffer} for a part's MD5; out: {id, ack, chunk} after
-// each window (the buffer goes back, to be read into again), {id, sha}, {id, md5} or {id, error}.
+// {id, abort} for a file's SHA-1, {id, md5: buffer, length} for a part's MD5; out: {id, ack, chunk}
+// after each window and {id, md5, chunk} (the buffer goes back, to be read into again), {id, sha}
+// or {id, error}.
 import init, { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
 
 const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) });
@@ -11,7 +12,7 @@ self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
   try {
     await ready;
     if (md5) {
-      self.postMessage({ id, md5: md5Hex(new Uint8Array(md5)) });
+      self.postMessage({ id, md5: md5Hex(new Uint8Array(md5, 0, length)), chunk: md5 }, [md5]);
       return;
     }
     if (abort) {

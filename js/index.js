@@ -82,20 +82,23 @@ function hashWorker() {
   return worker;
 }
 
-/** A part's MD5 from the worker (the buffer is transferred), or null where no worker runs. */
-function md5InWorker(buffer) {
+/**
+ * A part's MD5 from the worker, or null where no worker runs. `view` starts at its buffer's start;
+ * the buffer is transferred there and comes back: resolves with `{ md5, buffer }`.
+ */
+function md5InWorker(view) {
   const w = hashWorker();
   if (!w) return null;
   const id = ++lastJob;
   return new Promise((resolve, reject) => {
     jobs.set(id, {
-      receive({ md5, error }) {
+      receive({ md5, chunk, error }) {
         jobs.delete(id);
         if (error) reject(new Error(error));
-        else resolve(md5);
+        else resolve({ md5, buffer: chunk });
       },
     });
-    w.postMessage({ id, md5: buffer }, [buffer]);
+    w.postMessage({ id, md5: view.buffer, length: view.byteLength }, [view.buffer]);
   });
 }
 

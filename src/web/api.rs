@@ -96,6 +96,7 @@ pub async fn upload_js(
         let info = FileInfo::new(&file.name(), size, sha);
         let env = WebEnv {
             blob: file.clone().into(),
+            buffers: Default::default(),
             signal: signal.clone(),
             get_signature: opts.get_signature.clone(),
             on_progress: opts.on_progress.clone(),

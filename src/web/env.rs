@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortSignal, Blob};
@@ -20,6 +20,8 @@ use crate::web::{fetch, file, hasher, timer};
 
 pub struct WebEnv {
     pub blob: Blob,
+    /// Part buffers to read into again (the parts read ahead and in flight need only a few).
+    pub buffers: Rc<RefCell<Vec<ArrayBuffer>>>,
     pub signal: AbortSignal,
     pub get_signature: Function,
     pub on_progress: Option<Function>,
@@ -86,27 +88,42 @@ impl Env for WebEnv {
         fetch::send(request, slice.as_ref(), &self.signal, self.timeout_ms).await
     }
 
-    /// Reads the part and MD5s it in the hash worker, or here where none runs: all of it starts now
-    /// and goes on by itself, so the parts read ahead are ready when a lane frees up.
+    /// Reads the part into a buffer from this upload's pool and MD5s it in the hash worker (which
+    /// gives the buffer back), or here where none runs: all of it starts now and goes on by itself,
+    /// so the parts read ahead are ready when a lane frees up.
     fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>> {
-        let read = file::read_buffer(&self.blob, part.offset, part.len);
-        let (blob, signal) = (self.blob.clone(), self.signal.clone());
+        let slice = self.blob.slice_with_f64_and_f64(part.offset as f64, part.end() as f64);
+        let (signal, pool) = (self.signal.clone(), self.buffers.clone());
+        let buffer = pool.borrow_mut().pop().filter(|b| u64::from(b.byte_length()) >= part.len);
+        let buffer = buffer.unwrap_or_else(|| ArrayBuffer::new(part.len as u32));
+        let read_into = move |buffer: ArrayBuffer| {
+            let slice = slice.clone();
+            async move {
+                let slice = slice.map_err(|e| EnvError::Failed(describe(&e)))?;
+                let read = file::StreamReader::new(&slice)?.fill(buffer, part.len as u32).await?;
+                if u64::from(read.length()) != part.len {
+                    let why = format!("asked for {} bytes at offset {}, got {}: the file changed", part.len, part.offset, read.length());
+                    return Err(EnvError::Failed(why));
+                }
+                Ok(read)
+            }
+        };
         eager(async move {
-            let buffer = read.await?;
+            let mut read = read_into(buffer).await?;
             if signal.aborted() {
                 return Err(EnvError::Aborted);
             }
-            if u64::from(buffer.byte_length()) != part.len {
-                let why = format!("asked for {} bytes at offset {}, got {}: the file changed", part.len, part.offset, buffer.byte_length());
-                return Err(EnvError::Failed(why));
+            if let Some((md5, buffer)) = hasher::md5_in_worker(&read).await {
+                pool.borrow_mut().extend(buffer);
+                match md5 {
+                    Ok(md5) => return Ok(md5),
+                    // The worker failed (and kept the buffer): read the part again, MD5 it here.
+                    Err(_) => read = read_into(ArrayBuffer::new(part.len as u32)).await?,
+                }
             }
-            let buffer = match hasher::md5_in_worker(&buffer).await {
-                Some(Ok(md5)) => return Ok(md5),
-                // The worker failed after the buffer went to it: read the part again, MD5 it here.
-                Some(Err(_)) => file::read_buffer(&blob, part.offset, part.len).await?,
-                None => buffer,
-            };
-            Ok(md5_hex(&file::copy_into(&buffer, Vec::new())))
+            let md5 = md5_hex(&read.to_vec());
+            pool.borrow_mut().push(read.buffer());
+            Ok(md5)
         })
     }
 

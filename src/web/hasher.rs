@@ -42,12 +42,18 @@ fn ask_worker(method: &str, args: &[&JsValue]) -> Option<JsValue> {
     call_job(&worker, method, args).ok().filter(JsValue::is_object)
 }
 
-/// The MD5 of `buffer`, computed in the hash worker (the buffer is transferred there and is empty
-/// here afterwards); `None` where no worker runs.
-pub async fn md5_in_worker(buffer: &ArrayBuffer) -> Option<Result<String, String>> {
-    let promise = ask_worker("md5", &[buffer])?;
-    let answer = JsFuture::from(Promise::resolve(&promise)).await;
-    Some(answer.map_err(|e| describe(&e)).and_then(|v| v.as_string().ok_or_else(|| "the worker gave no MD5".into())))
+/// The MD5 of `bytes` (a view at the start of its buffer), computed in the hash worker, and the
+/// buffer, which goes there and comes back; `None` where no worker runs. A failed worker keeps the
+/// buffer.
+pub async fn md5_in_worker(bytes: &Uint8Array) -> Option<(Result<String, String>, Option<ArrayBuffer>)> {
+    let promise = ask_worker("md5", &[bytes])?;
+    let answer = match JsFuture::from(Promise::resolve(&promise)).await {
+        Ok(answer) => answer,
+        Err(e) => return Some((Err(describe(&e)), None)),
+    };
+    let field = |name: &str| Reflect::get(&answer, &name.into()).ok();
+    let md5 = field("md5").and_then(|m| m.as_string()).ok_or_else(|| "the worker gave no MD5".to_string());
+    Some((md5, field("buffer").and_then(|b| b.dyn_into().ok())))
 }
 
 /// MD5 for the hash worker, lowercase hex.
