@@ -27,10 +27,11 @@ thread_local! {
     static WORKER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
-/// Called by the package's entry module with its hash worker's interface:
-/// `startHash()` starts a SHA-1 job and returns `{ update(buffer): Promise, digest(): Promise<string>,
-/// abort() }`, and `md5(buffer)` returns a promise of the buffer's MD5 (the buffer is transferred);
-/// both return null where no worker can run, and then the work is done on this thread.
+/// Called by the package's entry module with its hash worker's interface: `startHash()` starts a
+/// SHA-1 job and returns `{ update(window): Promise, spare(): ArrayBuffer | null,
+/// digest(): Promise<string>, abort() }` (a window's buffer goes to the worker and comes back as a
+/// spare), and `md5(view)` returns a promise of `{ md5, buffer }` (the same round trip); both return
+/// null where no worker can run, and then the work is done on this thread.
 #[wasm_bindgen(js_name = registerHashWorker, skip_typescript)]
 pub fn register_hash_worker(worker: JsValue) {
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
