@@ -18,11 +18,11 @@ use web_sys::{AbortController, File, FilePropertyBag, RequestInit, Response};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn server() -> &'static str {
-    option_env!("VOD_SERVER_URL").expect("VOD_SERVER_URL: run these tests with scripts/wasm-test.sh")
+    env!("VOD_SERVER_URL", "VOD_SERVER_URL is not set: run these tests with scripts/wasm-test.sh")
 }
 
 fn faulty_server() -> &'static str {
-    option_env!("VOD_FAULTY_URL").expect("VOD_FAULTY_URL: run these tests with scripts/wasm-test.sh")
+    env!("VOD_FAULTY_URL", "VOD_FAULTY_URL is not set: run these tests with scripts/wasm-test.sh")
 }
 
 #[wasm_bindgen]

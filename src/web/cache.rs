@@ -49,12 +49,12 @@ async fn open() -> Result<IdbDatabase, JsValue> {
     let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1)?;
     let upgrading = request.clone();
     let on_upgrade = Closure::once_into_js(move || {
-        if let Ok(db) = upgrading.result().and_then(|db| db.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+        if let Ok(db) = upgrading.result().and_then(|db| db.dyn_into::<IdbDatabase>()) {
             let _ = db.create_object_store(STORE);
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-    Ok(done(&request).await?.dyn_into()?)
+    done(&request).await?.dyn_into()
 }
 
 async fn get(file: &File) -> Result<Option<(String, String)>, JsValue> {

@@ -115,7 +115,7 @@ async fn job_promise(job: &JsValue, method: &str, args: &[&JsValue]) -> Result<J
 /// A buffer for the next window: one the worker handed back, one this pass is done with, or a new one.
 fn spare(sink: &Sink, spares: &mut Vec<ArrayBuffer>) -> ArrayBuffer {
     if let Sink::Worker(job) = sink {
-        if let Ok(buffer) = call_job(job, "spare", &[]).and_then(|b| b.dyn_into::<ArrayBuffer>().map_err(JsValue::from)) {
+        if let Ok(buffer) = call_job(job, "spare", &[]).and_then(|b| b.dyn_into::<ArrayBuffer>()) {
             return buffer;
         }
     }
