@@ -14,7 +14,7 @@ use crate::plan::Part;
 use crate::progress::Progress;
 use crate::request::Request;
 use crate::upload::{Env, EnvError, FileInfo};
-use crate::web::js_error::describe;
+use crate::web::js_error::{describe, failure};
 use crate::hash::md5_hex;
 use crate::web::{fetch, file, hasher, timer};
 
@@ -81,7 +81,7 @@ impl Env for WebEnv {
             Some(part) => Some(
                 self.blob
                     .slice_with_f64_and_f64(part.offset as f64, part.end() as f64)
-                    .map_err(|e| EnvError::Failed(describe(&e)))?,
+                    .map_err(failure)?,
             ),
             None => None,
         };
@@ -99,7 +99,7 @@ impl Env for WebEnv {
         let read_into = move |buffer: ArrayBuffer| {
             let slice = slice.clone();
             async move {
-                let slice = slice.map_err(|e| EnvError::Failed(describe(&e)))?;
+                let slice = slice.map_err(failure)?;
                 let read = file::StreamReader::new(&slice)?.fill(buffer, part.len as u32).await?;
                 if u64::from(read.length()) != part.len {
                     let why = format!("asked for {} bytes at offset {}, got {}: the file changed", part.len, part.offset, read.length());
@@ -137,8 +137,8 @@ impl Env for WebEnv {
         set(&request, "fileName", file.name.as_str().into());
         set(&request, "fileType", file.file_type.as_str().into());
         set(&request, "fileSize", (file.size as f64).into());
-        let returned = self.get_signature.call1(&JsValue::NULL, &request).map_err(|e| EnvError::Failed(describe(&e)))?;
-        let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| EnvError::Failed(describe(&e)))?;
+        let returned = self.get_signature.call1(&JsValue::NULL, &request).map_err(failure)?;
+        let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(failure)?;
         if self.signal.aborted() {
             return Err(EnvError::Aborted);
         }

@@ -8,7 +8,7 @@ use web_sys::{AbortSignal, Blob, Headers, RequestInit, Response};
 use crate::answer::HttpReply;
 use crate::request::{Method, Request};
 use crate::upload::EnvError;
-use crate::web::js_error::describe;
+use crate::web::js_error::failure;
 
 #[wasm_bindgen]
 extern "C" {
@@ -45,8 +45,8 @@ pub async fn send(request: &Request, body: Option<&Blob>, signal: &AbortSignal, 
     }
     if let (Method::Post, Some(blob)) = (request.method, body) {
         init.set_body(blob);
-        let headers = Headers::new().map_err(|e| EnvError::Failed(describe(&e)))?;
-        headers.set("Content-Type", "application/octet-stream").map_err(|e| EnvError::Failed(describe(&e)))?;
+        let headers = Headers::new().map_err(failure)?;
+        headers.set("Content-Type", "application/octet-stream").map_err(failure)?;
         init.set_headers(&headers);
     }
     let failed = |e: JsValue| {
@@ -55,7 +55,7 @@ pub async fn send(request: &Request, body: Option<&Blob>, signal: &AbortSignal, 
         } else if timeout.as_ref().is_some_and(AbortSignal::aborted) {
             EnvError::Failed(format!("no answer within {} s", timeout_ms / 1000))
         } else {
-            EnvError::Failed(describe(&e))
+            failure(e)
         }
     };
     let response: Response = JsFuture::from(fetch_with_str_and_init(&request.url, &init)).await.map_err(failed)?.unchecked_into();

@@ -1,52 +1,30 @@
-//! Reading byte ranges of a `Blob` (a `File`) into wasm memory.
+//! Reading a `Blob` (a `File`): byte ranges into wasm memory, or the whole stream into reused buffers.
 
 use std::future::Future;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ReadableStreamByobReader, ReadableStreamReadResult};
 
 use crate::upload::EnvError;
-use crate::web::js_error::describe;
-
-/// Starts reading `len` bytes at `offset` now (the browser works on it while the caller does other
-/// things) and returns a future of them, as an `ArrayBuffer` outside wasm memory.
-pub fn read_buffer(blob: &Blob, offset: u64, len: u64) -> impl Future<Output = Result<ArrayBuffer, EnvError>> {
-    let started = blob
-        .slice_with_f64_and_f64(offset as f64, (offset + len) as f64)
-        .map(|slice| JsFuture::from(slice.array_buffer()));
-    async move {
-        let buffer = started.map_err(|e| EnvError::Failed(describe(&e)))?.await.map_err(|e| EnvError::Failed(describe(&e)))?;
-        buffer.dyn_into().map_err(|_| EnvError::Failed("Blob.arrayBuffer() gave no ArrayBuffer".into()))
-    }
-}
-
-/// Copies a buffer into `buf` (reused between calls).
-pub fn copy_into(buffer: &ArrayBuffer, mut buf: Vec<u8>) -> Vec<u8> {
-    let view = Uint8Array::new(buffer);
-    buf.resize(view.length() as usize, 0);
-    view.copy_to(&mut buf);
-    buf
-}
+use crate::web::js_error::failure;
 
 /// Starts reading `len` bytes at `offset` now; a future of them in wasm memory.
 pub fn read(blob: &Blob, offset: u64, len: u64) -> impl Future<Output = Result<Vec<u8>, EnvError>> {
-    let read = read_buffer(blob, offset, len);
-    async move { Ok(copy_into(&read.await?, Vec::new())) }
+    let started = blob
+        .slice_with_f64_and_f64(offset as f64, (offset + len) as f64)
+        .map(|slice| JsFuture::from(slice.array_buffer()));
+    async move { Ok(Uint8Array::new(&started.map_err(failure)?.await.map_err(failure)?).to_vec()) }
 }
 
 /// Reads a `Blob` front to back into buffers the caller owns (a BYOB stream reader), so a pass over
 /// a file of any size cycles through a few buffers instead of allocating one per window.
 pub struct StreamReader(ReadableStreamByobReader);
 
-fn failed(e: JsValue) -> EnvError {
-    EnvError::Failed(describe(&e))
-}
-
 impl StreamReader {
     pub fn new(blob: &Blob) -> Result<Self, EnvError> {
-        ReadableStreamByobReader::new(&blob.stream()).map(StreamReader).map_err(failed)
+        ReadableStreamByobReader::new(&blob.stream()).map(StreamReader).map_err(failure)
     }
 
     /// Reads the next `want` bytes into the start of `buffer` (which the stream takes and gives
@@ -55,7 +33,7 @@ impl StreamReader {
         let mut filled = 0;
         while filled < want {
             let view = Uint8Array::new_with_byte_offset_and_length(&buffer, filled, want - filled);
-            let result: ReadableStreamReadResult = JsFuture::from(self.0.read_with_array_buffer_view(&view)).await.map_err(failed)?.unchecked_into();
+            let result: ReadableStreamReadResult = JsFuture::from(self.0.read_with_array_buffer_view(&view)).await.map_err(failure)?.unchecked_into();
             let value = result.get_value();
             let chunk = value.dyn_ref::<Uint8Array>().ok_or_else(|| EnvError::Failed("the file's stream gave no bytes".into()))?;
             buffer = chunk.buffer();
