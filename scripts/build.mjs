@@ -6,17 +6,19 @@
 //   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
 //   dist/wasm/snippets/...                JS snippets imported from Rust, if any
 //
-// then prints every shipped file's size raw and gzipped, the wasm+JS total against the size budget,
+// then minifies every shipped .js (oxc, through `rolldown/utils`) next to a source map that carries
+// the original text, prints every shipped file's size raw and gzipped, the wasm+JS total against the size budget,
 // and the size and file count of the tarball `npm pack` would make.
 //
 // Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
 // Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { minifySync } from 'rolldown/utils';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -68,6 +70,16 @@ function kb(n) {
   return `${(n / 1024).toFixed(1)} KB`;
 }
 
+/** Minifies `file` in place (an ES module) and writes `file.map` beside it, with the original text. */
+function minify(file) {
+  const source = readFileSync(file, 'utf8');
+  const out = minifySync(basename(file), source, { module: true, compress: true, mangle: true, sourcemap: true });
+  if (out.errors.length) throw new Error(`minifying ${relative(ROOT, file)}: ${out.errors.map((e) => e.message).join('; ')}`);
+  const map = { ...out.map, sources: [basename(file)], sourcesContent: [source] };
+  writeFileSync(`${file}.map`, JSON.stringify(map));
+  writeFileSync(file, `${out.code}\n//# sourceMappingURL=${basename(file)}.map\n`);
+}
+
 function main() {
   const t0 = Date.now();
   rmSync(DIST, { recursive: true, force: true });
@@ -101,6 +113,12 @@ function main() {
   } else {
     step(`copy js/ -> dist/ (${jsFiles.join(', ')})`);
     for (const f of jsFiles) cpSync(join(jsDir, f), join(DIST, f), { recursive: true });
+  }
+
+  if (optimise) {
+    const scripts = walk(DIST).filter((p) => p.endsWith('.js'));
+    step(`minify ${scripts.length} .js files (oxc), with source maps`);
+    scripts.forEach(minify);
   }
 
   // Sanity: what package.json promises must exist.

@@ -146,11 +146,12 @@ impl std::error::Error for UploadError {}
 
 /// The first `max` characters of a body, for error messages.
 pub(crate) fn snippet(body: &str, max: usize) -> String {
-    let trimmed = body.trim();
-    match trimmed.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_string(),
+    let mut chars = body.trim().chars();
+    let mut shown: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        shown.push('…');
     }
+    shown
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub fn describe(value: &JsValue) -> String {
     if let Some(text) = value.as_string() {
         return text;
     }
-    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| format!("{value:?}"))
+    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
 }
 
 /// A JS exception or rejection as the core's `EnvError`: a failure, in words.
