@@ -27,6 +27,7 @@ export function formatTable(res) {
   out.push(`machine: ${m.cpu}, ${m.cores} cores, ${(m.ramBytes / 1024 / MiB).toFixed(1)} GiB RAM; ${m.chromium ? `Chromium ${m.chromium}` : 'Chromium ?'}; node ${m.node}; ${m.os}`);
   out.push(`load average (1/5/15 min) at start ${m.loadAvgAtStart.join(' ')}, at end ${(m.loadAvgAtEnd ?? []).join(' ')}; git ${m.git ?? '?'}`);
   out.push(`every figure: best of ${res.options.runs} sequential runs, in one page per file size, on a real file picked with <input type=file>`);
+  if (res.options.latencyMs) out.push(`the server answered every protocol call ${res.options.latencyMs} ms late (--latency-ms): a network's round trip`);
   out.push('');
 
   if (sizes.length) {

@@ -23,6 +23,9 @@
 //   --upload-budget  seconds of upload measurements per file size (0: no limit): a slow uploader makes
 //                    the later pairs (ours + plain fetch) be skipped, and the table says so
 //   --bytes-cap      the Uint8Array-bodies diagnostic POSTs only this much of the file (0: off)
+//   --latency-ms     the server answers every protocol call this much later (its `slow` fault on every
+//                    call): a network's round trip, for the part pass where the client's CPU does not
+//                    compete with a server on the same two cores
 
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -41,7 +44,7 @@ const MiB = 1 << 20;
 const PART_SIZE = MiB; // the uploader's default partSize; the baseline posts the same parts
 const BUDGET_BYTES = 40 * 1024;
 const USAGE = 'usage: node bench/run.mjs [--sizes 256M,1G] [--quick] [--runs 2] [--concurrency 1,2,4,6] [--legacy-cap 256M] '
-  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M]';
+  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0]';
 const DEFAULT_CONCURRENCY = 4; // the uploader's default: measured first
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +77,7 @@ function parseArgs(argv) {
     ceilingMb: 512,
     uploadBudgetS: 210,
     bytesCap: 32 * MiB,
+    latencyMs: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -92,6 +96,7 @@ function parseArgs(argv) {
       case '--webcrypto-max': opts.webCryptoMax = parseSize(value()); break;
       case '--upload-budget': opts.uploadBudgetS = Math.max(0, Number.parseFloat(value()) || 0); break;
       case '--bytes-cap': { const v = value(); opts.bytesCap = v === '0' ? 0 : parseSize(v); break; }
+      case '--latency-ms': opts.latencyMs = Math.max(0, Number.parseInt(value(), 10) || 0); break;
       case '--ceiling-mb': opts.ceilingMb = Math.max(1, Number.parseInt(value(), 10) || 512); break;
       case '-h': case '--help':
         console.log(USAGE);
@@ -288,8 +293,9 @@ async function main() {
     dataDir,
     secretId: 'AKIDvodUgcUploaderBench',
     secretKey: randomBytes(16).toString('hex'),
+    faults: opts.latencyMs > 0 ? { rate: 1, kinds: 'slow', slowMs: opts.latencyMs } : undefined,
   });
-  log(`vod-server ${server.origin} (data in ${dataDir})`);
+  log(`vod-server ${server.origin} (data in ${dataDir})${opts.latencyMs ? `, answering every call ${opts.latencyMs} ms late` : ''}`);
 
   // A fresh data folder before every upload measurement: otherwise the second upload of a file is
   // answered "instant" (code 2), and a part the server already holds is answered without a write.

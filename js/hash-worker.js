@@ -5,7 +5,12 @@
 // or {id, error}.
 import init, { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
 
-const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) });
+/** Bytes copied into wasm memory and hashed at a time: Sha1's stage (src/web/hasher.rs). */
+const STAGE = 256 * 1024;
+let wasm;
+const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) }).then((exports) => {
+  wasm = exports;
+});
 const hashers = new Map();
 
 self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
@@ -23,7 +28,14 @@ self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
     let hasher = hashers.get(id);
     if (!hasher) hashers.set(id, (hasher = new Sha1()));
     if (chunk) {
-      hasher.update(new Uint8Array(chunk, 0, length));
+      // Piece by piece through the hasher's stage in wasm memory: each piece is hashed while it is
+      // still in the CPU's cache, and no window-sized buffer is allocated in wasm memory.
+      const stage = hasher.stage();
+      for (let at = 0; at < length; at += STAGE) {
+        const n = Math.min(STAGE, length - at);
+        new Uint8Array(wasm.memory.buffer, stage, n).set(new Uint8Array(chunk, at, n));
+        hasher.updateStaged(n);
+      }
       self.postMessage({ id, ack: true, chunk }, [chunk]);
     }
     if (end) {

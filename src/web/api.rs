@@ -3,14 +3,14 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortController, AbortSignal, AddEventListenerOptions, File};
+use web_sys::{AbortController, AbortSignal, File};
 
 use crate::error::{ErrorKind, Step, UploadError};
 use crate::progress::{Meter, Phase};
 use crate::upload::{self, FileInfo, UploadResult};
 use crate::web::env::{report, WebEnv};
 use crate::web::js_error::{abort_error, to_js, type_error};
-use crate::web::{cache, hasher, options};
+use crate::web::{cache, hasher, io, options};
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -44,20 +44,10 @@ fn checked_file(file: JsValue, function: &str) -> Result<(File, u64), JsValue> {
 /// An `AbortController` for this call that follows the caller's signal, so that the call can also
 /// cancel its own stragglers when it ends.
 fn linked_controller(user: Option<&AbortSignal>) -> Result<AbortController, JsValue> {
-    let controller = AbortController::new()?;
-    if let Some(user) = user {
-        if user.aborted() {
-            return Err(abort_error());
-        }
-        let inner = controller.clone();
-        let on_abort = Closure::once_into_js(move || inner.abort());
-        let listen = AddEventListenerOptions::new();
-        listen.set_once(true);
-        // Removed again when this call's own controller aborts, at the end of the call.
-        listen.set_signal(&controller.signal());
-        user.add_event_listener_with_callback_and_add_event_listener_options("abort", on_abort.unchecked_ref(), &listen)?;
+    match user {
+        Some(user) if user.aborted() => Err(abort_error()),
+        _ => Ok(io::linked_controller(user)),
     }
-    Ok(controller)
 }
 
 /// The file's SHA-1: from the cache when it still matches, else from a hash pass. Errors are JS

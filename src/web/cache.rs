@@ -5,24 +5,14 @@
 //! SHA-1 of what it assembled.) Any IndexedDB failure counts as a miss: the cache only saves time.
 //! The IndexedDB calls themselves are in io.js.
 
-use js_sys::{Promise, Reflect};
-use wasm_bindgen::prelude::*;
+use js_sys::Reflect;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
 use crate::hash::FileHasher;
 use crate::upload::EnvError;
 use crate::web::file;
-
-#[wasm_bindgen(module = "/src/web/io.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = cacheGet)]
-    fn cache_get(file: &File) -> Promise;
-    #[wasm_bindgen(js_name = cachePut)]
-    fn cache_put(file: &File, sha: &str, edge: &str) -> Promise;
-    #[wasm_bindgen(js_name = cacheDelete)]
-    fn cache_delete(file: &File) -> Promise;
-}
+use crate::web::io::{cache_delete, cache_get, cache_put};
 
 /// Bytes at each end of the file that are hashed again to check an entry.
 const EDGE: u64 = 1 << 20;

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect};
+use js_sys::{ArrayBuffer, Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortSignal, Blob};
@@ -16,7 +16,7 @@ use crate::request::Request;
 use crate::upload::{Env, EnvError, FileInfo};
 use crate::web::js_error::{describe, failure};
 use crate::hash::md5_hex;
-use crate::web::{fetch, file, hasher, timer};
+use crate::web::{fetch, file, hasher, io, timer};
 
 pub struct WebEnv {
     pub blob: Blob,
@@ -28,27 +28,11 @@ pub struct WebEnv {
     pub timeout_ms: u32,
 }
 
-fn set(target: &Object, key: &str, value: JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), &value);
-}
-
-/// The object `onProgress` receives.
-pub fn progress_object(p: &Progress) -> Object {
-    let o = Object::new();
-    set(&o, "phase", p.phase.as_str().into());
-    set(&o, "loaded", (p.loaded as f64).into());
-    set(&o, "total", (p.total as f64).into());
-    set(&o, "bytesPerSecond", p.bytes_per_second.round().into());
-    set(&o, "etaSeconds", p.eta_seconds.map_or(JsValue::NULL, |s| ((s * 10.0).round() / 10.0).into()));
-    o
-}
-
-/// Calls the app's `onProgress`; an exception in it is reported on the console, not fatal.
+/// Calls the app's `onProgress` (an exception in it is reported on the console, not fatal).
 pub fn report(on_progress: &Option<Function>, p: &Progress) {
     if let Some(f) = on_progress {
-        if let Err(e) = f.call1(&JsValue::NULL, &progress_object(p)) {
-            web_sys::console::warn_2(&"vod-ugc-uploader: onProgress threw".into(), &e);
-        }
+        let eta = p.eta_seconds.map(|s| (s * 10.0).round() / 10.0);
+        io::report(f, p.phase.as_str(), p.loaded as f64, p.total as f64, p.bytes_per_second.round(), eta);
     }
 }
 
@@ -132,13 +116,8 @@ impl Env for WebEnv {
     }
 
     async fn signature(&self, file: &FileInfo) -> Result<String, EnvError> {
-        let request = Object::new();
-        set(&request, "fileSha", file.sha.as_str().into());
-        set(&request, "fileName", file.name.as_str().into());
-        set(&request, "fileType", file.file_type.as_str().into());
-        set(&request, "fileSize", (file.size as f64).into());
-        let returned = self.get_signature.call1(&JsValue::NULL, &request).map_err(failure)?;
-        let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(failure)?;
+        let asked = io::ask_signature(&self.get_signature, &file.sha, &file.name, &file.file_type, file.size as f64);
+        let value = JsFuture::from(asked).await.map_err(failure)?;
         if self.signal.aborted() {
             return Err(EnvError::Aborted);
         }

@@ -3,11 +3,11 @@
 use std::future::Future;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStreamByobReader, ReadableStreamReadResult};
+use web_sys::{Blob, ReadableStreamByobReader};
 
 use crate::upload::EnvError;
+use crate::web::io;
 use crate::web::js_error::failure;
 
 /// Starts reading `len` bytes at `offset` now; a future of them in wasm memory.
@@ -29,20 +29,8 @@ impl StreamReader {
 
     /// Reads the next `want` bytes into the start of `buffer` (which the stream takes and gives
     /// back); returns a view of what was read: fewer bytes only where the file ended.
-    pub async fn fill(&self, mut buffer: ArrayBuffer, want: u32) -> Result<Uint8Array, EnvError> {
-        let mut filled = 0;
-        while filled < want {
-            let view = Uint8Array::new_with_byte_offset_and_length(&buffer, filled, want - filled);
-            let result: ReadableStreamReadResult = JsFuture::from(self.0.read_with_array_buffer_view(&view)).await.map_err(failure)?.unchecked_into();
-            let value = result.get_value();
-            let chunk = value.dyn_ref::<Uint8Array>().ok_or_else(|| EnvError::Failed("the file's stream gave no bytes".into()))?;
-            buffer = chunk.buffer();
-            if result.get_done() == Some(true) {
-                break;
-            }
-            filled += chunk.byte_length();
-        }
-        Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, 0, filled))
+    pub async fn fill(&self, buffer: ArrayBuffer, want: u32) -> Result<Uint8Array, EnvError> {
+        JsFuture::from(io::fill(&self.0, buffer, want)).await.map(io::as_bytes).map_err(failure)
     }
 
     pub fn cancel(&self) {

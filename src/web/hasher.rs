@@ -63,21 +63,34 @@ pub fn md5_hex_js(bytes: &[u8]) -> String {
     crate::hash::md5_hex(bytes)
 }
 
+/// Bytes of a window the hash worker copies into wasm memory at a time, then hashes while they are
+/// still in the CPU's cache (`Sha1::stage`).
+pub const STAGE: usize = 256 << 10;
+
 /// Streaming SHA-1 for the hash worker: `update` with each window, then `finish`. Internal to the
 /// package, so kept out of its types (whose `Symbol.dispose` would also ask consumers for lib esnext).
 #[wasm_bindgen(skip_typescript)]
-pub struct Sha1(FileHasher);
+pub struct Sha1(FileHasher, Vec<u8>);
 
 #[wasm_bindgen]
 impl Sha1 {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Sha1 {
-        Sha1(FileHasher::new())
+        Sha1(FileHasher::new(), Vec::new())
     }
 
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+    /// Where in wasm memory the worker copies the next `STAGE` bytes (or fewer) to be hashed by
+    /// `update_staged`: one buffer for the whole file, instead of a window-sized one per `update`.
+    pub fn stage(&mut self) -> *mut u8 {
+        self.1.resize(STAGE, 0);
+        self.1.as_mut_ptr()
+    }
+
+    /// Hashes the first `len` bytes of the stage.
+    #[wasm_bindgen(js_name = updateStaged)]
+    pub fn update_staged(&mut self, len: usize) {
+        self.0.update(&self.1[..len.min(self.1.len())]);
     }
 
     /// Lowercase hex SHA-1 of everything given to `update`.

@@ -73,3 +73,56 @@ export function cachePut(file, sha, edge) {
 export function cacheDelete(file) {
   return withStore('readwrite', (store) => store.delete(key(file)));
 }
+
+/** Resolves after `ms`, or as soon as `signal` aborts (the caller checks which). */
+export function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+/**
+ * An AbortController for one call that follows the caller's `signal` (if any), so the call can also
+ * cancel its own stragglers when it ends; the listener goes when the controller aborts.
+ */
+export function linkedController(signal) {
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort(), { once: true, signal: controller.signal });
+  return controller;
+}
+
+/** Calls the app's `onProgress`; an exception in it is reported on the console, not fatal. */
+export function report(onProgress, phase, loaded, total, bytesPerSecond, etaSeconds) {
+  try {
+    onProgress({ phase, loaded, total, bytesPerSecond, etaSeconds: etaSeconds ?? null });
+  } catch (error) {
+    console.warn('vod-ugc-uploader: onProgress threw', error);
+  }
+}
+
+/** The app's `getSignature` for this file, as a promise (also of what it threw). */
+export async function askSignature(getSignature, fileSha, fileName, fileType, fileSize) {
+  return getSignature({ fileSha, fileName, fileType, fileSize });
+}
+
+/**
+ * Reads the next `want` bytes of a BYOB `reader` into the start of `buffer` (which the stream takes
+ * and gives back): resolves with a view of what was read, shorter only where the file ended.
+ */
+export async function fill(reader, buffer, want) {
+  let filled = 0;
+  while (filled < want) {
+    const { value, done } = await reader.read(new Uint8Array(buffer, filled, want - filled));
+    if (!value) throw new Error("the file's stream gave no bytes");
+    buffer = value.buffer;
+    if (done) break;
+    filled += value.byteLength;
+  }
+  return new Uint8Array(buffer, 0, filled);
+}

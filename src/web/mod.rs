@@ -7,6 +7,7 @@ mod diagnostics;
 mod env;
 mod fetch;
 mod hasher;
+mod io;
 pub(crate) mod json;
 mod file;
 mod js_error;

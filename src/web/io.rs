@@ -1,0 +1,31 @@
+//! The bindings to io.js: the browser calls that are a few lines of JS and would be kilobytes of wasm
+//! bound from Rust one method at a time.
+
+use js_sys::{ArrayBuffer, Function, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortController, AbortSignal, Blob, File, ReadableStreamByobReader};
+
+#[wasm_bindgen(module = "/src/web/io.js")]
+extern "C" {
+    /// `[status, text]`; rejects with null when `signal` aborted, else with a string.
+    pub fn send(method: &str, url: &str, body: Option<&Blob>, signal: &AbortSignal, timeout_ms: u32) -> Promise;
+    pub fn sleep(ms: u32, signal: &AbortSignal) -> Promise;
+    #[wasm_bindgen(js_name = linkedController)]
+    pub fn linked_controller(signal: Option<&AbortSignal>) -> AbortController;
+    pub fn report(on_progress: &Function, phase: &str, loaded: f64, total: f64, bytes_per_second: f64, eta_seconds: Option<f64>);
+    #[wasm_bindgen(js_name = askSignature)]
+    pub fn ask_signature(get_signature: &Function, file_sha: &str, file_name: &str, file_type: &str, file_size: f64) -> Promise;
+    /// A `Uint8Array`; rejects with an `Error`.
+    pub fn fill(reader: &ReadableStreamByobReader, buffer: ArrayBuffer, want: u32) -> Promise;
+    #[wasm_bindgen(js_name = cacheGet)]
+    pub fn cache_get(file: &File) -> Promise;
+    #[wasm_bindgen(js_name = cachePut)]
+    pub fn cache_put(file: &File, sha: &str, edge: &str) -> Promise;
+    #[wasm_bindgen(js_name = cacheDelete)]
+    pub fn cache_delete(file: &File) -> Promise;
+}
+
+/// `Uint8Array` is what `fill` resolves with.
+pub fn as_bytes(value: JsValue) -> Uint8Array {
+    value.unchecked_into()
+}
