@@ -7,8 +7,8 @@
 //   dist/wasm/snippets/...                JS snippets imported from Rust, if any
 //
 // then minifies every shipped .js (oxc, through `rolldown/utils`) next to a source map that carries
-// the original text, prints every shipped file's size raw and gzipped, the wasm+JS total against the size budget,
-// and the size and file count of the tarball `npm pack` would make.
+// the original text, prints every shipped file's size raw and gzipped, the wasm+JS total against the
+// size budget, and the size and file count of the tarball `npm pack` would make.
 //
 // Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
 // Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
