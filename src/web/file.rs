@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ReadableStreamByobReader};
 
@@ -30,7 +31,7 @@ impl StreamReader {
     /// Reads the next `want` bytes into the start of `buffer` (which the stream takes and gives
     /// back); returns a view of what was read: fewer bytes only where the file ended.
     pub async fn fill(&self, buffer: ArrayBuffer, want: u32) -> Result<Uint8Array, EnvError> {
-        JsFuture::from(io::fill(&self.0, buffer, want)).await.map(io::as_bytes).map_err(failure)
+        JsFuture::from(io::fill(&self.0, buffer, want)).await.map(JsCast::unchecked_into).map_err(failure)
     }
 
     pub fn cancel(&self) {

@@ -67,7 +67,7 @@ pub fn md5_hex_js(bytes: &[u8]) -> String {
 /// still in the CPU's cache (`Sha1::stage`).
 pub const STAGE: usize = 256 << 10;
 
-/// Streaming SHA-1 for the hash worker: `update` with each window, then `finish`. Internal to the
+/// Streaming SHA-1 for the hash worker: each window through `stage` and `updateStaged`, then `finish`. Internal to the
 /// package, so kept out of its types (whose `Symbol.dispose` would also ask consumers for lib esnext).
 #[wasm_bindgen(skip_typescript)]
 pub struct Sha1(FileHasher, Vec<u8>);
@@ -81,7 +81,7 @@ impl Sha1 {
     }
 
     /// Where in wasm memory the worker copies the next `STAGE` bytes (or fewer) to be hashed by
-    /// `update_staged`: one buffer for the whole file, instead of a window-sized one per `update`.
+    /// `update_staged`: one buffer for the whole file, instead of a window-sized one per window.
     pub fn stage(&mut self) -> *mut u8 {
         self.1.resize(STAGE, 0);
         self.1.as_mut_ptr()
@@ -93,7 +93,7 @@ impl Sha1 {
         self.0.update(&self.1[..len.min(self.1.len())]);
     }
 
-    /// Lowercase hex SHA-1 of everything given to `update`.
+    /// Lowercase hex SHA-1 of everything staged and hashed.
     pub fn finish(self) -> String {
         self.0.finish_hex()
     }

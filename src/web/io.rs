@@ -1,7 +1,7 @@
 //! The bindings to io.js: the browser calls that are a few lines of JS and would be kilobytes of wasm
 //! bound from Rust one method at a time.
 
-use js_sys::{ArrayBuffer, Function, Promise, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, Blob, File, ReadableStreamByobReader};
 
@@ -23,9 +23,4 @@ extern "C" {
     pub fn cache_put(file: &File, sha: &str, edge: &str) -> Promise;
     #[wasm_bindgen(js_name = cacheDelete)]
     pub fn cache_delete(file: &File) -> Promise;
-}
-
-/// `Uint8Array` is what `fill` resolves with.
-pub fn as_bytes(value: JsValue) -> Uint8Array {
-    value.unchecked_into()
 }
