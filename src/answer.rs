@@ -4,7 +4,7 @@
 use crate::error::{snippet, ErrorKind, Step, UploadError};
 
 /// An HTTP reply as the transport saw it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpReply {
     pub status: u16,
     pub body: String,

@@ -4,13 +4,15 @@
 //! FinishUploadEx), signed by the app's own backend.
 //!
 //! The protocol core (every module but `web`) is plain Rust without I/O: it plans parts, builds
-//! requests, reads answers and decides retries, and is driven through the [`upload::Env`] trait. The
-//! `web` module (wasm32 only) implements that trait with `fetch` and `Blob.slice` and exports the
-//! JavaScript API.
+//! requests, reads answers and decides retries. [`machine::Machine`] is the upload as a state machine
+//! that is handed what happened and says what to do next; [`upload::upload`] drives it over the
+//! [`upload::Env`] trait. The `web` module (wasm32 only) implements that trait with `fetch` and
+//! `Blob.slice` and exports the JavaScript API.
 
 pub mod answer;
 pub mod error;
 pub mod hash;
+pub mod machine;
 pub mod plan;
 pub mod progress;
 pub mod request;
@@ -21,4 +23,5 @@ pub mod upload;
 pub mod web;
 
 pub use error::{ErrorKind, Step, UploadError};
+pub use machine::{Command, Event, Machine};
 pub use upload::{upload, Env, EnvError, FileInfo, Options, UploadResult};
