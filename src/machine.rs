@@ -44,7 +44,8 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Signature(Result<String, EnvError>),
-    /// A request's HTTP answer; `Failed` means no answer came (network error, timeout).
+    /// A request's HTTP answer; `Failed` means no answer came (network error, timeout), `Unreadable`
+    /// that the part's body could not be read from the file.
     Reply(Id, Result<HttpReply, EnvError>),
     /// A part's MD5, lowercase hex ([`crate::hash::md5_hex`]); a part shorter than asked (the file
     /// changed) is `Failed`.
@@ -223,7 +224,7 @@ impl Machine {
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
             Ok(_) => return self.fail(signature_error(ErrorKind::Signature("it returned an empty signature".into()))),
             Err(EnvError::Aborted) => return self.fail(signature_error(ErrorKind::Aborted)),
-            Err(EnvError::Failed(why)) => return self.fail(signature_error(ErrorKind::Signature(why))),
+            Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => return self.fail(signature_error(ErrorKind::Signature(why))),
         };
         self.refreshing = false;
         match self.signature.take() {
@@ -274,6 +275,7 @@ impl Machine {
             Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
             Err(EnvError::Aborted) => return self.fail(UploadError::new(step, ErrorKind::Aborted)),
             Err(EnvError::Failed(why)) => Err(UploadError::new(step, ErrorKind::Network(why))),
+            Err(EnvError::Unreadable(why)) => Err(UploadError::new(step, ErrorKind::Read(why))),
         };
         let error = match outcome {
             Ok((answer, reply)) => {
@@ -351,7 +353,7 @@ impl Machine {
                 self.schedule(now_ms);
             }
             Err(EnvError::Aborted) => self.abort(),
-            Err(EnvError::Failed(why)) => self.fail(UploadError::new(Step::Part, ErrorKind::Read(why))),
+            Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => self.fail(UploadError::new(Step::Part, ErrorKind::Read(why))),
         }
     }
 

@@ -22,12 +22,15 @@ pub enum EnvError {
     Aborted,
     /// It failed; the text says how.
     Failed(String),
+    /// The file could not be read (it changed on disk, or went away): sending it again will not help.
+    Unreadable(String),
 }
 
 /// What the uploader asks of its platform.
 pub trait Env {
     /// Send a request and return its HTTP answer. For UploadPartEx (`request.part` is set) the body
-    /// is that range of the file. `Failed` means no HTTP answer came (network error, timeout).
+    /// is that range of the file. `Failed` means no HTTP answer came (network error, timeout);
+    /// `Unreadable`, that the body could not be read from the file.
     fn send(&self, request: &Request) -> impl Future<Output = Result<HttpReply, EnvError>>;
     /// Read one part of the file and return its MD5, lowercase hex ([`crate::hash::md5_hex`]). The
     /// read should start when this is called, not when the future is first polled: the uploader asks

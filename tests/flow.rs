@@ -302,3 +302,22 @@ async fn finish_refusing_missing_parts_is_fatal() {
     assert_eq!((error.step, error.code()), (Step::Finish, Some(-10003)));
     assert!(error.to_string().contains("1 part missing"));
 }
+
+#[tokio::test]
+async fn a_part_body_the_file_no_longer_gives_fails_at_once_as_a_read_error() {
+    let data = bytes((3 * MIB) as usize, 16);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "UploadPartEx" && sent.param("offset") == "1048576" {
+            return Err(EnvError::Unreadable("NotReadableError: the file changed".into()));
+        }
+        accept(sent, body)
+    });
+    let error = upload(&env, &file(&data), &Options { concurrency: 1, ..options() }).await.unwrap_err();
+    assert_eq!(error.step, Step::Part);
+    assert!(matches!(&error.kind, ErrorKind::Read(why) if why.contains("the file changed")), "{error:?}");
+    assert!(env.sleeps.borrow().is_empty(), "not retried: the same body cannot be read again");
+    assert_eq!(env.count("UploadPartEx"), 2);
+    assert_eq!(env.count("FinishUploadEx"), 0);
+    assert!(error.to_string().contains("could not read the file"), "{error}");
+}

@@ -86,7 +86,7 @@ pub async fn upload_js(
         let info = FileInfo::new(&file.name(), size, sha);
         let env = WebEnv {
             blob: file.clone().into(),
-            buffers: Default::default(),
+            buffers: js_sys::Array::new(),
             signal: signal.clone(),
             get_signature: opts.get_signature.clone(),
             on_progress: opts.on_progress.clone(),

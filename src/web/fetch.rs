@@ -22,6 +22,6 @@ pub async fn send(request: &Request, body: Option<&Blob>, signal: &AbortSignal, 
             let reply: Array = reply.into();
             Ok(HttpReply { status: reply.get(0).as_f64().unwrap_or(0.0) as u16, body: reply.get(1).as_string().unwrap_or_default() })
         }
-        Err(why) => Err(why.as_string().map_or(EnvError::Aborted, EnvError::Failed)),
+        Err(why) => Err(io::env_error(why)),
     }
 }

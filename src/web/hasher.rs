@@ -37,24 +37,14 @@ pub fn register_hash_worker(worker: JsValue) {
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
 }
 
-/// `worker.method(args)`, where a worker is registered and answers with an object.
-fn ask_worker(method: &str, args: &[&JsValue]) -> Option<JsValue> {
-    let worker = WORKER.with(|w| w.borrow().clone())?;
-    call_job(&worker, method, args).ok().filter(JsValue::is_object)
+/// The hash worker's interface, where the entry module registered one.
+pub fn worker() -> Option<JsValue> {
+    WORKER.with(|w| w.borrow().clone())
 }
 
-/// The MD5 of `bytes` (a view at the start of its buffer), computed in the hash worker, and the
-/// buffer, which goes there and comes back; `None` where no worker runs. A failed worker keeps the
-/// buffer.
-pub async fn md5_in_worker(bytes: &Uint8Array) -> Option<(Result<String, String>, Option<ArrayBuffer>)> {
-    let promise = ask_worker("md5", &[bytes])?;
-    let answer = match JsFuture::from(Promise::resolve(&promise)).await {
-        Ok(answer) => answer,
-        Err(e) => return Some((Err(describe(&e)), None)),
-    };
-    let field = |name: &str| Reflect::get(&answer, &name.into()).ok();
-    let md5 = field("md5").and_then(|m| m.as_string()).ok_or_else(|| "the worker gave no MD5".to_string());
-    Some((md5, field("buffer").and_then(|b| b.dyn_into().ok())))
+/// `worker.method(args)`, where a worker is registered and answers with an object.
+fn ask_worker(method: &str, args: &[&JsValue]) -> Option<JsValue> {
+    call_job(&worker()?, method, args).ok().filter(JsValue::is_object)
 }
 
 /// MD5 for the hash worker, lowercase hex.
@@ -153,7 +143,7 @@ async fn pass(file: &File, size: u64, signal: &AbortSignal, on_progress: &Option
     let failed = |kind| Stop::Upload(UploadError::new(Step::Hash, kind));
     let read_failed = |e: EnvError| match e {
         EnvError::Aborted => failed(ErrorKind::Aborted),
-        EnvError::Failed(why) => failed(ErrorKind::Read(why)),
+        EnvError::Failed(why) | EnvError::Unreadable(why) => failed(ErrorKind::Read(why)),
     };
     let window_at = |offset: u64| HASH_WINDOW.min(size - offset) as u32;
     let reader = file::StreamReader::new(file).map_err(read_failed)?;

@@ -4,7 +4,8 @@
 
 /**
  * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
- * `signal` aborted it, with "no answer within N s" after `timeoutMs`, else with what went wrong.
+ * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
+ * slice of the file) can no longer be read, else with what went wrong.
  */
 export async function send(method, url, body, signal, timeoutMs) {
   let signals = signal;
@@ -25,7 +26,52 @@ export async function send(method, url, body, signal, timeoutMs) {
   } catch (error) {
     if (signal.aborted) throw null;
     if (timeout?.aborted) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
-    throw error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // The browser words a body it could not read from the file (changed or gone) as a network
+    // failure; sending it again would fail the same way.
+    const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
+    throw read ? { read } : describe(error);
+  }
+}
+
+/** What went wrong, in words: `Name: message` for an Error. */
+const describe = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/**
+ * Starts reading bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers)
+ * and takes their MD5 in the hash worker (`worker.md5`, see js/index.js), which gives the buffer back
+ * to the pool. Resolves with the MD5, lowercase hex, or — where no worker runs, or it failed — with
+ * the bytes (a Uint8Array at the start of its buffer) for the caller to hash and pool. Rejects with
+ * null when `signal` aborted, else with what went wrong (a part shorter than asked: the file changed).
+ */
+export async function readPart(blob, offset, end, pool, signal, worker) {
+  const want = end - offset;
+  const read = async (buffer) => {
+    const reader = blob.slice(offset, end).stream().getReader({ mode: 'byob' });
+    const bytes = await fill(reader, buffer, want);
+    if (bytes.byteLength !== want) {
+      throw `asked for ${want} bytes at offset ${offset}, got ${bytes.byteLength}: the file changed`;
+    }
+    return bytes;
+  };
+  try {
+    const spare = pool.pop();
+    let bytes = await read(spare?.byteLength >= want ? spare : new ArrayBuffer(want));
+    if (signal.aborted) throw null;
+    const hashing = worker?.md5(bytes);
+    if (hashing) {
+      try {
+        const { md5, buffer } = await hashing;
+        if (buffer) pool.push(buffer);
+        return md5;
+      } catch {
+        // The worker failed, and kept the buffer: read the part again for the caller to hash.
+        bytes = await read(new ArrayBuffer(want));
+      }
+    }
+    return bytes;
+  } catch (error) {
+    if (signal.aborted) throw null;
+    throw typeof error === 'string' ? error : describe(error);
   }
 }
 

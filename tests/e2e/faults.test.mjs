@@ -125,3 +125,39 @@ test('the server down for longer than the retries: a clear error, and Retry once
   const fileStats = await stats(server.origin, await sha1File(path));
   assert.equal(fileStats.finished, true);
 });
+
+test('the file changed on disk mid-upload: a read error, nothing stored, and the file picked again uploads its new contents', { timeout: 120000 }, async (t) => {
+  const server = await startDemoServer();
+  servers.push(server);
+  const size = 12 * MiB + 9;
+  const path = await writeRandomFile(dir, 'edited-while-sent.mp4', size, 909);
+  const oldSha = await sha1File(path);
+  const page = await newPage(browser, t);
+  await openDemo(page, server, { partSize: PART, concurrency: 2 });
+  await throttleUploads(page, 3 * MiB);
+
+  const [card] = await pickFiles(page, [path]);
+  await card.getByTestId('upload').click();
+  await waitForUploadProgress(card, 0.3);
+  // The same name and size, other bytes and a new modification time: the browser refuses to read the
+  // File it was given any further.
+  await writeRandomFile(dir, 'edited-while-sent.mp4', size, 910);
+  await waitForState(card, 'error', { timeout: 30000 });
+
+  const error = await readError(card);
+  t.diagnostic(`after the edit: ${await describeCard(card)}`);
+  assert.equal(error.step, 'part', 'it failed reading the next parts');
+  assert.match(error.message, /read/i, `the message says the file could not be read (got "${error.message}")`);
+  assert.ok(error.retryVisible, 'Retry is offered');
+  assert.equal((await stats(server.origin, oldSha)).finished, false, 'the old contents were not stored as a file');
+
+  // Picked again, the file as it is now is hashed anew (its cached hash is not trusted), uploaded and
+  // stored byte for byte.
+  await throttleUploads(page, -1);
+  const [fresh] = await pickFiles(page, [path]);
+  await fresh.getByTestId('upload').click();
+  await waitForState(fresh, 'done', { timeout: 60000 });
+  const result = await readResult(fresh);
+  assert.notEqual(result.fileSha, oldSha, 'the new contents were hashed, not the cached hash of the old');
+  await assertSameBytes(result.url, path);
+});
