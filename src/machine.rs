@@ -156,6 +156,10 @@ impl Machine {
         self.outcome.take()
     }
 
+    pub fn file(&self) -> &FileInfo {
+        &self.file
+    }
+
     pub fn is_done(&self) -> bool {
         self.outcome.is_some()
     }

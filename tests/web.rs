@@ -134,7 +134,7 @@ fn options(server: &'static str, calls: Rc<Cell<u32>>) -> Object {
 }
 
 async fn upload(file: &File, options: &Object) -> Result<JsValue, JsValue> {
-    upload_js(file.clone().into(), options.clone().into()).await
+    JsFuture::from(upload_js(file.clone().into(), options.clone().into())).await
 }
 
 #[wasm_bindgen_test]
@@ -346,7 +346,7 @@ async fn invalid_arguments_are_type_errors() {
         (JsValue::from("not a file"), JsValue::from(options(server(), Rc::default())), "File"),
         (JsValue::from(f.clone()), JsValue::UNDEFINED, "options"),
     ] {
-        let error = upload_js(file, opts).await.unwrap_err();
+        let error = JsFuture::from(upload_js(file, opts)).await.unwrap_err();
         assert!(error.is_instance_of::<js_sys::TypeError>(), "{says}: {error:?}");
         assert!(get(&error, "message").as_string().unwrap().contains(says), "{says}: {error:?}");
     }
@@ -356,7 +356,7 @@ async fn invalid_arguments_are_type_errors() {
 async fn hash_file_matches_the_one_shot_sha1_across_windows() {
     // Larger than one read window, and not a multiple of it.
     let bytes = random_bytes((8 << 20) + 12_345);
-    let sha = hash_file_js(file("big.bin", &bytes).into(), Object::new().into()).await.unwrap();
+    let sha = JsFuture::from(hash_file_js(file("big.bin", &bytes).into(), Object::new().into())).await.unwrap();
     assert_eq!(sha.as_string().unwrap(), sha1_hex(&bytes));
 }
 

@@ -1,13 +1,164 @@
-// The browser calls that take a few lines of JS but kilobytes of wasm when bound from Rust one
-// method at a time: a fetch with a timeout, and IndexedDB for the hash cache. wasm-bindgen ships this
-// module next to its glue (dist/wasm/snippets/); src/web/fetch.rs and src/web/cache.rs import it.
+// The JavaScript half of the browser layer. `upload` and `hashFile` (src/web/api.rs) hand this module
+// a Job (src/web/job.rs): it reads the file, runs the hash pass through the hash worker, sends the
+// requests, waits before retries and keeps the hash cache in IndexedDB, and hands every outcome to the
+// Job, whose state machine (src/machine.rs) says what to do next. Each of these browser calls is a
+// few lines of JS, and would be kilobytes of wasm bound from Rust one method at a time. wasm-bindgen
+// ships this module next to its glue (dist/wasm/snippets/).
+
+/** Hashes (or finds in the cache) and uploads `file`, driving `job`. */
+export async function upload(job, file, controller, getSignature, timeoutMs, hashCache, worker) {
+  const { signal } = controller;
+  try {
+    const cached = hashCache ? await cachedSha(job, file) : null;
+    if (cached) {
+      job.hashed(cached, true);
+    } else {
+      const sha = await hashPass(job, file, signal, worker);
+      if (hashCache) await edge(job, file).then((digest) => cachePut(file, sha, digest), () => {});
+      job.hashed(sha, false);
+    }
+    return await drive(job, file, signal, getSignature, timeoutMs, worker);
+  } finally {
+    // Whatever is still in flight (reads ahead, the other parts after a failure) stops.
+    controller.abort();
+  }
+}
+
+/** The SHA-1 of `file`, driving `job` for progress and errors. */
+export async function hashFile(job, file, controller, worker) {
+  try {
+    return await hashPass(job, file, controller.signal, worker);
+  } finally {
+    controller.abort();
+  }
+}
+
+/**
+ * Carries out what `job` asks — ask for the signature, send, read a part and take its MD5, wait —
+ * several operations at once, and hands it each outcome, until it has a result: resolves with it,
+ * or rejects with its error.
+ */
+function drive(job, file, signal, getSignature, timeoutMs, worker) {
+  const pool = []; // part buffers to read into again
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const step = () => {
+      if (done) return;
+      try {
+        if (signal.aborted) job.abort();
+        for (let command; (command = job.next()); ) start(command);
+        const result = job.outcome();
+        if (result === undefined) return;
+        resolve(result);
+      } catch (error) {
+        reject(error);
+      }
+      done = true;
+    };
+    // Hands an operation's outcome to the job (an abort, once the signal fired), then goes on.
+    const on = (promise, fulfilled, rejected) =>
+      promise
+        .then((value) => done || (signal.aborted ? job.abort() : fulfilled(value)),
+          (why) => done || (signal.aborted ? job.abort() : rejected(why)))
+        .then(step, (error) => { done = true; reject(error); });
+    const start = ([kind, id, a, b, c, d]) => {
+      switch (kind) {
+        case 'sign':
+          // ["sign", fileSha, fileName, fileType, fileSize]
+          return on(askSignature(getSignature, id, a, b, c), (value) => job.signed(value), (why) => job.signFailed(why));
+        case 'send': {
+          const body = c === undefined ? null : file.slice(c, d);
+          return on(send(a, b, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text), (why) => job.failed(id, why));
+        }
+        case 'read':
+          return on(readPart(file, a, b, pool, signal, worker), (got) => {
+            if (typeof got === 'string') return job.read(id, got);
+            job.read(id, job.md5(got));
+            pool.push(got.buffer);
+          }, (why) => job.readFailed(id, why));
+        case 'sleep':
+          return on(sleep(a, signal), () => job.woke(id));
+      }
+    };
+    // Not at once: the abort may come from inside the job (an onProgress that aborts).
+    signal.addEventListener('abort', () => queueMicrotask(step), { once: true });
+    step();
+  });
+}
+
+/** Bytes read and hashed per step of the hash pass. */
+const WINDOW = 8 << 20;
+
+/** Thrown where the hash worker failed: the pass is done again on this thread. */
+class WorkerFailed extends Error {}
+
+/**
+ * The file's SHA-1, lowercase hex: hashed in the worker where one runs, else here. Rejects with the
+ * error the job makes of what went wrong.
+ */
+async function hashPass(job, file, signal, worker) {
+  try {
+    const hashing = worker?.startHash();
+    if (hashing) {
+      try {
+        return await pass(job, file, signal, hashing);
+      } catch (error) {
+        if (!(error instanceof WorkerFailed)) {
+          hashing.abort();
+          throw error;
+        }
+        console.warn(`vod-ugc-uploader: the hash worker failed (${error.message}); hashing on this thread`);
+      }
+    }
+    return await pass(job, file, signal, null);
+  } catch (why) {
+    throw job.hashError(signal.aborted ? null : typeof why === 'string' ? why : describe(why));
+  }
+}
+
+/**
+ * One pass over the file's stream in windows, the next window read while this one is hashed: in the
+ * worker (`hashing`, whose windows' buffers come back as spares) or, without one, by the job here.
+ */
+async function pass(job, file, signal, hashing) {
+  const size = file.size;
+  const windowAt = (offset) => Math.min(WINDOW, size - offset);
+  const reader = file.stream().getReader({ mode: 'byob' });
+  const spares = [];
+  const inWorker = (promise) => promise.catch((error) => { throw new WorkerFailed(describe(error)); });
+  job.hashing(0);
+  let offset = 0;
+  let window = await fill(reader, new ArrayBuffer(WINDOW), windowAt(0));
+  for (;;) {
+    const expected = windowAt(offset);
+    if (signal.aborted || window.byteLength !== expected) {
+      reader.cancel().catch(() => {});
+      if (signal.aborted) throw null;
+      throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
+    }
+    offset += expected;
+    const buffer = hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW);
+    const next = offset < size ? fill(reader, buffer, windowAt(offset)) : null;
+    next?.catch(() => {}); // awaited below, unless hashing fails first
+    if (hashing) {
+      await inWorker(hashing.update(window));
+    } else {
+      job.update(window);
+      spares.push(window.buffer);
+    }
+    job.hashing(expected);
+    if (!next) break;
+    window = await next;
+  }
+  return hashing ? inWorker(hashing.digest()) : job.digest();
+}
 
 /**
  * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
  * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
  * slice of the file) can no longer be read, else with what went wrong.
  */
-export async function send(method, url, body, signal, timeoutMs) {
+async function send(method, url, body, signal, timeoutMs) {
   let signals = signal;
   let timeout = null;
   // AbortSignal.timeout and .any: Chrome 116, Firefox 124, Safari 17.4; older browsers go without.
@@ -43,7 +194,7 @@ const describe = (error) => (error instanceof Error ? `${error.name}: ${error.me
  * the bytes (a Uint8Array at the start of its buffer) for the caller to hash and pool. Rejects with
  * null when `signal` aborted, else with what went wrong (a part shorter than asked: the file changed).
  */
-export async function readPart(blob, offset, end, pool, signal, worker) {
+async function readPart(blob, offset, end, pool, signal, worker) {
   const want = end - offset;
   const read = async (buffer) => {
     const reader = blob.slice(offset, end).stream().getReader({ mode: 'byob' });
@@ -75,8 +226,11 @@ export async function readPart(blob, offset, end, pool, signal, worker) {
   }
 }
 
-// The hash cache: `name, size, lastModified` → `{ sha, edge }` (see src/web/cache.rs). Every call
-// settles, never rejects: any IndexedDB failure is a miss, as the cache only saves time.
+// The hash cache: `name, size, lastModified` → `{ sha, edge }`, so that uploading the same file again
+// (after a page reload, say) skips the hash pass. `edge` is the SHA-1 of the file's first and last MiB,
+// read again before an entry is trusted: a file whose size, date or edges changed is hashed anew. (And
+// a stale hash can never store a wrong file: the server checks the SHA-1 of what it assembled.) Every
+// call settles, never rejects: any IndexedDB failure is a miss, as the cache only saves time.
 const DATABASE = 'vod-ugc-uploader';
 const STORE = 'file-hashes';
 
@@ -107,12 +261,30 @@ function withStore(mode, work) {
 }
 
 /** The entry for `file`, `{ sha, edge }`, or null. */
-export async function cacheGet(file) {
+async function cacheGet(file) {
   const entry = await withStore('readonly', (store) => store.get(key(file)));
   return typeof entry?.sha === 'string' && typeof entry.edge === 'string' ? entry : null;
 }
 
-export function cachePut(file, sha, edge) {
+/** Bytes at each end of the file that are hashed again to check a cache entry. */
+const EDGE = 1 << 20;
+
+/** SHA-1 of the file's first and last `EDGE` bytes. */
+async function edge(job, file) {
+  const n = Math.min(EDGE, file.size);
+  const [head, tail] = await Promise.all([file.slice(0, n).arrayBuffer(), file.slice(file.size - n).arrayBuffer()]);
+  return job.edge(new Uint8Array(head), new Uint8Array(tail));
+}
+
+/** The cached SHA-1 of `file`, if there is one and its edges still match; else null. */
+async function cachedSha(job, file) {
+  const entry = await cacheGet(file);
+  if (!entry) return null;
+  const digest = await edge(job, file).catch(() => null);
+  return digest === entry.edge ? entry.sha : null;
+}
+
+function cachePut(file, sha, edge) {
   return withStore('readwrite', (store) => store.put({ sha, edge }, key(file)));
 }
 
@@ -121,7 +293,7 @@ export function cacheDelete(file) {
 }
 
 /** Resolves after `ms`, or as soon as `signal` aborts (the caller checks which). */
-export function sleep(ms, signal) {
+function sleep(ms, signal) {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -153,7 +325,7 @@ export function report(onProgress, phase, loaded, total, bytesPerSecond, etaSeco
 }
 
 /** The app's `getSignature` for this file, as a promise (also of what it threw). */
-export async function askSignature(getSignature, fileSha, fileName, fileType, fileSize) {
+async function askSignature(getSignature, fileSha, fileName, fileType, fileSize) {
   return getSignature({ fileSha, fileName, fileType, fileSize });
 }
 
@@ -161,7 +333,7 @@ export async function askSignature(getSignature, fileSha, fileName, fileType, fi
  * Reads the next `want` bytes of a BYOB `reader` into the start of `buffer` (which the stream takes
  * and gives back): resolves with a view of what was read, shorter only where the file ended.
  */
-export async function fill(reader, buffer, want) {
+async function fill(reader, buffer, want) {
   let filled = 0;
   while (filled < want) {
     const { value, done } = await reader.read(new Uint8Array(buffer, filled, want - filled));

@@ -9,7 +9,6 @@ use wasm_bindgen::JsCast;
 use web_sys::DomException;
 
 use crate::error::{ErrorKind, UploadError};
-use crate::upload::EnvError;
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -33,11 +32,6 @@ pub fn describe(value: &JsValue) -> String {
         return text;
     }
     js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
-}
-
-/// A JS exception or rejection as the core's `EnvError`: a failure, in words.
-pub fn failure(value: JsValue) -> EnvError {
-    EnvError::Failed(describe(&value))
 }
 
 pub fn abort_error() -> JsValue {

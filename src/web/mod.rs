@@ -1,18 +1,15 @@
-//! The browser layer: one small file per browser API, and the exported JavaScript API. Everything here
-//! binds the global scope itself (no `window()`), so the same code runs on a page and in a Web Worker.
+//! The browser layer: the exported JavaScript API, the `Job` that io.js drives for each call, and the
+//! hash worker's exports. Nothing here binds `window`, so the same code runs on a page and in a Web
+//! Worker.
 
 mod api;
-mod cache;
 mod diagnostics;
-mod env;
-mod fetch;
 mod hasher;
 mod io;
+mod job;
 pub(crate) mod json;
-mod file;
 mod js_error;
 mod options;
-mod timer;
 mod types;
 
 pub use api::{hash_file_js, upload_js};
