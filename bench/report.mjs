@@ -40,7 +40,7 @@ export function formatTable(res) {
       row('hash-wasm createSHA1, 8 MiB Blob.slice windows', (s) => num(s.hash.hashWasm.MBps)),
       row(`js-sha1 + spark-md5 per 1 MiB part${legacyCapped ? ` (*)` : ''}`, (s) => num(s.hash.legacy.MBps)),
       row(`WebCrypto one-shot (file <= ${sizeLabel(res.options.webCryptoMax)} in memory)`, (s) => num(s.hash.webCrypto.MBps)),
-      row(`wasm SHA-1 ceiling: diagnostics(${res.options.ceilingMb} MB)`, (s) => num(s.hash.ceiling.MBps)),
+      row(`wasm SHA-1 ceiling: Sha1 on ${res.options.ceilingMb} MB in memory`, (s) => num(s.hash.ceiling.MBps)),
       row('read only, no hash: 8 MiB Blob.slice windows', (s) => num(s.hash.readSlice?.MBps)),
       row('read only, no hash: File.stream()', (s) => num(s.hash.readStream?.MBps)),
       row('ours / ceiling    (target >= 0.85)', (s) => `${num(s.ratios.oursVsCeiling, 2)} ${verdict(s.ratios.oursVsCeiling, 0.85)}`),

@@ -39,5 +39,3 @@ export declare class UploadError extends Error {
   readonly step: UploadStep;
 }
 
-/** Diagnostics for benchmarks: this build's SHA-1 speed on in-memory data (MB/s), and its wasm memory size in bytes. */
-export declare function diagnostics(options?: { megabytes?: number }): Promise<{ sha1MBps: number; wasmMemoryBytes: number }>;

@@ -5,8 +5,6 @@ import init, {
   hashFile as hashFileWasm,
   registerErrorClass,
   registerHashWorker,
-  sha1Throughput,
-  wasmMemoryBytes,
 } from './wasm/vod_ugc_uploader.js';
 
 /** A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying again later may work. */
@@ -154,10 +152,4 @@ function startHashJob() {
       w.postMessage({ id, abort: true });
     },
   };
-}
-
-/** Diagnostics for benchmarks: this build's SHA-1 speed on in-memory data (MB/s), and its wasm memory size in bytes. */
-export async function diagnostics({ megabytes = 256 } = {}) {
-  await ready();
-  return { sha1MBps: sha1Throughput(megabytes), wasmMemoryBytes: wasmMemoryBytes() };
 }

@@ -3,7 +3,6 @@
 //! Worker.
 
 mod api;
-mod diagnostics;
 mod hasher;
 mod io;
 mod job;
