@@ -1,11 +1,21 @@
 //! Building the three calls' requests: method, URL with its query string, and whether a body goes.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use crate::plan::Part;
 
-/// RFC 3986 unreserved characters stay; everything else (Base64's `+`, `/`, `=` included) is encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// A query value, percent-encoded: Base64's `+`, `/` and `=` included. Natively with the
+/// `percent-encoding` crate (RFC 3986's unreserved characters stay); in the browser with its own
+/// `encodeURIComponent`, which also leaves `!'()*` (legal in a query, and decoded alike).
+#[cfg(not(target_arch = "wasm32"))]
+fn encode(value: &str, url: &mut String) {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    url.extend(utf8_percent_encode(value, QUERY_VALUE));
+}
+
+#[cfg(target_arch = "wasm32")]
+fn encode(value: &str, url: &mut String) {
+    url.push_str(&String::from(js_sys::encode_uri_component(value)));
+}
 
 pub const DEFAULT_ENDPOINT: &str = "https://vod2.qcloud.com/v2/index.php";
 
@@ -42,7 +52,7 @@ fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
         url.push('&');
         url.push_str(name);
         url.push('=');
-        url.extend(utf8_percent_encode(value, QUERY_VALUE));
+        encode(value, &mut url);
     }
     url
 }
