@@ -364,7 +364,7 @@ impl Machine {
     /// Fills free lanes with the parts that are read, in file order; keeps `concurrency` more reads
     /// asked for ahead; finishes when every part is acknowledged.
     fn schedule(&mut self, now_ms: f64) {
-        let lanes = self.options.concurrency;
+        let lanes = self.options.concurrency.max(1);
         while self.calls.len() < lanes && self.reads.front().is_some_and(|r| r.md5.is_some()) {
             let read = self.reads.pop_front().expect("a read is at the front");
             self.start(Call::Part(read.part, read.md5.expect("the front read has its MD5")));

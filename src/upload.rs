@@ -10,7 +10,7 @@ use std::task::Poll;
 use crate::answer::HttpReply;
 use crate::error::UploadError;
 use crate::machine::{Command, Event, Machine};
-use crate::plan::{self, Part, PART_SIZES};
+use crate::plan::{self, Part};
 use crate::progress::Progress;
 use crate::request::{self, Request};
 use crate::retry::Backoff;
@@ -67,9 +67,9 @@ impl FileInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub endpoint: String,
-    /// The part size asked of InitUploadEx: one of [`PART_SIZES`].
+    /// The part size asked of InitUploadEx: one of [`plan::PART_SIZES`].
     pub part_size: u64,
-    /// Parts in flight at once.
+    /// Parts in flight at once (0 counts as 1). The browser API allows 1 to 16 (src/web/io.js).
     pub concurrency: usize,
     /// Retries per call for transient failures (so at most `retries + 1` sends of one call).
     pub retries: u32,
@@ -78,7 +78,6 @@ pub struct Options {
 
 pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const DEFAULT_RETRIES: u32 = 5;
-pub const MAX_CONCURRENCY: usize = 16;
 
 impl Default for Options {
     fn default() -> Self {
@@ -92,21 +91,6 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    /// Problems with the options, as a `TypeError` would word them.
-    pub fn validate(&self) -> Result<(), String> {
-        if !PART_SIZES.contains(&self.part_size) {
-            return Err(format!("partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not {}", self.part_size));
-        }
-        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
-            return Err(format!("concurrency must be an integer from 1 to {MAX_CONCURRENCY}, not {}", self.concurrency));
-        }
-        if self.endpoint.is_empty() {
-            return Err("endpoint must be a URL".to_string());
-        }
-        Ok(())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadResult {

@@ -43,7 +43,7 @@ pub fn upload_js(
 ) -> Promise {
     let start = || {
         let (file, size) = checked_file(file, "upload")?;
-        let opts = options::parse(&options).map_err(|m| type_error(&m))?;
+        let opts = options::parse(&options)?;
         let controller = linked_controller(opts.signal.as_ref())?;
         if size == 0 {
             return Err(to_js(&UploadError::new(Step::Hash, ErrorKind::EmptyFile)));
@@ -63,7 +63,7 @@ pub fn hash_file_js(
 ) -> Promise {
     let start = || {
         let (file, size) = checked_file(file, "hashFile")?;
-        let (user_signal, on_progress) = options::signal_and_progress(&options).map_err(|m| type_error(&m))?;
+        let (on_progress, user_signal) = options::parse_hash(&options)?;
         let controller = linked_controller(user_signal.as_ref())?;
         let job = Job::new(file.clone(), size, on_progress, None);
         Ok(io::hash_file(job.into(), &file, &controller, hasher::worker()))

@@ -65,7 +65,10 @@ function drive(job, file, signal, getSignature, timeoutMs, worker) {
       switch (kind) {
         case 'sign':
           // ["sign", fileSha, fileName, fileType, fileSize]
-          return on(askSignature(getSignature, id, a, b, c), (value) => job.signed(value), (why) => job.signFailed(why));
+          return on(askSignature(getSignature, id, a, b, c), (value) => {
+            if (typeof value === 'string') job.signed(value);
+            else job.signFailed(`it must return a signature string, not ${shown(value)}`);
+          }, (why) => job.signFailed(describe(why)));
         case 'send': {
           const body = c === undefined ? null : file.slice(c, d);
           return on(send(a, b, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text), (why) => job.failed(id, why));
@@ -84,6 +87,64 @@ function drive(job, file, signal, getSignature, timeoutMs, worker) {
     signal.addEventListener('abort', () => queueMicrotask(step), { once: true });
     step();
   });
+}
+
+/**
+ * `upload()`'s options, checked: `[getSignature, onProgress, signal, endpoint, partSize, concurrency,
+ * retries, retryDelay, timeout, hashCache]`, undefined where absent (src/web/options.rs applies the
+ * defaults). Throws a TypeError for anything the protocol or the package does not allow, before any
+ * work starts.
+ */
+export function uploadOptions(options) {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('upload(file, options): options must be an object with a getSignature function');
+  }
+  const { getSignature, endpoint, partSize, hashCache } = options;
+  if (typeof getSignature !== 'function') {
+    throw new TypeError('options.getSignature must be a function ({ fileSha, fileName, fileType, fileSize }) => signature string or Promise of one');
+  }
+  if (endpoint !== undefined && !(typeof endpoint === 'string' && endpoint.trim())) {
+    throw new TypeError('options.endpoint must be a URL string');
+  }
+  if (partSize !== undefined && partSize !== 524288 && partSize !== 1048576) {
+    throw new TypeError(`options.partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not ${shown(partSize)}`);
+  }
+  if (hashCache !== undefined && typeof hashCache !== 'boolean') throw new TypeError('options.hashCache must be a boolean');
+  return [
+    getSignature,
+    ...hashOptions(options),
+    endpoint,
+    partSize,
+    integer(options, 'concurrency', 1, 16),
+    integer(options, 'retries', 0, 100),
+    integer(options, 'retryDelay', 0, 60000),
+    integer(options, 'timeout', 1000, 3600000),
+    hashCache,
+  ];
+}
+
+/** The `onProgress` and `signal` options, which `upload()` and `hashFile()` share, checked: `[onProgress, signal]`. */
+export function hashOptions(options) {
+  const { onProgress, signal } = options ?? {};
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  return [onProgress, signal];
+}
+
+/** An integer option in `min..=max`, or undefined where absent. */
+function integer(options, key, min, max) {
+  const n = options[key];
+  if (n === undefined || (Number.isInteger(n) && n >= min && n <= max)) return n;
+  throw new TypeError(`options.${key} must be an integer from ${min} to ${max}, not ${shown(n)}`);
+}
+
+/** A value as a message shows it: as JSON where it has a JSON form. */
+function shown(value) {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** Bytes read and hashed per step of the hash pass. */
@@ -184,8 +245,11 @@ async function send(method, url, body, signal, timeoutMs) {
   }
 }
 
-/** What went wrong, in words: `Name: message` for an Error. */
-const describe = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+/** What was thrown, in words: `Name: message` for an Error. */
+function describe(error) {
+  if (!(error instanceof Error)) return typeof error === 'string' ? error : shown(error);
+  return error.message ? `${error.name}: ${error.message}` : error.name;
+}
 
 /**
  * Starts reading bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers)

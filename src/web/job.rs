@@ -14,7 +14,7 @@ use crate::machine::{Command, Event, Machine};
 use crate::progress::{Meter, Phase, Progress};
 use crate::upload::{EnvError, FileInfo, Options, UploadResult};
 use crate::web::io;
-use crate::web::js_error::{describe, to_js};
+use crate::web::js_error::to_js;
 
 /// FinishUploadEx's code when the assembled file's SHA-1 is not `fileSha`.
 const SHA_MISMATCH: i64 = -10006;
@@ -27,18 +27,15 @@ fn report(on_progress: &Option<Function>, p: &Progress) {
     }
 }
 
-/// What a rejection from io.js means: null is an abort, a string says what failed, `{ read }` says
-/// why the file could not be read, and anything else was thrown by the browser or the app.
+/// What a rejection from io.js means: null is an abort, a string says what failed, and `{ read }`
+/// says why the file could not be read.
 fn env_error(why: JsValue) -> EnvError {
     if why.is_null() {
         return EnvError::Aborted;
     }
-    if let Some(text) = why.as_string() {
-        return EnvError::Failed(text);
-    }
     match js_sys::Reflect::get(&why, &"read".into()).ok().and_then(|r| r.as_string()) {
         Some(text) => EnvError::Unreadable(text),
-        None => EnvError::Failed(describe(&why)),
+        None => EnvError::Failed(why.as_string().unwrap_or_default()),
     }
 }
 
@@ -152,16 +149,15 @@ impl Job {
         }
     }
 
-    /// What `getSignature` returned (or resolved with).
-    pub fn signed(&mut self, value: JsValue) {
-        let signature = value.as_string().ok_or_else(|| EnvError::Failed(format!("it must return a signature string, not {}", describe(&value))));
-        self.handle(Event::Signature(signature));
+    /// The signature string `getSignature` gave.
+    pub fn signed(&mut self, signature: String) {
+        self.handle(Event::Signature(Ok(signature)));
     }
 
-    /// What `getSignature` threw (or rejected with).
+    /// Why `getSignature` gave no signature string, in words.
     #[wasm_bindgen(js_name = signFailed)]
-    pub fn sign_failed(&mut self, why: JsValue) {
-        self.handle(Event::Signature(Err(EnvError::Failed(describe(&why)))));
+    pub fn sign_failed(&mut self, why: String) {
+        self.handle(Event::Signature(Err(EnvError::Failed(why))));
     }
 
     pub fn replied(&mut self, id: u32, status: u16, text: String) {

@@ -1,11 +1,10 @@
-//! Errors at the JS edge: describing thrown JS values, and turning an `UploadError` into the
-//! `UploadError` class the package exports (or a `DOMException` named `AbortError`).
+//! Errors at the JS edge: an `UploadError` becomes an instance of the `UploadError` class the package
+//! exports (or a `DOMException` named `AbortError`); invalid arguments are `TypeError`s.
 
 use std::cell::RefCell;
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::DomException;
 
 use crate::error::{ErrorKind, UploadError};
@@ -19,19 +18,6 @@ thread_local! {
 #[wasm_bindgen(js_name = registerErrorClass, skip_typescript)]
 pub fn register_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
-}
-
-/// A thrown JS value in words: `Name: message` for errors, the value itself otherwise.
-pub fn describe(value: &JsValue) -> String {
-    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
-        let name: String = error.name().into();
-        let message: String = error.message().into();
-        return if message.is_empty() { name } else { format!("{name}: {message}") };
-    }
-    if let Some(text) = value.as_string() {
-        return text;
-    }
-    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
 }
 
 pub fn abort_error() -> JsValue {

@@ -9,7 +9,8 @@ pub struct JsJson(JsValue);
 
 impl JsonValue for JsJson {
     fn parse(text: &str) -> Result<Self, String> {
-        js_sys::JSON::parse(text).map(JsJson).map_err(|e| crate::web::js_error::describe(&e))
+        // JSON.parse throws a SyntaxError.
+        js_sys::JSON::parse(text).map(JsJson).map_err(|e| e.unchecked_into::<js_sys::Error>().message().into())
     }
     fn field(&self, name: &str) -> Option<Self> {
         if !self.0.is_object() {

@@ -1,9 +1,11 @@
-// The packed tarball itself: publint finds no problems, it ships only the built package, and its
-// types work for a TypeScript consumer (strict, both "bundler" and "nodenext" module resolution).
+// The packed tarball itself: publint finds no problems, it ships only the built package, what a
+// browser downloads of it is small, and its types work for a TypeScript consumer (strict, both
+// "bundler" and "nodenext" module resolution).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { REPO_ROOT } from '../support/harness.mjs';
 import { makeApp, packTarball, run } from './helpers.mjs';
@@ -38,6 +40,15 @@ test('the tarball ships the built package and nothing else', () => {
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+)$/.test(f));
   assert.deepEqual(stray, [], 'files outside dist/ in the tarball');
   console.log(`tarball: ${info.size} bytes packed, ${info.unpackedSize} unpacked, ${info.entryCount} files`);
+});
+
+test('the JS and wasm a browser downloads from the tarball, gzipped, stay under 40 KB', () => {
+  const shipped = info.files.map((f) => f.path).filter((p) => /\.(js|mjs|wasm)$/.test(p));
+  const sizes = shipped.map((p) => [p, gzipSync(readFileSync(join(REPO_ROOT, p)), { level: 9 }).length]);
+  const total = sizes.reduce((sum, [, n]) => sum + n, 0);
+  for (const [p, n] of sizes) console.log(`${p}: ${(n / 1024).toFixed(1)} KB gzipped`);
+  assert.ok(shipped.some((p) => p.endsWith('.wasm')), 'the wasm is among them');
+  assert.ok(total <= 40 * 1024, `${(total / 1024).toFixed(1)} KB gzipped, over the 40 KB budget`);
 });
 
 for (const moduleResolution of ['bundler', 'nodenext']) {
