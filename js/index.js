@@ -46,10 +46,10 @@ export async function hashFile(file, options) {
   return hashFileWasm(file, options ?? {});
 }
 
-// The hash worker: one for the page, started on first use. The wasm reads the file on this thread
-// and hands each window (and each part, for its MD5) to the worker (see src/web/hasher.rs); where no
-// worker can run (already in a worker, or a CSP forbids it) these return null and the wasm hashes on
-// this thread.
+// The hash worker: one for the page, started on first use. The package reads the file on this thread
+// and hands each window (and each part, for its MD5) to the worker (see src/web/io.js); where no
+// worker can run (already in a worker, or a CSP forbids it) these return null and the hashing is done
+// on this thread.
 let worker = null;
 let workerUnavailable = false;
 let lastJob = 0;

@@ -394,17 +394,29 @@ async function askSignature(getSignature, fileSha, fileName, fileType, fileSize)
 }
 
 /**
+ * The readers with a read in flight. Chromium collects a `Blob` stream whose read is still pending
+ * when nothing else refers to it, and that read then never settles (seen as an upload that stopped
+ * after a few thousand parts); here they stay reachable until their read is done.
+ */
+const reading = new Set();
+
+/**
  * Reads the next `want` bytes of a BYOB `reader` into the start of `buffer` (which the stream takes
  * and gives back): resolves with a view of what was read, shorter only where the file ended.
  */
 async function fill(reader, buffer, want) {
-  let filled = 0;
-  while (filled < want) {
-    const { value, done } = await reader.read(new Uint8Array(buffer, filled, want - filled));
-    if (!value) throw new Error("the file's stream gave no bytes");
-    buffer = value.buffer;
-    if (done) break;
-    filled += value.byteLength;
+  reading.add(reader);
+  try {
+    let filled = 0;
+    while (filled < want) {
+      const { value, done } = await reader.read(new Uint8Array(buffer, filled, want - filled));
+      if (!value) throw new Error("the file's stream gave no bytes");
+      buffer = value.buffer;
+      if (done) break;
+      filled += value.byteLength;
+    }
+    return new Uint8Array(buffer, 0, filled);
+  } finally {
+    reading.delete(reader);
   }
-  return new Uint8Array(buffer, 0, filled);
 }
