@@ -84,16 +84,18 @@ export function formatTable(res) {
     }
     out.push('');
 
-    const mem = [['memory during upload(), MiB', 'JS heap peak', 'wasm memory', 'JS heap + wasm', 'renderer RSS peak', 'renderer RSS at load']];
+    const mem = [['memory during upload(), MiB', 'JS heap peak', 'JS heap live', 'wasm memory', 'peak + wasm', 'live + wasm', 'renderer RSS peak', 'renderer RSS at load']];
     for (const s of sizes) {
-      mem.push([s.label, mib(s.memory.jsHeapPeakBytes), mib(s.memory.wasmBytes), mib(s.memory.totalBytes), mib(s.memory.rendererRssPeakBytes), mib(s.memory.rendererRssAtLoadBytes)]);
+      mem.push([s.label, mib(s.memory.jsHeapPeakBytes), mib(s.memory.jsHeapLiveBytes), mib(s.memory.wasmBytes), mib(s.memory.totalBytes),
+        mib(s.memory.liveBytes), mib(s.memory.rendererRssPeakBytes), mib(s.memory.rendererRssAtLoadBytes)]);
     }
     out.push(...grid(mem));
-    out.push('JS heap: the page\'s main thread (CDP Performance.getMetrics every 250 ms); wasm: the page\'s package instance');
-    out.push('(final = peak); renderer RSS: the whole renderer process (workers, Blob/fetch buffers included)');
+    out.push('JS heap: the page\'s main thread (CDP Performance.getMetrics every 250 ms); live: right after a forced garbage');
+    out.push('collection (every 2 s), what the page keeps; wasm: the page\'s package instance (final = peak); renderer RSS:');
+    out.push('the whole renderer process (workers, Blob/fetch buffers included)');
     if (res.memoryFlat) {
       for (const f of res.memoryFlat) {
-        out.push(`flat in file size: ${f.size} vs ${f.vs}: JS heap + wasm differ by ${(f.diff * 100).toFixed(1)}% (${f.within10pct ? '< 10%: yes' : '>= 10%: NO'})`);
+        out.push(`flat in file size: ${f.size} vs ${f.vs}: live JS heap + wasm differ by ${(f.diff * 100).toFixed(1)}% (${f.within10pct ? '< 10%: yes' : '>= 10%: NO'})`);
       }
     }
     out.push('');

@@ -220,14 +220,14 @@ async function pass(job, file, signal, hashing) {
  * slice of the file) can no longer be read, else with what went wrong.
  */
 async function send(method, url, body, signal, timeoutMs) {
-  let signals = signal;
-  let timeout = null;
-  // AbortSignal.timeout and .any: Chrome 116, Firefox 124, Safari 17.4; older browsers go without.
-  if (typeof AbortSignal.timeout === 'function' && typeof AbortSignal.any === 'function') {
-    timeout = AbortSignal.timeout(timeoutMs);
-    signals = AbortSignal.any([signal, timeout]);
-  }
-  const init = { method, signal: signals };
+  // One controller per call, aborted by the upload's signal or the timeout; both are let go as soon
+  // as the call ends (AbortSignal.timeout would hold each call's timer and signals for timeoutMs).
+  const call = new AbortController();
+  const abort = () => call.abort();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; abort(); }, timeoutMs);
+  signal.addEventListener('abort', abort);
+  const init = { method, signal: call.signal };
   if (body) {
     init.body = body;
     init.headers = { 'Content-Type': 'application/octet-stream' };
@@ -237,11 +237,14 @@ async function send(method, url, body, signal, timeoutMs) {
     return [response.status, await response.text()];
   } catch (error) {
     if (signal.aborted) throw null;
-    if (timeout?.aborted) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
+    if (timedOut) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
     // The browser words a body it could not read from the file (changed or gone) as a network
     // failure; sending it again would fail the same way.
     const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
     throw read ? { read } : describe(error);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', abort);
   }
 }
 

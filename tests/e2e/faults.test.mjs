@@ -161,3 +161,39 @@ test('the file changed on disk mid-upload: a read error, nothing stored, and the
   assert.notEqual(result.fileSha, oldSha, 'the new contents were hashed, not the cached hash of the old');
   await assertSameBytes(result.url, path);
 });
+
+test('calls with no answer within the timeout are sent again, then fail saying so', { timeout: 60000 }, async (t) => {
+  const server = await startDemoServer({ faults: { rate: 1, kinds: ['slow'], slowMs: 5000 } });
+  servers.push(server);
+  const path = await writeRandomFile(dir, 'no-answer.mp4', 300 * 1024, 1001);
+  const page = await newPage(browser, t);
+  await openDemo(page, server);
+  // An input of the test's own (the demo's clears itself once it made a card).
+  await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<input type="file" id="picked">'));
+  await page.locator('#picked').setInputFiles([path]);
+
+  // The package's own API on the picked file, with a 1 s timeout and one retry.
+  const outcome = await page.evaluate(async () => {
+    const { upload } = await import('vod-ugc-uploader');
+    const file = document.getElementById('picked').files[0];
+    const getSignature = ({ fileSha, fileName }) => fetch('/dev/signature', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fileSha, fileName }),
+    }).then((r) => r.json()).then((j) => j.signature);
+    const started = performance.now();
+    try {
+      await upload(file, { endpoint: '/v2/index.php', getSignature, timeout: 1000, retries: 1, retryDelay: 100 });
+      return { resolved: true };
+    } catch (e) {
+      return { name: e.name, step: e.step, canRetry: e.canRetry, message: e.message, ms: performance.now() - started };
+    }
+  });
+  t.diagnostic(JSON.stringify(outcome));
+  assert.equal(outcome.name, 'UploadError');
+  assert.equal(outcome.step, 'init');
+  assert.match(outcome.message, /after 2 attempts: network error: no answer within 1 s/);
+  assert.equal(outcome.canRetry, true);
+  // Two sends cut off at 1 s each, a short backoff between: well before the server's 5 s answer.
+  assert.ok(outcome.ms > 1900 && outcome.ms < 4500, `failed after ${Math.round(outcome.ms)} ms`);
+});
