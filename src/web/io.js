@@ -45,8 +45,9 @@ function drive(job, file, signal, getSignature, timeoutMs, worker) {
     const step = () => {
       if (done) return;
       try {
+        // Nothing new starts once the signal fired (an onProgress called from job.next() may fire it).
+        for (let command; !signal.aborted && (command = job.next()); ) start(command);
         if (signal.aborted) job.abort();
-        for (let command; (command = job.next()); ) start(command);
         const result = job.outcome();
         if (result === undefined) return;
         resolve(result);
@@ -188,28 +189,32 @@ async function pass(job, file, signal, hashing) {
   const spares = [];
   const inWorker = (promise) => promise.catch((error) => { throw new WorkerFailed(describe(error)); });
   job.hashing(0);
-  let offset = 0;
-  let window = await fill(reader, new ArrayBuffer(WINDOW), windowAt(0));
-  for (;;) {
-    const expected = windowAt(offset);
-    if (signal.aborted || window.byteLength !== expected) {
-      reader.cancel().catch(() => {});
+  try {
+    let offset = 0;
+    let window = await fill(reader, new ArrayBuffer(WINDOW), windowAt(0));
+    for (;;) {
+      const expected = windowAt(offset);
       if (signal.aborted) throw null;
-      throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
+      if (window.byteLength !== expected) {
+        throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
+      }
+      offset += expected;
+      const buffer = hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW);
+      const next = offset < size ? fill(reader, buffer, windowAt(offset)) : null;
+      next?.catch(() => {}); // awaited below, unless hashing fails first
+      if (hashing) {
+        await inWorker(hashing.update(window));
+      } else {
+        job.update(window);
+        spares.push(window.buffer);
+      }
+      job.hashing(expected);
+      if (!next) break;
+      window = await next;
     }
-    offset += expected;
-    const buffer = hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW);
-    const next = offset < size ? fill(reader, buffer, windowAt(offset)) : null;
-    next?.catch(() => {}); // awaited below, unless hashing fails first
-    if (hashing) {
-      await inWorker(hashing.update(window));
-    } else {
-      job.update(window);
-      spares.push(window.buffer);
-    }
-    job.hashing(expected);
-    if (!next) break;
-    window = await next;
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
   }
   return hashing ? inWorker(hashing.digest()) : job.digest();
 }
@@ -220,6 +225,7 @@ async function pass(job, file, signal, hashing) {
  * slice of the file) can no longer be read, else with what went wrong.
  */
 async function send(method, url, body, signal, timeoutMs) {
+  if (signal.aborted) throw null;
   // One controller per call, aborted by the upload's signal or the timeout; both are let go as soon
   // as the call ends (AbortSignal.timeout would hold each call's timer and signals for timeoutMs).
   const call = new AbortController();
