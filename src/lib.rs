@@ -6,8 +6,8 @@
 //! The protocol core (every module but `web`) is plain Rust without I/O: it plans parts, builds
 //! requests, reads answers and decides retries. [`machine::Machine`] is the upload as a state machine
 //! that is handed what happened and says what to do next; [`upload::upload`] drives it over the
-//! [`upload::Env`] trait. The `web` module (wasm32 only) implements that trait with `fetch` and
-//! `Blob.slice` and exports the JavaScript API.
+//! [`upload::Env`] trait. The `web` module (wasm32 only) exports the JavaScript API, and its io.js
+//! drives the machine with `fetch`, `Blob` streams and a hash worker.
 
 pub mod answer;
 pub mod error;

@@ -1,7 +1,7 @@
-//! The upload after hashing, driven over a platform's I/O: the [`Machine`] decides every step, and
-//! [`upload`] carries its commands out with an [`Env`] that sends requests, reads parts of the file,
-//! sleeps, asks for signatures and reports progress. The browser layer implements `Env` with `fetch`
-//! and `Blob.slice`; the tests implement it in memory and against the real server's router.
+//! The upload's options and result, and a driver for native platforms: the [`Machine`] decides every
+//! step, and [`upload`] carries its commands out with an [`Env`] that sends requests, reads parts of
+//! the file, sleeps, asks for signatures and reports progress. The tests implement `Env` in memory
+//! and against the real server's router; the browser drives the machine from `src/web/io.js` instead.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
