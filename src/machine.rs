@@ -160,10 +160,6 @@ impl Machine {
         &self.file
     }
 
-    pub fn is_done(&self) -> bool {
-        self.outcome.is_some()
-    }
-
     /// The upload was aborted: it fails at once, at the step it was in.
     pub fn abort(&mut self) {
         self.fail(UploadError::new(self.step, ErrorKind::Aborted));
@@ -452,15 +448,21 @@ mod tests {
         let parts = sent(&next);
         assert_eq!(parts.len(), 2, "{next:?}");
         assert!(matches!(next.last(), Some(Command::Read(_, Part { offset, .. })) if *offset == 2 << 20), "{next:?}");
-        assert!(!m.is_done());
+        assert!(m.take_outcome().is_none());
+    }
+
+    /// A machine for a 10-byte file, signed: its InitUploadEx sent, with the call's id.
+    fn init_sent() -> (Machine, Id, Request) {
+        let mut m = machine(10, 1);
+        drain(&mut m);
+        m.handle(Event::Signature(Ok("s".into())), 0.0, 0.5);
+        let Command::Send(id, request) = drain(&mut m).remove(0) else { panic!("InitUploadEx is sent once signed") };
+        (m, id, request)
     }
 
     #[test]
     fn a_transient_failure_sleeps_then_sends_the_same_call_again() {
-        let mut m = machine(10, 1);
-        drain(&mut m);
-        m.handle(Event::Signature(Ok("s".into())), 0.0, 0.5);
-        let Command::Send(id, first) = drain(&mut m).remove(0) else { panic!() };
+        let (mut m, id, first) = init_sent();
         m.handle(Event::Reply(id, Err(EnvError::Failed("reset".into()))), 0.0, 0.0);
         assert_eq!(drain(&mut m), [Command::Sleep(id, 250)]);
         m.handle(Event::Woke(id, Ok(())), 0.0, 0.0);
@@ -469,10 +471,7 @@ mod tests {
 
     #[test]
     fn an_abort_ends_it_and_later_answers_are_ignored() {
-        let mut m = machine(10, 1);
-        drain(&mut m);
-        m.handle(Event::Signature(Ok("s".into())), 0.0, 0.5);
-        let Command::Send(id, _) = drain(&mut m).remove(0) else { panic!() };
+        let (mut m, id, _) = init_sent();
         m.abort();
         m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"1","url":"u"}"#)), 0.0, 0.5);
         assert_eq!(drain(&mut m), []);
