@@ -36,7 +36,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-import { devSignature, launchBrowser, makeTempDir, startServer } from '../tests/support/harness.mjs';
+import { devSignature, launchBrowser, makeTempDir, startServer } from '../support/harness.mjs';
 import { formatTable, renderSvg } from './report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,5 +1,5 @@
-//! Deterministic pseudo-random bytes for test files (xorshift64), shared by the native, wasm and
-//! server tests.
+//! Deterministic pseudo-random bytes for test files (xorshift64), shared by the native and server
+//! tests.
 
 pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

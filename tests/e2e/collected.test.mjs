@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, makeTempDir, newPage, writeRandomFile } from '../support/harness.mjs';
+import { launchBrowser, makeTempDir, newPage, writeRandomFile } from '../../support/harness.mjs';
 import { MiB, assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, waitForState } from './demo.mjs';
 
 let browser;

@@ -1,14 +1,14 @@
 // Helpers for driving the demo page (www/) in the end-to-end tests: what a person does (open the
 // page, pick files, press buttons) and what they notice (a card's state, its progress bars, the
 // result link, the error). Generic helpers (server, browser, files, stats) come from
-// tests/support/harness.mjs; only knowledge of the demo page's markup lives here.
+// support/harness.mjs; only knowledge of the demo page's markup lives here.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DIST_DIR, REPO_ROOT, fetchBytes, startServer } from '../support/harness.mjs';
+import { DIST_DIR, REPO_ROOT, fetchBytes, startServer } from '../../support/harness.mjs';
 
 export const WWW_DIR = join(REPO_ROOT, 'www');
 export const KiB = 1024;

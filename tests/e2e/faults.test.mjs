@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../support/harness.mjs';
+import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import {
   MiB, assertSameBytes, describeCard, globalStats, openDemo, pickFiles, readError, readResult,
   startDemoServer, throttleUploads, waitForState, waitForUploadProgress,

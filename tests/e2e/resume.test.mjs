@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../support/harness.mjs';
+import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import {
   MiB, assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, throttleUploads,
   waitForDemoReady, waitForState, waitForUploadProgress,

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../support/harness.mjs';
+import { launchBrowser, makeTempDir, newPage, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import {
   MiB, assertSameBytes, globalStats, openDemo, pickFiles, progressOf, readError, readResult,
   startDemoServer, statesSeen, waitForState,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { REPO_ROOT, launchBrowser, startServer } from '../support/harness.mjs';
+import { REPO_ROOT, launchBrowser, startServer } from '../../support/harness.mjs';
 import { assertUploaded, makeApp, packTarball, run, uploadInPage } from './helpers.mjs';
 
 let browser;

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launchBrowser, makeTempDir, newPage, sha1File, writeRandomFile } from '../support/harness.mjs';
+import { launchBrowser, makeTempDir, newPage, sha1File, writeRandomFile } from '../../support/harness.mjs';
 import { fixtureSite } from './helpers.mjs';
 
 let browser;

@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, newPage, sha1Hex, startServer } from '../support/harness.mjs';
+import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, newPage, sha1Hex, startServer } from '../../support/harness.mjs';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** Size of the File each consumption test uploads: a few MiB, not a multiple of the part size. */

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launchBrowser } from '../support/harness.mjs';
+import { launchBrowser } from '../../support/harness.mjs';
 import { assertUploaded, fixtureSite, uploadInPage } from './helpers.mjs';
 
 let browser;

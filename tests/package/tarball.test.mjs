@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { REPO_ROOT } from '../support/harness.mjs';
+import { REPO_ROOT } from '../../support/harness.mjs';
 import { makeApp, packTarball, run } from './helpers.mjs';
 
 let tarball;

@@ -1,5 +1,5 @@
-// Shared helpers for the node:test suites that drive the real `vod-server` binary and headless
-// Chromium (tests/package/, tests/e2e/, the benchmark). Keep this API stable: other suites import it.
+// Shared helpers for the node:test suites and the benchmark, which drive the real `vod-server` binary
+// and headless Chromium (tests/package/, tests/e2e/, bench/). Keep this API stable: they all import it.
 //
 //   startServer({ www, mounts, faults, dataDir, args, ... }) -> { url, origin, endpoint, port, dataDir,
 //                                                                secretId, secretKey, logs(), stop(),
@@ -23,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (two levels above this file). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root (the folder above this file's). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The built package (`npm run build` / scripts/build.mjs writes it). */
 export const DIST_DIR = join(REPO_ROOT, 'dist');
 /** Where failure screenshots and page logs go (git-ignored). */
