@@ -3,7 +3,7 @@
 #   1. cargo test --workspace       native: the protocol core and vod-server
 #   2. build the package            scripts/build.mjs -> dist/
 #   3. cargo build -p vod-server    the binary the browser tests start (VOD_SERVER_BIN)
-#   4. wasm browser tests           scripts/wasm-test.sh (wasm-bindgen-test in headless Chromium)
+#   4. type-check the browser edge   npm run check (tsc --checkJs over js/, against dist/'s wasm types)
 #   5. end-to-end + package tests   node --test tests/e2e/ tests/package/ (Playwright + Chromium)
 # A failing stage does not stop the independent ones after it; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -54,12 +54,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export VOD_SERVER_BIN="$target_dir/debug/vod-server"
 
-if [ -f scripts/wasm-test.sh ]; then
-  stage "wasm-browser-tests" bash scripts/wasm-test.sh || true
-else
-  echo ""
-  echo "!!! scripts/wasm-test.sh is missing: the wasm-bindgen browser tests were NOT run !!!"
-fi
+stage "check-js" npm run --silent check || true
 
 node_dirs=()
 for d in tests/e2e tests/package; do
