@@ -22,11 +22,15 @@ class WorkerFailed extends Error {}
  * @returns {Promise<string>}
  */
 export async function hashPass(file, signal, report) {
+  // One meter for the call: a pass done again (the worker failed) goes on from where it was.
+  const meter = new HashMeter(file.size);
+  /** @param {number} bytes */
+  const hashed = (bytes) => report(meter.advance(bytes));
   try {
     const hashing = startHash();
     if (hashing) {
       try {
-        return await pass(file, signal, report, hashing);
+        return await pass(file, signal, hashed, hashing);
       } catch (error) {
         if (!(error instanceof WorkerFailed)) {
           hashing.abort();
@@ -35,10 +39,12 @@ export async function hashPass(file, signal, report) {
         console.warn(`vod-ugc-uploader: the hash worker failed (${error.message}); hashing on this thread`);
       }
     }
-    return await pass(file, signal, report, null);
+    return await pass(file, signal, hashed, null);
   } catch (why) {
     if (signal.aborted) throw abortError();
     throw uploadError(hashError(typeof why === 'string' ? why : describe(why)));
+  } finally {
+    meter.free();
   }
 }
 
@@ -47,22 +53,21 @@ export async function hashPass(file, signal, report) {
  * worker (`hashing`, whose windows' buffers come back as spares) or, without one, here.
  * @param {Blob} file
  * @param {AbortSignal} signal
- * @param {(progress: import('./index.js').UploadProgress) => void} report
+ * @param {(bytes: number) => void} hashed reports `bytes` more hashed
  * @param {import('./hasher.js').HashJob | null} hashing
  * @returns {Promise<string>}
  */
-async function pass(file, signal, report, hashing) {
+async function pass(file, signal, hashed, hashing) {
   const size = file.size;
   /** @param {number} offset */
   const windowAt = (offset) => Math.min(WINDOW, size - offset);
   const reader = openReader(file);
-  const meter = new HashMeter(size);
   const hasher = hashing ? null : new Sha1();
   /** @type {ArrayBuffer[]} */
   const spares = [];
   /** @param {Promise<any>} promise */
   const inWorker = (promise) => promise.catch((error) => { throw new WorkerFailed(describe(error)); });
-  report(meter.advance(0));
+  hashed(0);
   try {
     let offset = 0;
     let window = await reader.next(new ArrayBuffer(WINDOW), windowAt(0));
@@ -82,7 +87,7 @@ async function pass(file, signal, report, hashing) {
         sha1Update(/** @type {Sha1} */ (hasher), window);
         spares.push(/** @type {ArrayBuffer} */ (window.buffer));
       }
-      report(meter.advance(expected));
+      hashed(expected);
       if (!next) break;
       window = await next;
     }
@@ -90,8 +95,6 @@ async function pass(file, signal, report, hashing) {
     reader.cancel();
     hasher?.free();
     throw error;
-  } finally {
-    meter.free();
   }
   return hashing ? inWorker(hashing.digest()) : /** @type {Sha1} */ (hasher).finish();
 }
