@@ -21,10 +21,8 @@ const DEFAULT_TIMEOUT_MS = 120000;
  * @property {boolean} hashCache
  */
 
-const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
-
 /**
- * `file`'s size, once it is checked to be a File this uploader can read.
+ * Checks that `file` is a File whose size this uploader can address.
  * @param {unknown} file
  * @param {string} fn the function called, for the message
  * @returns {asserts file is File}
@@ -34,7 +32,7 @@ export function checkFile(file, fn) {
     throw new TypeError(`${fn}(file, options): file must be a File (from <input type=file>, a drop, or new File([...], name))`);
   }
   const { size } = file;
-  if (!(Number.isInteger(size) && size >= 0 && size <= MAX_SAFE_INTEGER)) {
+  if (!(Number.isInteger(size) && size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
     throw new TypeError('file.size is not a byte count this uploader can address');
   }
 }
