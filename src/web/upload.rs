@@ -53,7 +53,8 @@ impl Upload {
     /// `{ kind: 'send', id, method, url, offset?, end? }` (a part's body is that slice of the file),
     /// `{ kind: 'read', id, offset, end }`, `{ kind: 'sleep', id, ms }`, or
     /// `{ kind: 'progress', phase, loaded, total, bytesPerSecond, etaSeconds }`.
-    pub fn next(&mut self) -> JsValue {
+    #[wasm_bindgen(js_name = next)]
+    pub fn next_command(&mut self) -> JsValue {
         let Some(command) = self.machine.next_command() else { return JsValue::UNDEFINED };
         match command {
             Command::Progress(progress) => progress_object(&progress),
