@@ -3,21 +3,25 @@
 // {id, abort} for a file's SHA-1, {id, md5: buffer, length} for a part's MD5; out: {id, ack, chunk}
 // after each window and {id, md5, chunk} (the buffer goes back, to be read into again), {id, sha}
 // or {id, error}.
-import init, { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
+import { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
+import { load, sha1Update } from './wasm.js';
 
-/** Bytes copied into wasm memory and hashed at a time: Sha1's stage (src/web/hasher.rs). */
-const STAGE = 256 * 1024;
-let wasm;
-const ready = init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) }).then((exports) => {
-  wasm = exports;
-});
+/**
+ * The worker's global scope, as far as this file uses it.
+ * @typedef {{ onmessage: ((event: MessageEvent<Message>) => void) | null,
+ *   postMessage(message: unknown, transfer?: Transferable[]): void }} Scope
+ * @typedef {{ id: number, chunk?: ArrayBuffer, length?: number, end?: boolean, abort?: boolean, md5?: ArrayBuffer }} Message
+ */
+const scope = /** @type {Scope} */ (/** @type {unknown} */ (self));
+const ready = load();
+/** @type {Map<number, Sha1>} */
 const hashers = new Map();
 
-self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
+scope.onmessage = async ({ data: { id, chunk, length = 0, end, abort, md5 } }) => {
   try {
     await ready;
     if (md5) {
-      self.postMessage({ id, md5: md5Hex(new Uint8Array(md5, 0, length)), chunk: md5 }, [md5]);
+      scope.postMessage({ id, md5: md5Hex(new Uint8Array(md5, 0, length)), chunk: md5 }, [md5]);
       return;
     }
     if (abort) {
@@ -28,22 +32,15 @@ self.onmessage = async ({ data: { id, chunk, length, end, abort, md5 } }) => {
     let hasher = hashers.get(id);
     if (!hasher) hashers.set(id, (hasher = new Sha1()));
     if (chunk) {
-      // Piece by piece through the hasher's stage in wasm memory: each piece is hashed while it is
-      // still in the CPU's cache, and no window-sized buffer is allocated in wasm memory.
-      const stage = hasher.stage();
-      for (let at = 0; at < length; at += STAGE) {
-        const n = Math.min(STAGE, length - at);
-        new Uint8Array(wasm.memory.buffer, stage, n).set(new Uint8Array(chunk, at, n));
-        hasher.updateStaged(n);
-      }
-      self.postMessage({ id, ack: true, chunk }, [chunk]);
+      sha1Update(hasher, new Uint8Array(chunk, 0, length));
+      scope.postMessage({ id, ack: true, chunk }, [chunk]);
     }
     if (end) {
       hashers.delete(id);
-      self.postMessage({ id, sha: hasher.finish() });
+      scope.postMessage({ id, sha: hasher.finish() });
     }
   } catch (e) {
     hashers.delete(id);
-    self.postMessage({ id, error: String(e?.message ?? e) });
+    scope.postMessage({ id, error: String(/** @type {any} */ (e)?.message ?? e) });
   }
 };

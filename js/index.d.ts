@@ -1,16 +1,77 @@
-// The package's types. The option, progress and result types are generated from the Rust sources
-// (src/web/types.rs) into ./wasm/vod_ugc_uploader.d.ts; this file re-exports them.
-import type { UploadOptions, UploadResult, UploadStep, HashOptions } from './wasm/vod_ugc_uploader.js';
+// The package's types: what `upload`, `hashFile` and `ready` take and give (index.js).
 
-export type {
-  UploadOptions,
-  UploadProgress,
-  UploadResult,
-  UploadStep,
-  UploadPhase,
-  SignatureRequest,
-  HashOptions,
-} from './wasm/vod_ugc_uploader.js';
+/** The step of an upload that failed. */
+export type UploadStep = "hash" | "signature" | "init" | "part" | "finish";
+/** What the upload is doing: hashing the file, sending its parts, or waiting for the server to verify it. */
+export type UploadPhase = "hashing" | "uploading" | "finishing";
+
+/** What `getSignature` is asked to sign. */
+export interface SignatureRequest {
+  /** SHA-1 of the whole file, lowercase hex: the signature's `fs`. */
+  fileSha: string;
+  /** The file's name: the signature's `f`. */
+  fileName: string;
+  /** The name's extension, lowercase, without the dot: the signature's `ft`. */
+  fileType: string;
+  fileSize: number;
+}
+
+export interface UploadProgress {
+  phase: UploadPhase;
+  /** Bytes hashed, or bytes the server acknowledged (parts it held already included). Never goes back. */
+  loaded: number;
+  total: number;
+  /** Smoothed over the last seconds; 0 until measured. */
+  bytesPerSecond: number;
+  /** Seconds left at the current speed; null until measured. */
+  etaSeconds: number | null;
+}
+
+export interface UploadOptions {
+  /** Asks the app's backend for the upload signature; called once after hashing, and once more if the server refuses it. */
+  getSignature: (request: SignatureRequest) => string | Promise<string>;
+  /** The API endpoint. Default: "https://vod2.qcloud.com/v2/index.php". */
+  endpoint?: string;
+  /** Part size asked of InitUploadEx: 524288 or 1048576 (default). A resumed upload keeps the server's. */
+  partSize?: 524288 | 1048576;
+  /** Parts in flight at once, 1 to 16. Default 4. */
+  concurrency?: number;
+  /** Retries per call for network failures, HTTP errors and retryable codes. Default 5. */
+  retries?: number;
+  /** The first retry's delay in ms, doubled each time, with jitter. Default 500. */
+  retryDelay?: number;
+  /** A call with no answer after this many ms fails (and is retried). Default 120000. */
+  timeout?: number;
+  /**
+   * Remember each file's SHA-1 in IndexedDB under its name, size and lastModified (checked again
+   * against its first and last MiB), so that uploading it again, after a reload too, skips hashing.
+   * Default true.
+   */
+  hashCache?: boolean;
+  /** Aborts hashing, requests in flight and pending retries; the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+export interface UploadResult {
+  fileId: string;
+  /** Where the stored file can be fetched. */
+  url: string;
+  fileSha: string;
+  /** The server had the file already: nothing was uploaded. */
+  instant: boolean;
+  /** Bytes the server held from an earlier attempt, not sent again. */
+  resumedBytes: number;
+  /** Bytes sent and acknowledged by this call. */
+  uploadedBytes: number;
+  /** The server's proof of the fileId for the app backend to check, or null if it sent none. */
+  verifyContent: string | null;
+}
+
+export interface HashOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: UploadProgress) => void;
+}
 
 /** Uploads a File: hash, signature, InitUploadEx, UploadPartEx × N, FinishUploadEx. */
 export declare function upload(file: File, options: UploadOptions): Promise<UploadResult>;
@@ -38,4 +99,3 @@ export declare class UploadError extends Error {
   readonly canRetry: boolean;
   readonly step: UploadStep;
 }
-

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Builds the release package into dist/ (git-ignored):
 //
-//   dist/index.js, dist/index.d.ts, ...   the hand-written entry files, copied from js/
+//   dist/index.js, dist/hash-worker.js    the browser edge: js/index.js (the package entry) and
+//                                         js/hash-worker.js, each bundled with the js/ modules it
+//                                         imports (rolldown), the wasm glue left as an import
+//   dist/index.d.ts                       the package's types, copied from js/
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
 //   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
-//   dist/wasm/snippets/...                JS snippets imported from Rust, if any
 //
-// then minifies every shipped .js (oxc, through `rolldown/utils`) next to a source map that carries
-// the original text, prints every shipped file's size raw and gzipped, the wasm+JS total against the
-// size budget, and the size and file count of the tarball `npm pack` would make.
+// Every shipped .js is minified (oxc, through rolldown) next to a source map that carries the
+// original text; then it prints every shipped file's size raw and gzipped, the wasm+JS total against
+// the size budget, and the size and file count of the tarball `npm pack` would make.
 //
 // Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
 // Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
@@ -18,6 +20,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { rolldown } from 'rolldown';
 import { minifySync } from 'rolldown/utils';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +30,13 @@ const CRATE = 'vod-ugc-uploader';
 const OUT_NAME = 'vod_ugc_uploader';
 const TARGET = 'wasm32-unknown-unknown';
 const BUDGET_BYTES = 40 * 1024; // wasm + JS, gzipped (issue 5)
+// The browser edge's entry modules (js/), each bundled into dist/ with what it imports.
+const ENTRIES = ['index.js', 'hash-worker.js'];
+// Copied as they are: the package's types.
+const TYPES = ['index.d.ts'];
+// The wasm-bindgen glue, which the entries import and which stays its own module (one instance per
+// page, shared with anything else that imports it).
+const GLUE = /\/wasm\/vod_ugc_uploader\.js$/;
 
 // What rustc 1.95 enables by default for wasm32-unknown-unknown; wasm-opt must accept all of it.
 const WASM_FEATURES = [
@@ -80,7 +90,7 @@ function minify(file) {
   writeFileSync(file, `${out.code}\n//# sourceMappingURL=${basename(file)}.map\n`);
 }
 
-function main() {
+async function main() {
   const t0 = Date.now();
   rmSync(DIST, { recursive: true, force: true });
   mkdirSync(WASM_OUT, { recursive: true });
@@ -107,17 +117,17 @@ function main() {
   }
 
   const jsDir = join(ROOT, 'js');
-  const jsFiles = existsSync(jsDir) ? readdirSync(jsDir).filter((f) => !f.startsWith('.')) : [];
-  if (jsFiles.length === 0) {
-    step('js/ is empty: no entry files to copy (dist/index.js will be missing)');
-  } else {
-    step(`copy js/ -> dist/ (${jsFiles.join(', ')})`);
-    for (const f of jsFiles) cpSync(join(jsDir, f), join(DIST, f), { recursive: true });
+  step(`bundle js/ -> dist/ (${ENTRIES.join(', ')}; ${TYPES.join(', ')} copied)`);
+  for (const entry of ENTRIES) {
+    const bundle = await rolldown({ input: join(jsDir, entry), external: [GLUE], platform: 'browser' });
+    await bundle.write({ file: join(DIST, entry), format: 'es', minify: optimise, sourcemap: true });
+    await bundle.close();
   }
+  for (const f of TYPES) cpSync(join(jsDir, f), join(DIST, f));
 
   if (optimise) {
-    const scripts = walk(DIST).filter((p) => p.endsWith('.js'));
-    step(`minify ${scripts.length} .js files (oxc), with source maps`);
+    const scripts = walk(WASM_OUT).filter((p) => p.endsWith('.js'));
+    step(`minify ${scripts.length} .js file(s) of the wasm glue (oxc), with source maps`);
     scripts.forEach(minify);
   }
 
@@ -162,7 +172,7 @@ function main() {
 }
 
 try {
-  main();
+  await main();
 } catch (err) {
   console.error(`build: FAILED: ${err.message}`);
   process.exit(1);

@@ -3,7 +3,8 @@
 #   1. cargo test --workspace       native: the protocol core and vod-server
 #   2. build the package            scripts/build.mjs -> dist/
 #   3. cargo build -p vod-server    the binary the browser tests start (VOD_SERVER_BIN)
-#   4. browser tests                node --test tests/e2e/ tests/package/ (Playwright + Chromium): the
+#   4. type-check the browser edge   npm run check (tsc --checkJs over js/, against dist/'s wasm types)
+#   5. browser tests                node --test tests/e2e/ tests/package/ (Playwright + Chromium): the
 #                                   package's API, the demo end to end, and the package as apps consume it
 # A failing stage does not stop the independent ones after it; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -53,6 +54,8 @@ stage "vod-server" cargo build -p vod-server || exit 1
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export VOD_SERVER_BIN="$target_dir/debug/vod-server"
+
+stage "check-js" npm run --silent check || true
 
 node_dirs=()
 for d in tests/e2e tests/package; do

@@ -1,20 +1,19 @@
-//! The browser layer: the exported JavaScript API, the `Job` that io.js drives for each call, and the
-//! hash worker's exports. Nothing here binds `window`, so the same code runs on a page and in a Web
-//! Worker.
+//! The browser layer's wasm side: the upload machine as an object the browser edge (`js/`) drives,
+//! the hash pass's progress meter, and the two digests. It calls no JavaScript of this package: the
+//! edge calls in, hands over what happened, and takes back plain objects (commands, progress, a
+//! result or an error description). Nothing here binds `window`, so the same module runs on a page
+//! and in a Web Worker.
 
-mod api;
-mod hasher;
-mod io;
-mod job;
+mod error;
+mod hash;
 pub(crate) mod json;
-mod js_error;
-mod options;
-mod types;
+mod object;
+mod progress;
+mod upload;
 
-pub use api::{hash_file_js, upload_js};
-pub use hasher::register_hash_worker;
-pub use js_error::register_error_class;
-pub use types::TS_TYPES;
+pub use hash::{md5_hex_js, Sha1};
+pub use progress::HashMeter;
+pub use upload::Upload;
 
 /// Talc instead of the standard library's dlmalloc: a fraction of its code in the wasm, and faster.
 #[global_allocator]

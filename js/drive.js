@@ -1,0 +1,141 @@
+// The drive loop: carries out what the wasm's upload machine asks — ask for the signature, send, read
+// a part and take its MD5, wait, report progress — several operations at once, and hands it each
+// outcome, until it has one of its own.
+import { describe, shown, uploadError } from './errors.js';
+import { readPart } from './read.js';
+import { send } from './send.js';
+import { md5Hex } from './wasm/vod_ugc_uploader.js';
+
+/**
+ * What `drive` works with besides the machine.
+ * @typedef {object} Edge
+ * @property {File} file
+ * @property {AbortSignal} signal the call's: aborts everything in flight
+ * @property {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
+ * @property {(progress: import('./index.js').UploadProgress) => void} report
+ * @property {number} timeoutMs
+ */
+
+/**
+ * Drives `job` (an `Upload`, src/web/upload.rs) to its outcome: resolves with the result, or rejects
+ * with its `UploadError` or `AbortError`.
+ * @param {import('./wasm/vod_ugc_uploader.js').Upload} job
+ * @param {Edge} edge
+ * @returns {Promise<import('./index.js').UploadResult>}
+ */
+export function drive(job, { file, signal, getSignature, report, timeoutMs }) {
+  /** @type {ArrayBuffer[]} part buffers to read into again */
+  const pool = [];
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let stepping = false;
+    // Starts what the job asks, then settles once it has an outcome. An app's onProgress runs from
+    // here and may abort: the abort listener then finds a step under way, and this step ends it.
+    const step = () => {
+      if (done || stepping) return;
+      stepping = true;
+      try {
+        // Nothing new starts once the signal fired.
+        for (let command; !signal.aborted && (command = job.next()); ) start(command);
+        if (signal.aborted) job.abort();
+        const outcome = job.outcome();
+        if (outcome === undefined) return;
+        done = true;
+        if (outcome.error) reject(uploadError(outcome.error));
+        else resolve(outcome.result);
+      } catch (error) {
+        done = true;
+        reject(error);
+      } finally {
+        stepping = false;
+      }
+    };
+    /**
+     * Hands an operation's outcome to the job (an abort, once the signal fired), then goes on.
+     * @template T
+     * @param {Promise<T>} promise
+     * @param {(value: T) => void} fulfilled
+     * @param {(why: any) => void} [rejected]
+     */
+    const on = (promise, fulfilled, rejected = () => {}) =>
+      void promise
+        .then((value) => done || (signal.aborted ? job.abort() : fulfilled(value)),
+          (why) => done || (signal.aborted ? job.abort() : rejected(why)))
+        .then(step, (error) => { done = true; reject(error); });
+    /** @param {any} command */
+    const start = (command) => {
+      switch (command.kind) {
+        case 'progress':
+          return report(command);
+        case 'sign': {
+          const { fileSha, fileName, fileType, fileSize } = command;
+          return on(askSignature(getSignature, { fileSha, fileName, fileType, fileSize }), (value) => {
+            if (typeof value === 'string') job.signed(value);
+            else job.signFailed(`it must return a signature string, not ${shown(value)}`);
+          }, (why) => job.signFailed(describe(why)));
+        }
+        case 'send': {
+          const { id, method, url, offset, end } = command;
+          const body = offset === undefined ? null : file.slice(offset, end);
+          return on(send(method, url, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text),
+            (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
+        }
+        case 'read': {
+          const { id, offset, end } = command;
+          return on(readPart(file, offset, end, pool, signal), (got) => {
+            if (typeof got === 'string') return job.read(id, got);
+            job.read(id, md5Hex(got));
+            pool.push(/** @type {ArrayBuffer} */ (got.buffer));
+          }, (why) => job.readFailed(id, why));
+        }
+        case 'sleep':
+          return on(sleep(command.ms, signal), () => job.woke(command.id));
+      }
+    };
+    signal.addEventListener('abort', step, { once: true });
+    step();
+  });
+}
+
+/**
+ * Calls the app's `onProgress` with a progress report; an exception in it is reported on the
+ * console, not fatal.
+ * @param {((progress: import('./index.js').UploadProgress) => void) | undefined} onProgress
+ * @returns {(progress: import('./index.js').UploadProgress) => void}
+ */
+export function reporter(onProgress) {
+  return ({ phase, loaded, total, bytesPerSecond, etaSeconds }) => {
+    try {
+      onProgress?.({ phase, loaded, total, bytesPerSecond, etaSeconds });
+    } catch (error) {
+      console.warn('vod-ugc-uploader: onProgress threw', error);
+    }
+  };
+}
+
+/**
+ * The app's `getSignature` for this file, as a promise (also of what it threw).
+ * @param {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
+ * @param {import('./index.js').SignatureRequest} request
+ */
+async function askSignature(getSignature, request) {
+  return getSignature(request);
+}
+
+/**
+ * Resolves after `ms`, or as soon as `signal` aborts (the caller checks which).
+ * @param {number} ms
+ * @param {AbortSignal} signal
+ * @returns {Promise<void>}
+ */
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,60 @@
+// The errors an upload rejects with, and failures put in words for messages.
+
+/** A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying again later may work. */
+export class UploadError extends Error {
+  /**
+   * @param {string} message
+   * @param {import('./index.js').UploadErrorDetails} [details]
+   */
+  constructor(message, { code = null, canRetry = false, step, cause } = /** @type {any} */ ({})) {
+    super(message, cause === undefined ? undefined : { cause });
+    /** @type {'UploadError'} */
+    this.name = 'UploadError';
+    this.code = code;
+    this.canRetry = canRetry;
+    this.step = step;
+  }
+}
+
+/**
+ * A failure as the wasm describes it (src/web/error.rs): `cause` is what came back, or the failure
+ * in words.
+ * @typedef {{ message: string, code: number | null, canRetry: boolean, step: import('./index.js').UploadStep,
+ *   cause: object | string | undefined, aborted: boolean }} Failure
+ */
+
+/** What an aborted call rejects with. */
+export function abortError() {
+  return new DOMException('The upload was aborted.', 'AbortError');
+}
+
+/**
+ * The error a failed upload rejects with: an `UploadError`, or an `AbortError` for an abort.
+ * @param {Failure} failure
+ * @returns {Error}
+ */
+export function uploadError({ message, code, canRetry, step, cause, aborted }) {
+  if (aborted) return abortError();
+  return new UploadError(message, { code, canRetry, step, cause: typeof cause === 'string' ? new Error(cause) : cause });
+}
+
+/**
+ * What was thrown, in words: `Name: message` for an Error.
+ * @param {unknown} error
+ */
+export function describe(error) {
+  if (!(error instanceof Error)) return typeof error === 'string' ? error : shown(error);
+  return error.message ? `${error.name}: ${error.message}` : error.name;
+}
+
+/**
+ * A value as a message shows it: as JSON where it has a JSON form.
+ * @param {unknown} value
+ */
+export function shown(value) {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,99 @@
+// The arguments of `upload()` and `hashFile()`, checked before any work starts: a TypeError names
+// what is wrong. Defaults of the browser edge are set here; the protocol options left out take the
+// core's defaults in the wasm (Options::default: endpoint, part size, concurrency, retries, retry delay).
+import { shown } from './errors.js';
+
+/** A call with no answer after this many ms fails (and is retried). */
+const DEFAULT_TIMEOUT_MS = 120000;
+
+/**
+ * `upload()`'s options, checked, with the edge's defaults.
+ * @typedef {object} Checked
+ * @property {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
+ * @property {(progress: import('./index.js').UploadProgress) => void} [onProgress]
+ * @property {AbortSignal} [signal]
+ * @property {string | undefined} endpoint
+ * @property {number | undefined} partSize
+ * @property {number | undefined} concurrency
+ * @property {number | undefined} retries
+ * @property {number | undefined} retryDelay
+ * @property {number} timeout
+ * @property {boolean} hashCache
+ */
+
+/**
+ * Checks that `file` is a File whose size this uploader can address.
+ * @param {unknown} file
+ * @param {string} fn the function called, for the message
+ * @returns {asserts file is File}
+ */
+export function checkFile(file, fn) {
+  if (!(file instanceof File)) {
+    throw new TypeError(`${fn}(file, options): file must be a File (from <input type=file>, a drop, or new File([...], name))`);
+  }
+  const { size } = file;
+  if (!(Number.isInteger(size) && size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
+    throw new TypeError('file.size is not a byte count this uploader can address');
+  }
+}
+
+/**
+ * `upload()`'s options, checked: throws a TypeError for anything the protocol or the package does
+ * not allow.
+ * @param {unknown} options
+ * @returns {Checked}
+ */
+export function uploadOptions(options) {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('upload(file, options): options must be an object with a getSignature function');
+  }
+  const o = /** @type {Record<string, unknown>} */ (options);
+  const { getSignature, endpoint, partSize, hashCache } = o;
+  if (typeof getSignature !== 'function') {
+    throw new TypeError('options.getSignature must be a function ({ fileSha, fileName, fileType, fileSize }) => signature string or Promise of one');
+  }
+  if (endpoint !== undefined && !(typeof endpoint === 'string' && endpoint.trim())) {
+    throw new TypeError('options.endpoint must be a URL string');
+  }
+  if (partSize !== undefined && partSize !== 524288 && partSize !== 1048576) {
+    throw new TypeError(`options.partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not ${shown(partSize)}`);
+  }
+  if (hashCache !== undefined && typeof hashCache !== 'boolean') throw new TypeError('options.hashCache must be a boolean');
+  return {
+    getSignature: /** @type {Checked['getSignature']} */ (getSignature),
+    ...hashOptions(o),
+    endpoint,
+    partSize,
+    concurrency: integer(o, 'concurrency', 1, 16),
+    retries: integer(o, 'retries', 0, 100),
+    retryDelay: integer(o, 'retryDelay', 0, 60000),
+    timeout: integer(o, 'timeout', 1000, 3600000) ?? DEFAULT_TIMEOUT_MS,
+    hashCache: hashCache ?? true,
+  };
+}
+
+/**
+ * The `onProgress` and `signal` options, which `upload()` and `hashFile()` share, checked.
+ * @param {any} options
+ * @returns {import('./index.js').HashOptions}
+ */
+export function hashOptions(options) {
+  const { onProgress, signal } = options ?? {};
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  return { onProgress, signal };
+}
+
+/**
+ * An integer option in `min..=max`, or undefined where absent.
+ * @param {Record<string, unknown>} options
+ * @param {string} key
+ * @param {number} min
+ * @param {number} max
+ * @returns {number | undefined}
+ */
+function integer(options, key, min, max) {
+  const n = options[key];
+  if (n === undefined || (Number.isInteger(n) && /** @type {number} */ (n) >= min && /** @type {number} */ (n) <= max)) return /** @type {number | undefined} */ (n);
+  throw new TypeError(`options.${key} must be an integer from ${min} to ${max}, not ${shown(n)}`);
+}

@@ -1,0 +1,44 @@
+// One request to the API, with its own timeout.
+import { describe } from './errors.js';
+
+/**
+ * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
+ * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
+ * slice of the file) can no longer be read, else with what went wrong, in words.
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob | null} body
+ * @param {AbortSignal} signal
+ * @param {number} timeoutMs
+ * @returns {Promise<[number, string]>}
+ */
+export async function send(method, url, body, signal, timeoutMs) {
+  if (signal.aborted) throw null;
+  // One controller per call, aborted by the upload's signal or the timeout; both are let go as soon
+  // as the call ends (AbortSignal.timeout would hold each call's timer and signals for timeoutMs).
+  const call = new AbortController();
+  const abort = () => call.abort();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; abort(); }, timeoutMs);
+  signal.addEventListener('abort', abort);
+  /** @type {RequestInit} */
+  const init = { method, signal: call.signal };
+  if (body) {
+    init.body = body;
+    init.headers = { 'Content-Type': 'application/octet-stream' };
+  }
+  try {
+    const response = await fetch(url, init);
+    return [response.status, await response.text()];
+  } catch (error) {
+    if (signal.aborted) throw null;
+    if (timedOut) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
+    // The browser words a body it could not read from the file (changed or gone) as a network
+    // failure; sending it again would fail the same way.
+    const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
+    throw read ? { read } : describe(error);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', abort);
+  }
+}

@@ -1,0 +1,39 @@
+// The package's WebAssembly module (./wasm, built from src/web/): loaded once per page or worker, and
+// the one way bytes are fed to its SHA-1.
+import init from './wasm/vod_ugc_uploader.js';
+
+/** Bytes copied into wasm memory and hashed at a time: `Sha1`'s stage (src/web/hash.rs). */
+const STAGE = 256 * 1024;
+
+/** @type {Promise<void> | null} */
+let loading = null;
+/** @type {WebAssembly.Memory} */
+let memory;
+
+/** Loads and compiles the wasm module once. */
+export function load() {
+  loading ??= init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) })
+    .then((exports) => {
+      memory = exports.memory;
+    })
+    .catch((error) => {
+      loading = null;
+      throw new Error(`vod-ugc-uploader: could not load its WebAssembly module (${error && error.message || error}); a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src`, { cause: error });
+    });
+  return loading;
+}
+
+/**
+ * Hashes `bytes` with `hasher`, piece by piece through its stage in wasm memory: each piece is hashed
+ * while it is still in the CPU's cache, and nothing of the bytes' size is allocated in wasm memory.
+ * @param {import('./wasm/vod_ugc_uploader.js').Sha1} hasher
+ * @param {Uint8Array} bytes
+ */
+export function sha1Update(hasher, bytes) {
+  const stage = hasher.stage();
+  for (let at = 0; at < bytes.byteLength; at += STAGE) {
+    const piece = bytes.subarray(at, at + STAGE);
+    new Uint8Array(memory.buffer, stage, piece.byteLength).set(piece);
+    hasher.updateStaged(piece.byteLength);
+  }
+}
