@@ -61,8 +61,10 @@ else
   echo "!!! scripts/wasm-test.sh is missing: the wasm-bindgen browser tests were NOT run !!!"
 fi
 
+# tests/engines/ runs in Chromium, Firefox ESR and WebKitGTK (support/engines.mjs); an engine that is
+# not installed is reported as skipped, with the reason.
 node_dirs=()
-for d in tests/e2e tests/package; do
+for d in tests/e2e tests/package tests/engines; do
   if [ -d "$d" ] && compgen -G "$d/*.test.mjs" >/dev/null; then
     node_dirs+=("$d/")
   else

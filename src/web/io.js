@@ -179,19 +179,24 @@ async function hashPass(job, file, signal, worker) {
 }
 
 /**
- * One pass over the file's stream in windows, the next window read while this one is hashed: in the
- * worker (`hashing`, whose windows' buffers come back as spares) or, without one, by the job here.
+ * One pass over the file in windows, the next window read while this one is hashed: in the worker
+ * (`hashing`, whose windows' buffers come back as spares) or, without one, by the job here. Where
+ * Blob streams are byte streams, the file's stream is read into those buffers; elsewhere each window
+ * is a slice of the file (see `byteStreams`).
  */
 async function pass(job, file, signal, hashing) {
   const size = file.size;
   const windowAt = (offset) => Math.min(WINDOW, size - offset);
-  const reader = file.stream().getReader({ mode: 'byob' });
+  const reader = byteStreams() ? file.stream().getReader({ mode: 'byob' }) : null;
   const spares = [];
+  const read = (offset) => reader
+    ? fill(reader, hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW), windowAt(offset))
+    : sliceOf(file, offset, offset + windowAt(offset));
   const inWorker = (promise) => promise.catch((error) => { throw new WorkerFailed(describe(error)); });
   job.hashing(0);
   try {
     let offset = 0;
-    let window = await fill(reader, new ArrayBuffer(WINDOW), windowAt(0));
+    let window = await read(0);
     for (;;) {
       const expected = windowAt(offset);
       if (signal.aborted) throw null;
@@ -199,21 +204,20 @@ async function pass(job, file, signal, hashing) {
         throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
       }
       offset += expected;
-      const buffer = hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW);
-      const next = offset < size ? fill(reader, buffer, windowAt(offset)) : null;
+      const next = offset < size ? read(offset) : null;
       next?.catch(() => {}); // awaited below, unless hashing fails first
       if (hashing) {
         await inWorker(hashing.update(window));
       } else {
         job.update(window);
-        spares.push(window.buffer);
+        if (reader) spares.push(window.buffer);
       }
       job.hashing(expected);
       if (!next) break;
       window = await next;
     }
   } catch (error) {
-    reader.cancel().catch(() => {});
+    reader?.cancel().catch(() => {});
     throw error;
   }
   return hashing ? inWorker(hashing.digest()) : job.digest();
@@ -269,17 +273,19 @@ function describe(error) {
  */
 async function readPart(blob, offset, end, pool, signal, worker) {
   const want = end - offset;
-  const read = async (buffer) => {
-    const reader = blob.slice(offset, end).stream().getReader({ mode: 'byob' });
-    const bytes = await fill(reader, buffer, want);
+  // Into `spare` if it is large enough, where Blob streams are byte streams; else as a slice.
+  const read = async (spare) => {
+    const bytes = byteStreams()
+      ? await fill(blob.slice(offset, end).stream().getReader({ mode: 'byob' }), spare?.byteLength >= want ? spare : new ArrayBuffer(want), want)
+      : await sliceOf(blob, offset, end);
     if (bytes.byteLength !== want) {
       throw `asked for ${want} bytes at offset ${offset}, got ${bytes.byteLength}: the file changed`;
     }
     return bytes;
   };
   try {
-    const spare = pool.pop();
-    let bytes = await read(spare?.byteLength >= want ? spare : new ArrayBuffer(want));
+    // Taken from the pool either way, so that it holds no more buffers than parts in flight.
+    let bytes = await read(pool.pop());
     if (signal.aborted) throw null;
     const hashing = worker?.md5(bytes);
     if (hashing) {
@@ -289,7 +295,7 @@ async function readPart(blob, offset, end, pool, signal, worker) {
         return md5;
       } catch {
         // The worker failed, and kept the buffer: read the part again for the caller to hash.
-        bytes = await read(new ArrayBuffer(want));
+        bytes = await read(null);
       }
     }
     return bytes;
@@ -428,4 +434,28 @@ async function fill(reader, buffer, want) {
   } finally {
     reading.delete(reader);
   }
+}
+
+let byteStreamsSeen;
+
+/**
+ * Whether a Blob's stream is a byte stream, which a BYOB reader reads into buffers of ours (Chromium,
+ * Firefox). WebKit's (Safari's engine) is not: getReader({ mode: 'byob' }) throws there (WebKitGTK
+ * 2.50), and the file is read as `Blob.slice().arrayBuffer()` windows instead. Asked once.
+ */
+function byteStreams() {
+  if (byteStreamsSeen === undefined) {
+    try {
+      new Blob().stream().getReader({ mode: 'byob' }).releaseLock();
+      byteStreamsSeen = true;
+    } catch {
+      byteStreamsSeen = false;
+    }
+  }
+  return byteStreamsSeen;
+}
+
+/** Bytes `[start, end)` of `blob`, read as a slice: a Uint8Array over a buffer of their own. */
+async function sliceOf(blob, start, end) {
+  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
 }
