@@ -21,16 +21,56 @@ import { md5InWorker } from './hasher.js';
  */
 const reading = new Set();
 
+/** @type {boolean | undefined} */
+let byteStreams;
+
 /**
- * A reader of `blob`: BYOB reads of its stream, into the caller's buffers.
+ * Whether a Blob's stream is a byte stream, which a BYOB reader reads into buffers of ours (Chromium,
+ * Firefox). WebKit's (Safari's engine) is not: `getReader({ mode: 'byob' })` throws there (WebKitGTK
+ * 2.50). Asked once.
+ */
+function blobStreamsAreBytes() {
+  if (byteStreams === undefined) {
+    try {
+      new Blob().stream().getReader({ mode: 'byob' }).releaseLock();
+      byteStreams = true;
+    } catch {
+      byteStreams = false;
+    }
+  }
+  return byteStreams;
+}
+
+/**
+ * A reader of `blob`: BYOB reads of its stream into the caller's buffers where Blob streams are byte
+ * streams; elsewhere each read is a `Blob.slice().arrayBuffer()` of its own (the caller's buffer is
+ * not used), which the callers' read-ahead keeps one read in flight as well.
  * @param {Blob} blob
  * @returns {Reader}
  */
 export function openReader(blob) {
+  if (!blobStreamsAreBytes()) return sliceReader(blob);
   const reader = blob.stream().getReader({ mode: 'byob' });
   return {
     next: (buffer, want) => fill(reader, buffer, want),
     cancel: () => void reader.cancel().catch(() => {}),
+  };
+}
+
+/**
+ * A reader of `blob` that reads each range as a slice.
+ * @param {Blob} blob
+ * @returns {Reader}
+ */
+function sliceReader(blob) {
+  let at = 0;
+  return {
+    next: async (_buffer, want) => {
+      const start = at;
+      at += want;
+      return new Uint8Array(await blob.slice(start, start + want).arrayBuffer());
+    },
+    cancel: () => {},
   };
 }
 

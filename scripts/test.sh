@@ -57,8 +57,10 @@ export VOD_SERVER_BIN="$target_dir/debug/vod-server"
 
 stage "check-js" npm run --silent check || true
 
+# tests/engines/ runs in Chromium, Firefox ESR and WebKitGTK (support/engines.mjs); an engine that is
+# not installed is reported as skipped, with the reason.
 node_dirs=()
-for d in tests/e2e tests/package; do
+for d in tests/e2e tests/package tests/engines; do
   if [ -d "$d" ] && compgen -G "$d/*.test.mjs" >/dev/null; then
     node_dirs+=("$d/")
   else
