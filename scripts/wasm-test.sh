@@ -40,4 +40,4 @@ echo "wasm tests against $VOD_SERVER_URL and (faults) $VOD_FAULTY_URL"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
-cargo test -p vod-ugc-uploader --target wasm32-unknown-unknown --test web
+cargo test -p vod-ugc-uploader --target wasm32-unknown-unknown --no-default-features --features web --test web

@@ -12,7 +12,7 @@ use crate::error::{ErrorKind, Step, UploadError};
 use crate::hash::{md5_hex, FileHasher};
 use crate::machine::{Command, Event, Machine};
 use crate::progress::{Meter, Phase, Progress};
-use crate::upload::{EnvError, FileInfo, Options, UploadResult};
+use crate::{EnvError, FileInfo, Options, UploadResult};
 use crate::web::io;
 use crate::web::js_error::to_js;
 

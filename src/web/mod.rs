@@ -6,7 +6,6 @@ mod api;
 mod hasher;
 mod io;
 mod job;
-pub(crate) mod json;
 mod js_error;
 mod options;
 mod types;

@@ -6,7 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
 use crate::retry::Backoff;
-use crate::upload::Options;
+use crate::Options;
 use crate::web::io;
 
 pub struct JsOptions {
