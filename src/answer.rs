@@ -2,7 +2,7 @@
 //! the init answer into what to do next.
 
 use crate::error::{snippet, ErrorKind, Step, UploadError};
-// The platform's JSON reader, and what answers read of a JSON value: see [`crate::platform`].
+// The platform's JSON reader, and what answers read of a JSON value (see crate::platform).
 pub use crate::platform::{Json as PlatformJson, JsonValue};
 
 /// An HTTP reply as the transport saw it.

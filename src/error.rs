@@ -1,6 +1,7 @@
-//! One error type for the whole upload: which step failed, what kind of failure it was, and what
-//! came back. The browser layer turns it into a JS `UploadError` (or an `AbortError`) at the edge.
-//! And [`EnvError`]: why one operation the upload asked of its platform did not complete.
+//! The upload's errors: [`UploadError`], one type for the whole upload, says which step failed, what
+//! kind of failure it was and what came back (the browser layer turns it into a JS `UploadError` or
+//! an `AbortError` at the edge); [`EnvError`] says why one operation the upload asked of its platform
+//! did not complete.
 
 use std::fmt;
 

@@ -28,6 +28,7 @@ pub struct Request {
     pub part: Option<Part>,
 }
 
+/// The call's URL; each query value is percent-encoded, Base64's `+`, `/` and `=` included.
 fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
     let mut url = String::with_capacity(endpoint.len() + 160);
     url.push_str(endpoint);
