@@ -95,8 +95,8 @@ async function main() {
   rmSync(DIST, { recursive: true, force: true });
   mkdirSync(WASM_OUT, { recursive: true });
 
-  step(`cargo build --release --lib --target ${TARGET} -p ${CRATE}`);
-  run('cargo', ['build', '--release', '--lib', '--target', TARGET, '-p', CRATE]);
+  step(`cargo build --release --lib --target ${TARGET} -p ${CRATE} --no-default-features --features web`);
+  run('cargo', ['build', '--release', '--lib', '--target', TARGET, '-p', CRATE, '--no-default-features', '--features', 'web']);
   const targetDir = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
   const wasmIn = join(targetDir, TARGET, 'release', `${OUT_NAME}.wasm`);
   if (!existsSync(wasmIn)) throw new Error(`cargo did not produce ${relative(ROOT, wasmIn)}`);

@@ -2,6 +2,8 @@
 //! the init answer into what to do next.
 
 use crate::error::{snippet, ErrorKind, Step, UploadError};
+// The platform's JSON reader, and what answers read of a JSON value (see crate::platform).
+pub use crate::platform::{Json as PlatformJson, JsonValue};
 
 /// An HTTP reply as the transport saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,19 +32,6 @@ pub struct ListedPart {
     pub data_size: u64,
     /// The published example lists one part with `dataSha` instead: the MD5 is informative only.
     pub data_md5: Option<String>,
-}
-
-/// A parsed JSON value, as much of it as answers need. Natively it is `serde_json`'s; in the browser
-/// it is the platform's own `JSON.parse` result (which keeps serde_json out of the wasm), so that one
-/// reading of the fields below serves both.
-pub trait JsonValue: Sized {
-    fn parse(text: &str) -> Result<Self, String>;
-    fn field(&self, name: &str) -> Option<Self>;
-    fn as_f64(&self) -> Option<f64>;
-    fn as_bool(&self) -> Option<bool>;
-    fn as_string(&self) -> Option<String>;
-    fn items(&self) -> Option<Vec<Self>>;
-    fn is_object(&self) -> bool;
 }
 
 /// A non-negative whole number that a double represents exactly.
@@ -92,37 +81,6 @@ impl Answer {
         })
     }
 }
-
-#[cfg(not(target_arch = "wasm32"))]
-impl JsonValue for serde_json::Value {
-    fn parse(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| e.to_string())
-    }
-    fn field(&self, name: &str) -> Option<Self> {
-        self.get(name).filter(|v| !v.is_null()).cloned()
-    }
-    fn as_f64(&self) -> Option<f64> {
-        serde_json::Value::as_f64(self)
-    }
-    fn as_bool(&self) -> Option<bool> {
-        serde_json::Value::as_bool(self)
-    }
-    fn as_string(&self) -> Option<String> {
-        self.as_str().map(str::to_string)
-    }
-    fn items(&self) -> Option<Vec<Self>> {
-        self.as_array().cloned()
-    }
-    fn is_object(&self) -> bool {
-        serde_json::Value::is_object(self)
-    }
-}
-
-/// The JSON reader of this platform.
-#[cfg(not(target_arch = "wasm32"))]
-pub type PlatformJson = serde_json::Value;
-#[cfg(target_arch = "wasm32")]
-pub type PlatformJson = crate::web::json::JsJson;
 
 const BODY_SNIPPET: usize = 200;
 

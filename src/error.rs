@@ -1,5 +1,7 @@
-//! One error type for the whole upload: which step failed, what kind of failure it was, and what
-//! came back. The browser layer turns it into a JS `UploadError` (or an `AbortError`) at the edge.
+//! The upload's errors: [`UploadError`], one type for the whole upload, says which step failed, what
+//! kind of failure it was and what came back (the browser layer turns it into a JS `UploadError` or
+//! an `AbortError` at the edge); [`EnvError`] says why one operation the upload asked of its platform
+//! did not complete.
 
 use std::fmt;
 
@@ -143,6 +145,18 @@ impl fmt::Display for UploadError {
 }
 
 impl std::error::Error for UploadError {}
+
+/// Why an operation the upload asked of its platform (a signature, a request, a read, a wait) did not
+/// complete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvError {
+    /// The upload was aborted: stop at once.
+    Aborted,
+    /// It failed; the text says how.
+    Failed(String),
+    /// The file could not be read (it changed on disk, or went away): sending it again will not help.
+    Unreadable(String),
+}
 
 /// The first `max` characters of a body, for error messages.
 pub(crate) fn snippet(body: &str, max: usize) -> String {

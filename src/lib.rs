@@ -5,23 +5,32 @@
 //!
 //! The protocol core (every module but `web`) is plain Rust without I/O: it plans parts, builds
 //! requests, reads answers and decides retries. [`machine::Machine`] is the upload as a state machine
-//! that is handed what happened and says what to do next; [`upload::upload`] drives it over the
-//! [`upload::Env`] trait. The `web` module (wasm32 only) exports the JavaScript API, and its io.js
-//! drives the machine with `fetch`, `Blob` streams and a hash worker.
+//! that is handed what happened and says what to do next. The layers call one way only: the core
+//! names nothing outside it, its one platform dependency is [`platform`] (chosen by cargo feature),
+//! and its drivers sit on top: [`driver::upload`] drives the machine over the [`driver::Env`] trait on
+//! native platforms, and the `web` module (cargo feature `web`) exports the JavaScript API, whose
+//! JavaScript drives the machine with `fetch`, `Blob` streams and a hash worker.
 
 pub mod answer;
+pub mod driver;
 pub mod error;
+pub mod file;
 pub mod hash;
 pub mod machine;
+pub mod options;
+pub mod outcome;
 pub mod plan;
+pub mod platform;
 pub mod progress;
 pub mod request;
 pub mod retry;
-pub mod upload;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(feature = "web")]
 pub mod web;
 
-pub use error::{ErrorKind, Step, UploadError};
+pub use driver::{upload, Env};
+pub use error::{EnvError, ErrorKind, Step, UploadError};
+pub use file::FileInfo;
 pub use machine::{Command, Event, Machine};
-pub use upload::{upload, Env, EnvError, FileInfo, Options, UploadResult};
+pub use options::Options;
+pub use outcome::UploadResult;

@@ -5,7 +5,7 @@
 //! The machine is handed what happened ([`Event`]) and says what to do next ([`Command`]): ask the
 //! app's backend for a signature, send a request, read a part and take its MD5, wait before a retry,
 //! report progress. It never waits itself, so a test steps it in microseconds, and each platform
-//! drives it with its own I/O ([`crate::upload::upload`] does it over an [`crate::upload::Env`]).
+//! drives it with its own I/O (on native platforms, [`crate::driver::upload`] over an `Env`).
 //!
 //! Every operation the machine starts carries an id, and its event carries the same id back; events
 //! for operations the machine no longer waits on are ignored.
@@ -13,11 +13,14 @@
 use std::collections::VecDeque;
 
 use crate::answer::{self, Answer, HttpReply, InitDecision};
-use crate::error::{ErrorKind, Step, UploadError};
+use crate::error::{EnvError, ErrorKind, Step, UploadError};
+use crate::file::FileInfo;
+use crate::options::Options;
+use crate::outcome::UploadResult;
 use crate::plan::{self, Part};
 use crate::progress::{Meter, Phase, Progress};
 use crate::request::{self, Request};
-use crate::upload::{EnvError, FileInfo, Options, UploadResult};
+use crate::retry::{self, Decision, Failure};
 
 /// Which operation an event answers.
 pub type Id = u32;
@@ -53,9 +56,6 @@ pub enum Event {
     Woke(Id, Result<(), EnvError>),
 }
 
-/// The code of a refused signature.
-pub const SIGNATURE_REFUSED: i64 = -10002;
-
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Init,
@@ -73,8 +73,7 @@ impl Call {
     }
 }
 
-/// A call in progress, with the protocol's client rules applied to it: transient failures are sent
-/// again after a backoff, up to `options.retries` times; a refused signature is refreshed once.
+/// A call in progress, with what the retry decision ([`retry::decide`]) needs to know of it.
 #[derive(Debug)]
 struct Pending {
     id: Id,
@@ -267,10 +266,8 @@ impl Machine {
 
     fn replied(&mut self, id: Id, reply: Result<HttpReply, EnvError>, now_ms: f64, random: f64) {
         let Some(index) = self.calls.iter().position(|c| c.id == id) else { return };
-        let (step, sends, generation) = {
-            let c = &self.calls[index];
-            (c.call.step(), c.sends, c.generation)
-        };
+        let pending = &self.calls[index];
+        let (step, sends, retries, sent_with) = (pending.call.step(), pending.sends, pending.retries, pending.generation);
         let outcome = match reply {
             Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
             Err(EnvError::Aborted) => return self.fail(UploadError::new(step, ErrorKind::Aborted)),
@@ -284,27 +281,26 @@ impl Machine {
             }
             Err(error) => error.with_attempts(sends),
         };
-        let current = self.signature.as_ref().map_or(0, |s| s.1);
-        if error.code() == Some(SIGNATURE_REFUSED) {
-            // Several calls refused together share one refresh; a refusal of the refreshed signature
-            // is final.
-            if current > generation {
-                self.send(id);
-            } else if current >= 1 {
-                self.fail(error);
-            } else {
+        let failure = Failure {
+            error: &error,
+            retries,
+            sent_with,
+            current: self.signature.as_ref().map_or(0, |s| s.1),
+            refreshing: self.refreshing,
+        };
+        match retry::decide(&failure, self.options.retries, &self.options.backoff, random) {
+            Decision::Resend => self.send(id),
+            Decision::Wait(ms) => {
+                self.calls[index].retries += 1;
+                self.commands.push_back(Command::Sleep(id, ms));
+            }
+            Decision::Refresh { ask } => {
                 self.calls[index].parked = true;
-                if !self.refreshing {
+                if ask {
                     self.ask_signature();
                 }
             }
-        } else if error.is_transient() && self.calls[index].retries < self.options.retries {
-            let pending = &mut self.calls[index];
-            pending.retries += 1;
-            let delay = self.options.backoff.delay_ms(pending.retries, random);
-            self.commands.push_back(Command::Sleep(id, delay));
-        } else {
-            self.fail(error);
+            Decision::Fail => self.fail(error),
         }
     }
 

@@ -1,21 +1,7 @@
 //! Building the three calls' requests: method, URL with its query string, and whether a body goes.
 
 use crate::plan::Part;
-
-/// A query value, percent-encoded: Base64's `+`, `/` and `=` included. Natively with the
-/// `percent-encoding` crate (RFC 3986's unreserved characters stay); in the browser with its own
-/// `encodeURIComponent`, which also leaves `!'()*` (legal in a query, and decoded alike).
-#[cfg(not(target_arch = "wasm32"))]
-fn encode(value: &str, url: &mut String) {
-    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-    url.extend(utf8_percent_encode(value, QUERY_VALUE));
-}
-
-#[cfg(target_arch = "wasm32")]
-fn encode(value: &str, url: &mut String) {
-    url.push_str(&String::from(js_sys::encode_uri_component(value)));
-}
+use crate::platform::encode_query_value;
 
 pub const DEFAULT_ENDPOINT: &str = "https://vod2.qcloud.com/v2/index.php";
 
@@ -42,6 +28,7 @@ pub struct Request {
     pub part: Option<Part>,
 }
 
+/// The call's URL; each query value is percent-encoded, Base64's `+`, `/` and `=` included.
 fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
     let mut url = String::with_capacity(endpoint.len() + 160);
     url.push_str(endpoint);
@@ -52,7 +39,7 @@ fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
         url.push('&');
         url.push_str(name);
         url.push('=');
-        encode(value, &mut url);
+        encode_query_value(value, &mut url);
     }
     url
 }

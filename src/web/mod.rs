@@ -6,7 +6,6 @@
 
 mod error;
 mod hash;
-pub(crate) mod json;
 mod object;
 mod progress;
 mod upload;
@@ -16,5 +15,6 @@ pub use progress::HashMeter;
 pub use upload::Upload;
 
 /// Talc instead of the standard library's dlmalloc: a fraction of its code in the wasm, and faster.
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

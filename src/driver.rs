@@ -1,30 +1,21 @@
-//! The upload's options and result, and a driver for native platforms: the [`Machine`] decides every
-//! step, and [`upload`] carries its commands out with an [`Env`] that sends requests, reads parts of
-//! the file, sleeps, asks for signatures and reports progress. The tests implement `Env` in memory
-//! and against the real server's router; the browser drives the machine from `src/web/io.js` instead.
+//! The driver for native platforms: the [`Machine`] decides every step, and [`upload`] carries its
+//! commands out as futures, with an [`Env`] that sends requests, reads parts of the file, sleeps, asks
+//! for signatures and reports progress. The tests implement `Env` in memory and against the real
+//! server's router; the browser drives the machine from JavaScript instead.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
 
 use crate::answer::HttpReply;
-use crate::error::UploadError;
+use crate::error::{EnvError, UploadError};
+use crate::file::FileInfo;
 use crate::machine::{Command, Event, Machine};
-use crate::plan::{self, Part};
+use crate::options::Options;
+use crate::outcome::UploadResult;
+use crate::plan::Part;
 use crate::progress::Progress;
-use crate::request::{self, Request};
-use crate::retry::Backoff;
-
-/// Why an [`Env`] call did not complete.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EnvError {
-    /// The upload was aborted: stop at once.
-    Aborted,
-    /// It failed; the text says how.
-    Failed(String),
-    /// The file could not be read (it changed on disk, or went away): sending it again will not help.
-    Unreadable(String),
-}
+use crate::request::Request;
 
 /// What the uploader asks of its platform.
 pub trait Env {
@@ -45,65 +36,6 @@ pub trait Env {
     /// A number in [0, 1), for jitter.
     fn random(&self) -> f64;
     fn aborted(&self) -> bool;
-}
-
-/// What is known of the file once it is hashed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileInfo {
-    pub name: String,
-    pub size: u64,
-    /// Lowercase hex SHA-1 of the whole file.
-    pub sha: String,
-    /// The extension, lowercase, without the dot.
-    pub file_type: String,
-}
-
-impl FileInfo {
-    pub fn new(name: &str, size: u64, sha: String) -> Self {
-        FileInfo { name: name.to_string(), size, sha, file_type: request::file_type(name) }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Options {
-    pub endpoint: String,
-    /// The part size asked of InitUploadEx: one of [`plan::PART_SIZES`].
-    pub part_size: u64,
-    /// Parts in flight at once (0 counts as 1). The browser API allows 1 to 16 (src/web/io.js).
-    pub concurrency: usize,
-    /// Retries per call for transient failures (so at most `retries + 1` sends of one call).
-    pub retries: u32,
-    pub backoff: Backoff,
-}
-
-pub const DEFAULT_CONCURRENCY: usize = 4;
-pub const DEFAULT_RETRIES: u32 = 5;
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            endpoint: request::DEFAULT_ENDPOINT.to_string(),
-            part_size: plan::DEFAULT_PART_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
-            retries: DEFAULT_RETRIES,
-            backoff: Backoff::default(),
-        }
-    }
-}
-
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct UploadResult {
-    pub file_id: String,
-    pub url: String,
-    pub file_sha: String,
-    /// The server had the file already: nothing was uploaded.
-    pub instant: bool,
-    /// Bytes the server held from an earlier attempt and that were not sent again.
-    pub resumed_bytes: u64,
-    /// Bytes sent and acknowledged in this upload.
-    pub uploaded_bytes: u64,
-    pub verify_content: Option<String>,
 }
 
 /// Uploads a hashed file: drives a [`Machine`] with `env`, running the operations it asks for
