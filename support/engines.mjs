@@ -252,12 +252,13 @@ async function launchWebKit() {
         const outcome = await session('POST', '/execute/async', {
           script: `const done = arguments[arguments.length - 1];
             Promise.resolve().then(() => ${call(fn, args)}).then(
-              (value) => done({ value: value === undefined ? null : value }),
+              // As JSON text: WebDriver would send a property whose value is undefined as null.
+              (value) => done({ json: value === undefined ? 'null' : JSON.stringify(value) }),
               (error) => done({ error: error instanceof Error ? error.name + ': ' + error.message : String(error) }));`,
           args: [],
         });
         if ('error' in outcome) throw new Error(outcome.error);
-        return outcome.value;
+        return JSON.parse(outcome.json);
       },
       screenshot: async (path) => writeFileSync(path, Buffer.from(await session('GET', '/screenshot'), 'base64')),
       setViewport,

@@ -1,36 +1,35 @@
-// The package's API in headless Chromium against the real vod-server: `upload` and `hashFile` called
+// The package's API in Chromium, Firefox ESR and WebKitGTK (support/engines.mjs) against the real vod-server: `upload` and `hashFile` called
 // on files picked through <input type=file>, with real fetch, and the stored bytes checked by
 // downloading them. What the demo page shows is tested in upload.test.mjs; here, what a caller of the
 // API gets: results, progress reports, errors, and what reached the server. One server and one browser
-// for the file; the tests run in order.
+// per engine; the tests run in order.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
+import { ENGINES, forEngines } from '../../support/engines.mjs';
 import {
-  DIST_DIR, REPO_ROOT, devSignature, launchBrowser, makeTempDir, sha1File, sha1Hex, stats, writeRandomFile,
+  DIST_DIR, REPO_ROOT, devSignature, makeTempDir, sha1File, sha1Hex, stats, writeRandomFile,
 } from '../../support/harness.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { MiB, assertSameBytes, globalStats } from './demo.mjs';
 
 const PART = 512 * 1024;
 
+forEngines(ENGINES, (engine, test) => {
 let server;
-let browser;
 let dir;
 
 before(async () => {
-  dir = makeTempDir('vod-e2e-api-');
-  [server, browser] = await Promise.all([startApiServer(), launchBrowser()]);
+  if (engine.skipped) return;
+  dir = makeTempDir(`vod-e2e-api-${engine.name}-`);
+  server = await startApiServer();
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => server?.stop());
 
 /** How many InitUploadEx calls the server has seen. */
 async function initCalls() {
@@ -39,11 +38,11 @@ async function initCalls() {
   return n;
 }
 
-test('a fresh upload stores the exact bytes and reports honest progress', { timeout: 60000 }, async (t) => {
+test('a fresh upload stores the exact bytes and reports honest progress', { timeout: 60000 }, async () => {
   const size = 1_300_000;
   const path = await writeRandomFile(dir, 'fresh.mp4', size, 1);
-  const page = await openApiPage(browser, t, server, [path]);
-  const { result, error, events, signatureCalls } = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const { result, error, events, signatureCalls } = await engine.evaluate(async () => {
     const getSignature = signer();
     const onProgress = recorder();
     const out = await outcome(api.upload(picked(), options({ getSignature, onProgress })));
@@ -73,7 +72,7 @@ test('a fresh upload stores the exact bytes and reports honest progress', { time
   assert.ok(events.every((e) => e.total === size), 'every report has the file size as total');
 });
 
-test('a cached hash skips the hash pass, but a changed file is hashed anew', { timeout: 60000 }, async (t) => {
+test('a cached hash skips the hash pass, but a changed file is hashed anew', { timeout: 60000 }, async () => {
   // The same name, size and modification time; other bytes near the end (in the last MiB, which the
   // cache checks again).
   const size = 2_500_000;
@@ -86,8 +85,8 @@ test('a cached hash skips the hash pass, but a changed file is hashed anew', { t
   utimesSync(path, date, date);
   utimesSync(changedPath, date, date);
 
-  const page = await openApiPage(browser, t, server, [path, changedPath]);
-  const runs = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path, changedPath]);
+  const runs = await engine.evaluate(async () => {
     const run = async (file, extra = {}) => {
       const onProgress = recorder();
       const out = await outcome(api.upload(file, options({ onProgress, ...extra })));
@@ -114,7 +113,7 @@ test('a cached hash skips the hash pass, but a changed file is hashed anew', { t
   assert.ok(runs.uncached.hashing.length > 1, `a hash pass with hashCache: false (reports: ${runs.uncached.hashing})`);
 });
 
-test('resume adopts the session\'s part size and sends only the missing parts', { timeout: 60000 }, async (t) => {
+test('resume adopts the session\'s part size and sends only the missing parts', { timeout: 60000 }, async () => {
   // Another client opened the session with 512 KiB parts and sent the first one.
   const size = 1_600_000;
   const path = await writeRandomFile(dir, 'resume.mp4', size, 4);
@@ -132,8 +131,8 @@ test('resume adopts the session\'s part size and sends only the missing parts', 
   assert.equal((await part.json()).code, 0);
 
   // This upload asks for 1 MiB parts; the server's session says 512 KiB.
-  const page = await openApiPage(browser, t, server, [path]);
-  const { result, error } = await page.evaluate(() => outcome(api.upload(picked(), options({ partSize: 1048576 }))));
+  await openApiPage(engine, server, [path]);
+  const { result, error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ partSize: 1048576 }))));
   assert.equal(error, undefined, JSON.stringify(error));
   assert.equal(result.resumedBytes, PART);
   assert.equal(result.uploadedBytes, size - PART);
@@ -141,10 +140,10 @@ test('resume adopts the session\'s part size and sends only the missing parts', 
   assert.equal((await stats(server.origin, sha)).partsReceived, 4, 'part 0 once by hand, parts 1-3 by the uploader');
 });
 
-test('a refused signature is asked for once more', { timeout: 60000 }, async (t) => {
+test('a refused signature is asked for once more', { timeout: 60000 }, async () => {
   const path = await writeRandomFile(dir, 'refresh.mp4', 600_000, 6);
-  const page = await openApiPage(browser, t, server, [path]);
-  const { result, error, signatureCalls } = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const { result, error, signatureCalls } = await engine.evaluate(async () => {
     const getSignature = signer(1);
     const out = await outcome(api.upload(picked(), options({ getSignature })));
     return { ...out, signatureCalls: getSignature.requests.length };
@@ -154,10 +153,10 @@ test('a refused signature is asked for once more', { timeout: 60000 }, async (t)
   await assertSameBytes(result.url, path);
 });
 
-test('a fatal error rejects with an UploadError carrying the server\'s code', { timeout: 60000 }, async (t) => {
+test('a fatal error rejects with an UploadError carrying the server\'s code', { timeout: 60000 }, async () => {
   const path = await writeRandomFile(dir, 'fatal.mp4', 10_000, 7);
-  const page = await openApiPage(browser, t, server, [path]);
-  const { error, signatureCalls } = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const { error, signatureCalls } = await engine.evaluate(async () => {
     const getSignature = signer(2);
     const out = await outcome(api.upload(picked(), options({ getSignature })));
     return { ...out, signatureCalls: getSignature.requests.length };
@@ -171,11 +170,11 @@ test('a fatal error rejects with an UploadError carrying the server\'s code', { 
   assert.equal(signatureCalls, 2, 'asked once more, then failed');
 });
 
-test('abort mid-upload rejects with an AbortError and stops sending', { timeout: 60000 }, async (t) => {
+test('abort mid-upload rejects with an AbortError and stops sending', { timeout: 60000 }, async () => {
   const path = await writeRandomFile(dir, 'abort.mp4', 6 * PART, 8);
   const sha = await sha1File(path);
-  const page = await openApiPage(browser, t, server, [path]);
-  const { error } = await page.evaluate(() => {
+  await openApiPage(engine, server, [path]);
+  const { error } = await engine.evaluate(() => {
     const controller = new AbortController();
     const onProgress = (p) => { if (p.phase === 'uploading' && p.loaded > 0) controller.abort(); };
     return outcome(api.upload(picked(), options({ concurrency: 1, signal: controller.signal, onProgress })));
@@ -188,11 +187,11 @@ test('abort mid-upload rejects with an AbortError and stops sending', { timeout:
   assert.equal((await stats(server.origin, sha)).partsReceived, received, 'nothing sent after the abort');
 });
 
-test('an already aborted signal rejects before any work', { timeout: 60000 }, async (t) => {
+test('an already aborted signal rejects before any work', { timeout: 60000 }, async () => {
   const path = join(dir, 'a.mp4');
   writeFileSync(path, 'abc');
-  const page = await openApiPage(browser, t, server, [path]);
-  const { error, signatureCalls } = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const { error, signatureCalls } = await engine.evaluate(async () => {
     const getSignature = signer();
     const out = await outcome(api.upload(picked(), options({ getSignature, signal: AbortSignal.abort() })));
     return { ...out, signatureCalls: getSignature.requests.length };
@@ -201,12 +200,12 @@ test('an already aborted signal rejects before any work', { timeout: 60000 }, as
   assert.equal(signatureCalls, 0);
 });
 
-test('abort during the hash pass rejects before any request', { timeout: 60000 }, async (t) => {
+test('abort during the hash pass rejects before any request', { timeout: 60000 }, async () => {
   // Several of the hash pass's 8 MiB read windows, so that the abort lands mid-pass.
   const path = await writeRandomFile(dir, 'abort-hash.mp4', 24 * MiB, 15);
-  const page = await openApiPage(browser, t, server, [path]);
+  await openApiPage(engine, server, [path]);
   const before = await initCalls();
-  const { error, signatureCalls } = await page.evaluate(async () => {
+  const { error, signatureCalls } = await engine.evaluate(async () => {
     const controller = new AbortController();
     const onProgress = (p) => { if (p.phase === 'hashing' && p.loaded > 0) controller.abort(); };
     const getSignature = signer();
@@ -218,12 +217,12 @@ test('abort during the hash pass rejects before any request', { timeout: 60000 }
   assert.equal(await initCalls(), before, 'the server saw no InitUploadEx');
 });
 
-test('an empty file is refused before any request', { timeout: 60000 }, async (t) => {
+test('an empty file is refused before any request', { timeout: 60000 }, async () => {
   const path = join(dir, 'empty.mp4');
   writeFileSync(path, '');
-  const page = await openApiPage(browser, t, server, [path]);
+  await openApiPage(engine, server, [path]);
   const before = await initCalls();
-  const { error, signatureCalls } = await page.evaluate(async () => {
+  const { error, signatureCalls } = await engine.evaluate(async () => {
     const getSignature = signer();
     const out = await outcome(api.upload(picked(), options({ getSignature })));
     return { ...out, signatureCalls: getSignature.requests.length };
@@ -235,11 +234,11 @@ test('an empty file is refused before any request', { timeout: 60000 }, async (t
   assert.equal(await initCalls(), before, 'the server saw no InitUploadEx');
 });
 
-test('invalid arguments are TypeErrors that name what is wrong', { timeout: 60000 }, async (t) => {
+test('invalid arguments are TypeErrors that name what is wrong', { timeout: 60000 }, async () => {
   const path = join(dir, 'x.mp4');
   writeFileSync(path, 'abc');
-  const page = await openApiPage(browser, t, server, [path]);
-  const outcomes = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const outcomes = await engine.evaluate(async () => {
     const file = picked();
     const cases = [
       ['partSize', file, options({ partSize: 1000 })],
@@ -259,10 +258,10 @@ test('invalid arguments are TypeErrors that name what is wrong', { timeout: 6000
   }
 });
 
-test('the shipped types name exactly the fields the API produces and reads', { timeout: 60000 }, async (t) => {
+test('the shipped types name exactly the fields the API produces and reads', { timeout: 60000 }, async () => {
   const path = await writeRandomFile(dir, 'types.mp4', 1000, 13);
-  const page = await openApiPage(browser, t, server, [path]);
-  const seen = await page.evaluate(async () => {
+  await openApiPage(engine, server, [path]);
+  const seen = await engine.evaluate(async () => {
     // The keys a reader of `target` asks for.
     const spy = (target, read) => new Proxy(target, {
       get(o, key, receiver) { if (typeof key === 'string') read.add(key); return Reflect.get(o, key, receiver); },
@@ -325,4 +324,5 @@ test('the shipped types name exactly the fields the API produces and reads', { t
     encoding: 'utf8',
   });
   assert.equal(tsc.status, 0, `the shipped types differ from the fields the API uses:\n${tsc.stdout}${tsc.stderr}\n--- check.ts ---\n${check}`);
+});
 });
