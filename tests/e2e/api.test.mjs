@@ -140,6 +140,36 @@ test('resume adopts the session\'s part size and sends only the missing parts', 
   assert.equal((await stats(server.origin, sha)).partsReceived, 4, 'part 0 once by hand, parts 1-3 by the uploader');
 });
 
+test('without IndexedDB, Web Workers or BYOB reads of Blob streams, upload and hashFile fall back and still store the exact bytes', { timeout: 60000 }, async () => {
+  // What a browser without them (or a page that forbids them) gives the package: no hash cache, the
+  // hashing on the page's thread, and the file read as slices.
+  const size = 9 * MiB + 4321;
+  const path = await writeRandomFile(dir, 'fallbacks.mp4', size, 16);
+  await openApiPage(engine, server, [path]);
+  const { missing, result, error, sha, hashing } = await engine.evaluate(async () => {
+    Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });
+    window.Worker = undefined;
+    const getReader = ReadableStream.prototype.getReader;
+    ReadableStream.prototype.getReader = function (options) {
+      if (options?.mode === 'byob') throw new TypeError('no BYOB readers here');
+      return getReader.call(this, options);
+    };
+    const missing = { indexedDB: typeof indexedDB, Worker: typeof Worker };
+    const onProgress = recorder();
+    const out = await outcome(api.upload(picked(), options({ onProgress })));
+    const hashed = await api.hashFile(picked());
+    return { missing, ...out, sha: hashed, hashing: onProgress.events.filter((e) => e.phase === 'hashing').length };
+  });
+  assert.deepEqual(missing, { indexedDB: 'undefined', Worker: 'undefined' });
+  assert.equal(error, undefined, JSON.stringify(error));
+  const expected = await sha1File(path);
+  assert.equal(result.fileSha, expected);
+  assert.equal(sha, expected, 'hashFile gives the same SHA-1 on the page\'s thread');
+  assert.ok(hashing > 1, `a hash pass with progress (${hashing} reports)`);
+  assert.equal(result.uploadedBytes, size);
+  await assertSameBytes(result.url, path);
+});
+
 test('a refused signature is asked for once more', { timeout: 60000 }, async () => {
   const path = await writeRandomFile(dir, 'refresh.mp4', 600_000, 6);
   await openApiPage(engine, server, [path]);
