@@ -24,18 +24,18 @@ forEngines(ENGINES, (engine, test) => {
   });
   after(() => server?.stop());
 
-test('with garbage collected every few milliseconds, hashing and every part complete', { timeout: 90000 }, async () => {
-  const size = 48 * MiB + 321;
-  const path = await writeRandomFile(dir, 'collected.mp4', size, 1313);
-  await openDemo(engine, server, { partSize: 512 * 1024, concurrency: 4 });
-  await engine.evaluate(async () => { setInterval(() => globalThis.gc(), 5); });
+  test('with garbage collected every few milliseconds, hashing and every part complete', { timeout: 90000 }, async () => {
+    const size = 48 * MiB + 321;
+    const path = await writeRandomFile(dir, 'collected.mp4', size, 1313);
+    await openDemo(engine, server, { partSize: 512 * 1024, concurrency: 4 });
+    await engine.evaluate(async () => { setInterval(() => globalThis.gc(), 5); });
 
-  const [card] = await pickFiles(engine, [path]);
-  await card.click('upload');
-  await waitForState(card, ['done', 'error'], { timeout: 45000 });
+    const [card] = await pickFiles(engine, [path]);
+    await card.click('upload');
+    await waitForState(card, ['done', 'error'], { timeout: 45000 });
 
-  const result = await readResult(card);
-  assert.equal(result.uploadedBytes, size, 'all 97 parts were sent');
-  await assertSameBytes(result.url, path);
-});
+    const result = await readResult(card);
+    assert.equal(result.uploadedBytes, size, 'all 97 parts were sent');
+    await assertSameBytes(result.url, path);
+  });
 }, { args: ['--js-flags=--expose-gc'], skip: { firefox: NO_GC, webkit: NO_GC } });

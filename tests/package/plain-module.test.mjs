@@ -13,9 +13,9 @@ forEngines(ENGINES, (engine, test) => {
   });
   after(() => server?.stop());
 
-test('plain <script type="module"> page uploads a File and the server stores identical bytes', async () => {
-  const summary = await uploadInPage(engine, server.url);
-  assert.equal(summary.hasWindow, true);
-  await assertUploaded(summary, server);
-});
+  test('plain <script type="module"> page uploads a File and the server stores identical bytes', async () => {
+    const summary = await uploadInPage(engine, server.url);
+    assert.equal(summary.hasWindow, true);
+    await assertUploaded(summary, server);
+  });
 });

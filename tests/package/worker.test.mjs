@@ -13,9 +13,9 @@ forEngines(ENGINES, (engine, test) => {
   });
   after(() => server?.stop());
 
-test('a module Web Worker imports the package and uploads a File posted to it', async () => {
-  const summary = await uploadInPage(engine, server.url);
-  await assertUploaded(summary, server);
-  assert.equal(summary.hasWindow, false, 'the upload did not run in a worker');
-});
+  test('a module Web Worker imports the package and uploads a File posted to it', async () => {
+    const summary = await uploadInPage(engine, server.url);
+    await assertUploaded(summary, server);
+    assert.equal(summary.hasWindow, false, 'the upload did not run in a worker');
+  });
 });
