@@ -101,6 +101,22 @@ export function formatTable(res) {
     out.push('');
   }
 
+  const engineRows = res.sizes.flatMap((s) => (s.engines ?? []).map((e) => [s.label, e]));
+  if (engineRows.length) {
+    const eng = [['per engine', 'engine', 'hashFile() MB/s', 'upload() end to end MB/s', 'its hash pass, s', 'its upload phase MB/s', 'finish, s']];
+    for (const [label, e] of engineRows) {
+      if (e.skipped) {
+        eng.push([label, e.version ?? e.engine, `skipped: ${e.skipped}`, '', '', '', '']);
+        continue;
+      }
+      eng.push([label, e.version, num(e.hashFileMBps), num(e.endToEndMBps), num(e.hashPassMs / 1000), num(e.uploadPhaseMBps), num(e.finishMs / 1000)]);
+    }
+    out.push(...grid(eng));
+    out.push(`each engine in a page of its own, best of ${res.options.runs} runs; upload() at concurrency 4 (the default), its hash pass`);
+    out.push('(start to the signature request) and upload phase ("uploading" to "finishing") from its progress reports.');
+    out.push('');
+  }
+
   const p = res.package;
   out.push(`package: dist JS + wasm, gzipped: ${(p.gz / 1024).toFixed(1)} KB of the ${(p.budget / 1024).toFixed(0)} KB budget (${p.within ? 'within' : 'OVER'}); raw ${(p.raw / 1024).toFixed(1)} KB`);
   for (const f of p.files) out.push(`  ${f.file}: ${(f.gz / 1024).toFixed(1)} KB gzipped`);

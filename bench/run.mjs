@@ -10,6 +10,9 @@
 //            at the same concurrency, for each concurrency in --concurrency
 //   memory   peak JS heap (CDP Performance.getMetrics, every 250 ms), wasm memory, renderer RSS
 //   package  gzipped size of dist's JS + wasm against the 40 KB budget
+//   engines  per engine of --engines (Chromium, Firefox ESR, WebKitGTK: support/engines.mjs), in one
+//            page of its own: hashFile, and upload() end to end at the default concurrency (the hash
+//            pass and the upload phase timed from its progress reports)
 //
 // Every measurement runs --runs times (default 2), sequentially; the best is reported. Nothing
 // asserts a timing: the exit status is non-zero only when something broke (a method failed, or two
@@ -18,11 +21,13 @@
 //
 // Usage: node bench/run.mjs [--sizes 256M,1G] [--quick] [--runs 2] [--concurrency 1,2,4,6]
 //                           [--legacy-cap 256M] [--webcrypto-max 512M] [--ceiling-mb 512]
-//                           [--upload-budget 210] [--bytes-cap 32M]
+//                           [--upload-budget 210] [--bytes-cap 32M] [--engines chromium,firefox,webkit]
 //   --quick          one 64 MiB file
 //   --upload-budget  seconds of upload measurements per file size (0: no limit): a slow uploader makes
 //                    the later pairs (ours + plain fetch) be skipped, and the table says so
 //   --bytes-cap      the Uint8Array-bodies diagnostic POSTs only this much of the file (0: off)
+//   --engines        the engines measured per engine (default: every one installed; Chromium's full
+//                    comparison above runs whatever this says)
 //   --latency-ms     the server answers every protocol call this much later (its `slow` fault on every
 //                    call): a network's round trip, for the part pass where the client's CPU does not
 //                    compete with a server on the same two cores
@@ -36,6 +41,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
+import { ENGINES, launchEngine, unavailable } from '../support/engines.mjs';
 import { devSignature, launchBrowser, makeTempDir, startServer } from '../support/harness.mjs';
 import { formatTable, renderSvg } from './report.mjs';
 
@@ -44,7 +50,7 @@ const MiB = 1 << 20;
 const PART_SIZE = MiB; // the uploader's default partSize; the baseline posts the same parts
 const BUDGET_BYTES = 40 * 1024;
 const USAGE = 'usage: node bench/run.mjs [--sizes 256M,1G] [--quick] [--runs 2] [--concurrency 1,2,4,6] [--legacy-cap 256M] '
-  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0]';
+  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0] [--engines chromium,firefox,webkit]';
 const DEFAULT_CONCURRENCY = 4; // the uploader's default: measured first
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +84,7 @@ function parseArgs(argv) {
     uploadBudgetS: 210,
     bytesCap: 32 * MiB,
     latencyMs: 0,
+    engines: ENGINES,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -97,6 +104,7 @@ function parseArgs(argv) {
       case '--upload-budget': opts.uploadBudgetS = Math.max(0, Number.parseFloat(value()) || 0); break;
       case '--bytes-cap': { const v = value(); opts.bytesCap = v === '0' ? 0 : parseSize(v); break; }
       case '--latency-ms': opts.latencyMs = Math.max(0, Number.parseInt(value(), 10) || 0); break;
+      case '--engines': opts.engines = value().split(',').map((e) => e.trim()).filter(Boolean); break;
       case '--ceiling-mb': opts.ceilingMb = Math.max(1, Number.parseInt(value(), 10) || 512); break;
       case '-h': case '--help':
         console.log(USAGE);
@@ -107,6 +115,8 @@ function parseArgs(argv) {
   }
   if (opts.sizes.length === 0) throw new Error('--sizes is empty');
   if (opts.concurrency.length === 0) throw new Error('--concurrency is empty');
+  const unknown = opts.engines.filter((e) => !ENGINES.includes(e));
+  if (unknown.length) throw new Error(`unknown engine(s) ${unknown.join(', ')}: --engines takes ${ENGINES.join(', ')}`);
   return opts;
 }
 
@@ -275,6 +285,69 @@ function best(runs, key = 'ms') {
 
 function log(msg) {
   process.stdout.write(`bench: ${msg}\n`);
+}
+
+/**
+ * One engine's figures for one file: hashFile, and upload() end to end at the default concurrency
+ * (its hash pass and upload phase from its progress reports), best of `runs`, in a page of its own
+ * (bench/index.html, the file picked through <input type=file>). An engine that is not installed or
+ * fails is reported with the reason instead of figures.
+ */
+async function measureEngine(name, { server, wipeServer, file, size, label, runs, fail }) {
+  const why = unavailable(name);
+  if (why) {
+    log(`${label}: ${name}: skipped: ${why}`);
+    return { engine: name, skipped: why };
+  }
+  let engine = null;
+  try {
+    engine = await launchEngine(name);
+    await engine.goto(`${server.origin}/index.html`);
+    await engine.waitFor(() => window.benchLoaded === true, null, { timeout: 30000, message: 'the bench page' });
+    await engine.evaluate(() => window.bench.init());
+    await engine.setInputFiles('#file', [file.path]);
+    const uploads = [];
+    const hashes = [];
+    for (let r = 1; r <= runs; r++) {
+      await wipeServer();
+      // A first upload every time: no cached hash.
+      await engine.evaluate(() => new Promise((resolve) => {
+        const request = indexedDB.deleteDatabase('vod-ugc-uploader');
+        request.onsuccess = request.onerror = request.onblocked = () => resolve(null);
+      }));
+      log(`${label}: ${name}: run ${r}: upload(), concurrency ${DEFAULT_CONCURRENCY}`);
+      const o = await engine.evaluate((a) => window.bench.uploadOurs(a), { endpoint: server.endpoint, concurrency: DEFAULT_CONCURRENCY });
+      if (o.fileSha !== file.sha) fail(`${label}: ${name}: upload() result fileSha ${o.fileSha}, expected ${file.sha}`);
+      if (o.instant || o.uploadedBytes !== size) fail(`${label}: ${name}: upload() sent ${o.uploadedBytes} bytes (instant: ${o.instant}), expected all ${size}`);
+      uploads.push(o);
+      log(`${label}: ${name}: run ${r}: hashFile()`);
+      const h = await engine.evaluate(() => window.bench.ours());
+      if (h.sha !== file.sha) fail(`${label}: ${name}: hashFile gave SHA-1 ${h.sha}, expected ${file.sha}`);
+      hashes.push(h);
+    }
+    const e2e = best(uploads, 'ms');
+    const phase = best(uploads, 'uploadMs');
+    const hash = best(hashes, 'ms');
+    const figures = {
+      engine: name,
+      version: engine.version,
+      runs,
+      concurrency: DEFAULT_CONCURRENCY,
+      hashFileMBps: mbps(size, hash.ms),
+      endToEndMBps: mbps(size, e2e.ms),
+      endToEndMs: e2e.ms,
+      hashPassMs: e2e.hashMs,
+      uploadPhaseMBps: mbps(size, phase.uploadMs),
+      finishMs: e2e.finishMs,
+    };
+    log(`${label}: ${engine.version}: hashFile ${fmt(figures.hashFileMBps)} MB/s; upload() ${fmt(figures.endToEndMBps)} MB/s end to end, upload phase ${fmt(figures.uploadPhaseMBps)} MB/s`);
+    return figures;
+  } catch (err) {
+    fail(`${label}: ${name}: ${err.stack || err.message}`);
+    return { engine: name, version: engine?.version ?? null, skipped: `failed: ${err.message.split('\n')[0]}` };
+  } finally {
+    await engine?.close().catch(() => {});
+  }
 }
 
 async function main() {
@@ -538,8 +611,12 @@ async function main() {
         if (pageLog.length) log(`page log:\n${pageLog.slice(-30).join('\n')}`);
       } finally {
         await context.close().catch(() => {});
-        rmSync(file.path, { force: true });
       }
+      entry.engines = [];
+      for (const name of opts.engines) {
+        entry.engines.push(await measureEngine(name, { server, wipeServer, file, size, label, runs: opts.runs, fail }));
+      }
+      rmSync(file.path, { force: true });
     }
   } finally {
     await browser.close().catch(() => {});

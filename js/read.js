@@ -99,6 +99,27 @@ async function fill(reader, buffer, want) {
 }
 
 /**
+ * Rejects once `blob` can no longer be read (its file changed or went away), checked by reading its
+ * first byte every `everyMs` until `signal` aborts. WebKit's `fetch` never settles when the file of a
+ * `File` body changes on disk while it is sent (WebKitGTK 2.50: an upload stood still for minutes);
+ * `send` races its fetch with this, where other engines reject the fetch themselves.
+ * @param {Blob} blob
+ * @param {AbortSignal} signal
+ * @param {number} [everyMs]
+ * @returns {Promise<never>}
+ */
+export function unreadable(blob, signal, everyMs = 2000) {
+  return new Promise((_, reject) => {
+    const check = () => blob.slice(0, 1).arrayBuffer().then(
+      () => { if (!signal.aborted) timer = setTimeout(check, everyMs); },
+      (error) => { if (!signal.aborted) reject(error); },
+    );
+    let timer = setTimeout(check, everyMs);
+    signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  });
+}
+
+/**
  * Reads bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers) and
  * takes their MD5 in the hash worker, which gives the buffer back to the pool. Resolves with the MD5,
  * lowercase hex, or — where no worker runs, or it failed — with the bytes (a Uint8Array at the start

@@ -1,5 +1,6 @@
 // One request to the API, with its own timeout.
 import { describe } from './errors.js';
+import { unreadable } from './read.js';
 
 /**
  * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
@@ -28,7 +29,9 @@ export async function send(method, url, body, signal, timeoutMs) {
     init.headers = { 'Content-Type': 'application/octet-stream' };
   }
   try {
-    const response = await fetch(url, init);
+    // Where the body's file changes mid-send, WebKit's fetch never settles: stop on the read failing.
+    const sending = fetch(url, init);
+    const response = await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
     return [response.status, await response.text()];
   } catch (error) {
     if (signal.aborted) throw null;
@@ -38,6 +41,7 @@ export async function send(method, url, body, signal, timeoutMs) {
     const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
     throw read ? { read } : describe(error);
   } finally {
+    abort(); // the call is over: its watch on the body stops (and a fetch that never settled is let go)
     clearTimeout(timer);
     signal.removeEventListener('abort', abort);
   }

@@ -5,15 +5,19 @@
 //   webkit    WebKitGTK's MiniBrowser through WebKitWebDriver (W3C WebDriver over HTTP, with Node's
 //             fetch), on an X display of its own (Xvfb)
 //
-//   launchEngine(name) -> { name, version, goto(url), setInputFiles(selector, paths), evaluate(fn, ...args),
+//   launchEngine(name, { args }) -> { name, version, goto(url), setInputFiles(selector, paths),
+//                           evaluate(fn, ...args), waitFor(fn, arg, { timeout, interval, message }),
 //                           screenshot(path), setViewport(width, height), logs(), close() }
 //     evaluate runs `fn` (an async function, sent as its source: it sees only its JSON arguments) in the
-//     page and resolves with its JSON result; logs() is what the page printed on its console (in WebKit,
-//     which WebDriver does not tell, what the driver and the browser printed).
+//     page and resolves with its JSON result; waitFor calls `fn(arg)` in the page until it returns a
+//     truthy value, which it resolves with; logs() is what the page printed on its console (in WebKit,
+//     which WebDriver does not tell, what the driver and the browser printed). `args` are extra
+//     command-line flags for Chromium (e.g. --js-flags=--expose-gc); the other engines take none.
 //   unavailable(name) -> why the engine cannot run on this machine (not installed), or null
-//   forEngines(names, (engine, test) => ...) -> one node:test suite per engine, the engine launched before
-//     its tests and closed after them; a test that cannot run in an engine (not installed, or named by
-//     its `skip: { engine: reason }`) is skipped with its reason in the output.
+//   forEngines(names, (engine, test) => ..., { skip, args }) -> one node:test suite per engine, the engine
+//     launched before its tests and closed after them; a test that cannot run in an engine (not
+//     installed, or named by its `skip: { engine: reason }`, or the whole file's `skip`) is skipped
+//     with its reason in the output.
 //
 // Setup (scripts/setup.sh) installs the three from Debian. Paths can be overridden with CHROMIUM_PATH,
 // FIREFOX_PATH, WEBKIT_DRIVER_PATH, MINIBROWSER_PATH and XVFB_PATH.
@@ -53,19 +57,39 @@ export function unavailable(name) {
   }
 }
 
-/** Launches `name` with one page open, at 1280×800 until setViewport says otherwise. */
-export async function launchEngine(name) {
+/**
+ * Launches `name` with one page open, at 1280×800 until setViewport says otherwise. `args`: extra
+ * Chromium flags.
+ */
+export async function launchEngine(name, { args = [] } = {}) {
   const why = unavailable(name);
   if (why) throw new Error(why);
   const launch = { chromium: launchChromium, firefox: launchFirefox, webkit: launchWebKit }[name];
-  return { name, ...(await launch()) };
+  const engine = { name, ...(await launch(args)) };
+  engine.waitFor = (fn, arg, options) => waitInPage(engine.evaluate, fn, arg, options);
+  return engine;
 }
 
-/** `fn` called with `args` in the page, as an expression. */
+/** `fn` (a function or its source) called with `args` in the page, as an expression. */
 const call = (fn, args) => `(${fn})(...${JSON.stringify(args)})`;
 
-async function launchChromium() {
-  const browser = await launchBrowser();
+/**
+ * Calls `fn(arg)` in the page every `interval` ms until it returns a truthy value, and resolves with
+ * that value; rejects after `timeout` ms, saying it waited for `message`.
+ */
+function waitInPage(evaluate, fn, arg = null, { timeout = 30000, interval = 50, message = fn.name || 'a condition' } = {}) {
+  return evaluate(`async (arg, timeout, interval, message) => {
+    const check = ${fn};
+    for (const end = Date.now() + timeout; ; await new Promise((r) => setTimeout(r, interval))) {
+      const value = await check(arg);
+      if (value) return value;
+      if (Date.now() > end) throw new Error('timed out after ' + timeout + ' ms waiting for ' + message);
+    }
+  }`, arg, timeout, interval, message);
+}
+
+async function launchChromium(args) {
+  const browser = await launchBrowser({ args });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const lines = [];
   page.on('console', (message) => lines.push(`[console.${message.type()}] ${message.text()}`));
@@ -228,12 +252,13 @@ async function launchWebKit() {
         const outcome = await session('POST', '/execute/async', {
           script: `const done = arguments[arguments.length - 1];
             Promise.resolve().then(() => ${call(fn, args)}).then(
-              (value) => done({ value: value === undefined ? null : value }),
+              // As JSON text: WebDriver would send a property whose value is undefined as null.
+              (value) => done({ json: value === undefined ? 'null' : JSON.stringify(value) }),
               (error) => done({ error: error instanceof Error ? error.name + ': ' + error.message : String(error) }));`,
           args: [],
         });
         if ('error' in outcome) throw new Error(outcome.error);
-        return outcome.value;
+        return JSON.parse(outcome.json);
       },
       screenshot: async (path) => writeFileSync(path, Buffer.from(await session('GET', '/screenshot'), 'base64')),
       setViewport,
@@ -254,20 +279,20 @@ async function launchWebKit() {
 
 // ---- node:test ---------------------------------------------------------------------------------
 
-const METHODS = ['goto', 'setInputFiles', 'evaluate', 'screenshot', 'setViewport', 'logs'];
+const METHODS = ['goto', 'setInputFiles', 'evaluate', 'waitFor', 'screenshot', 'setViewport', 'logs'];
 
 /**
  * One node:test suite per engine of `names`, in which `define(engine, test)` registers its hooks and
  * tests. `engine` has the launched engine's methods (from the suite's `before` hooks on), its `name`,
- * its `version` once launched, and `skipped`: why the engine cannot run here (not installed), or null.
- * `test(title, [options], fn)` is node:test's, except that `options.skip` may also name engines,
- * `{ webkit: 'why' }`; a test is skipped, with its reason in the output, in an engine that is not
- * installed or that its `skip` names. When a test fails, a screenshot of the page and its console
- * log are kept in test-results/.
+ * its `version` once launched, and `skipped`: why the engine cannot run here (not installed, or named
+ * by `options.skip`, `{ webkit: 'why' }`), or null. `test(title, [options], fn)` is node:test's,
+ * except that `options.skip` may also name engines; a test is skipped, with its reason in the
+ * output, in an engine that is skipped or that its `skip` names. `options.args` are extra Chromium
+ * flags. When a test fails, a screenshot of the page and its console log are kept in test-results/.
  */
-export function forEngines(names, define) {
+export function forEngines(names, define, options = {}) {
   for (const name of names) {
-    const skipped = unavailable(name);
+    const skipped = unavailable(name) ?? options.skip?.[name] ?? null;
     describe(name, () => {
       let live = null;
       const engine = { name, version: null, skipped };
@@ -285,7 +310,7 @@ export function forEngines(names, define) {
       };
       before(async () => {
         if (skipped) return;
-        live = await launchEngine(name);
+        live = await launchEngine(name, { args: options.args });
         engine.version = live.version;
         process.stderr.write(`# ${name}: ${live.version}\n`);
       });

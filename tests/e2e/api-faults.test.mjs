@@ -4,35 +4,32 @@
 // retry delays.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
-import { launchBrowser, makeTempDir, writeRandomFile } from '../../support/harness.mjs';
+import { ENGINES, forEngines } from '../../support/engines.mjs';
+import { makeTempDir, writeRandomFile } from '../../support/harness.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { assertSameBytes, globalStats } from './demo.mjs';
 
-let server;
-let browser;
-let dir;
+forEngines(ENGINES, (engine, test) => {
+  let server;
+  let dir;
 
-before(async () => {
-  dir = makeTempDir('vod-e2e-api-faults-');
-  [server, browser] = await Promise.all([
-    startApiServer({ faults: { rate: 0.25, seed: 7, kinds: ['retry-code', 'http500', 'http503', 'drop'] } }),
-    launchBrowser(),
-  ]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+  before(async () => {
+    if (engine.skipped) return;
+    dir = makeTempDir(`vod-e2e-api-faults-${engine.name}-`);
+    server = await startApiServer({ faults: { rate: 0.25, seed: 7, kinds: ['retry-code', 'http500', 'http503', 'drop'] } });
+  });
+  after(() => server?.stop());
 
-test('upload survives injected faults and stores the exact bytes', { timeout: 90000 }, async (t) => {
-  const path = await writeRandomFile(dir, 'faults.mp4', 3_000_000, 5);
-  const page = await openApiPage(browser, t, server, [path]);
-  const { result, error } = await page.evaluate(() => outcome(api.upload(picked(), options({ retries: 10, retryDelay: 20 }))));
-  assert.equal(error, undefined, `completes despite faults: ${JSON.stringify(error)}`);
-  await assertSameBytes(result.url, path);
-  const global = await globalStats(server.origin);
-  assert.ok(global.faultsInjected > 0, `the server did inject faults (stats: ${JSON.stringify(global)})`);
-  t.diagnostic(`faults injected: ${global.faultsInjected}; calls: ${JSON.stringify(global.calls)}`);
+  test('upload survives injected faults and stores the exact bytes', { timeout: 90000 }, async (t) => {
+    const path = await writeRandomFile(dir, 'faults.mp4', 3_000_000, 5);
+    await openApiPage(engine, server, [path]);
+    const { result, error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ retries: 10, retryDelay: 20 }))));
+    assert.equal(error, undefined, `completes despite faults: ${JSON.stringify(error)}`);
+    await assertSameBytes(result.url, path);
+    const global = await globalStats(server.origin);
+    assert.ok(global.faultsInjected > 0, `the server did inject faults (stats: ${JSON.stringify(global)})`);
+    t.diagnostic(`faults injected: ${global.faultsInjected}; calls: ${JSON.stringify(global.calls)}`);
+  });
 });

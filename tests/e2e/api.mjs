@@ -4,7 +4,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DIST_DIR, newPage, startServer } from '../../support/harness.mjs';
+import { DIST_DIR, startServer } from '../../support/harness.mjs';
 
 const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'api-page');
 
@@ -13,15 +13,13 @@ export function startApiServer(options = {}) {
   return startServer({ www: PAGE_DIR, mounts: { '/dist': DIST_DIR }, ...options });
 }
 
-/** The API page, loaded, with `paths` picked through its file input (`picked(i)` in the page). */
-export async function openApiPage(browser, t, server, paths = []) {
-  const page = await newPage(browser, t);
-  await page.goto(server.url);
-  await page.locator('body[data-ready="1"], body[data-load-error]').waitFor({ state: 'attached', timeout: 15000 });
-  const loadError = await page.locator('body').getAttribute('data-load-error');
-  if (loadError != null) {
+/** The API page, freshly loaded in `engine`, with `paths` picked through its file input (`picked(i)` in the page). */
+export async function openApiPage(engine, server, paths = []) {
+  await engine.goto(server.url);
+  const loadError = await engine.waitFor(() => (document.body.dataset.ready === '1' && 'none') || document.body.dataset.loadError,
+    null, { timeout: 15000, message: 'the API page to load' });
+  if (loadError !== 'none') {
     throw new Error(`the page could not import /dist/index.js (is dist/ built? node scripts/build.mjs): ${loadError}`);
   }
-  if (paths.length > 0) await page.setInputFiles('#file', paths);
-  return page;
+  if (paths.length > 0) await engine.setInputFiles('#file', paths);
 }

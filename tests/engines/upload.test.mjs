@@ -2,7 +2,7 @@
 // support/engines.mjs): a file from disk, picked through the demo's <input type=file> at phone size,
 // is uploaded and stored byte for byte; hashFile gives the SHA-1 Node computes; and the page at
 // 390×844 cuts nothing off horizontally (its screenshots are kept in test-results/). WebKit's Blob
-// streams are not byte streams: there the package reads the file as slices (src/web/io.js).
+// streams are not byte streams: there the package reads the file as slices (js/read.js).
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -1,14 +1,16 @@
 // The package as a bundler sees it: `npm pack` the repo, install the tarball into a small app that
-// imports 'vod-ugc-uploader' by name, `vite build` it, serve the built app and upload from it.
+// imports 'vod-ugc-uploader' by name, `vite build` it (once), serve the built app and upload from it
+// in Chromium, Firefox ESR and WebKitGTK.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { REPO_ROOT, launchBrowser, startServer } from '../../support/harness.mjs';
+import { ENGINES, forEngines } from '../../support/engines.mjs';
+import { REPO_ROOT, startServer } from '../../support/harness.mjs';
+import { seen } from '../../support/probe.mjs';
 import { assertUploaded, makeApp, packTarball, run, uploadInPage } from './helpers.mjs';
 
-let browser;
 let server;
 let app;
 
@@ -23,13 +25,9 @@ before(async () => {
   const vite = join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   run(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: app });
   server = await startServer({ www: join(app, 'dist') });
-  browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => server?.stop());
 
 test('vite build emits the wasm as an asset of the app', () => {
   const assets = readdirSync(join(app, 'dist', 'assets'));
@@ -37,11 +35,15 @@ test('vite build emits the wasm as an asset of the app', () => {
   assert.ok(assets.some((f) => f.endsWith('.js')), `no .js among the built assets: ${assets.join(', ')}`);
 });
 
-test('the Vite-built app uploads a File and the server stores identical bytes', async (t) => {
-  const { page, summary } = await uploadInPage(browser, t, server.url);
-  await assertUploaded(summary, server);
-  // The package's hash worker was bundled too, and it is what hashed the file.
-  const log = page.consoleLog();
-  assert.ok(log.some((l) => /^\[worker\] .*\/assets\/hash-worker[^/]*\.js$/.test(l)), `no hash worker from the app's assets ran:\n${log.join('\n')}`);
-  assert.ok(!log.some((l) => l.includes('hash worker failed')), `the hash worker failed:\n${log.join('\n')}`);
+forEngines(ENGINES, (engine, test) => {
+  test('the Vite-built app uploads a File and the server stores identical bytes', async () => {
+    const summary = await uploadInPage(engine, server.url);
+    await assertUploaded(summary, server);
+    // The package's hash worker was bundled too, and it is what hashed the file.
+    const { workers, warnings } = await seen(engine);
+    const urls = workers.map((w) => `${w.url} (${w.messages} messages)`).join(', ') || 'none';
+    assert.ok(workers.some((w) => /\/assets\/hash-worker[^/]*\.js$/.test(w.url) && w.messages > 0),
+      `no hash worker from the app's assets answered (workers: ${urls})`);
+    assert.ok(!warnings.some((l) => l.includes('hash worker failed')), `the hash worker failed:\n${warnings.join('\n')}`);
+  });
 });

@@ -5,7 +5,8 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, newPage, sha1Hex, startServer } from '../../support/harness.mjs';
+import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, sha1Hex, startServer } from '../../support/harness.mjs';
+import { watch } from '../../support/probe.mjs';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** Size of the File each consumption test uploads: a few MiB, not a multiple of the part size. */
@@ -66,13 +67,16 @@ export function makeApp(tarball, files = []) {
   return app;
 }
 
-/** Open `url`, wait for the page's `runUpload`, upload `size` bytes, return the page's summary. */
-export async function uploadInPage(browser, t, url, size = UPLOAD_SIZE) {
-  const page = await newPage(browser, t);
-  await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.ready === '1' && typeof window.runUpload === 'function', null, { timeout: 30000 });
-  const summary = await page.evaluate((n) => window.runUpload(n), size);
-  return { page, summary };
+/**
+ * Open `url` in `engine`, wait for the page's `runUpload`, watch the page (support/probe.mjs), upload
+ * `size` bytes; returns the page's summary.
+ */
+export async function uploadInPage(engine, url, size = UPLOAD_SIZE) {
+  await engine.goto(url);
+  await engine.waitFor(() => document.body.dataset.ready === '1' && typeof window.runUpload === 'function', null,
+    { timeout: 30000, message: 'the page\'s runUpload' });
+  await watch(engine);
+  return engine.evaluate((n) => window.runUpload(n), size);
 }
 
 /** The checks every consumption test makes on an upload summary and on the stored file. */
