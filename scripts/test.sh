@@ -4,8 +4,8 @@
 #   2. build the package            scripts/build.mjs -> dist/
 #   3. cargo build -p vod-server    the binary the browser tests start (VOD_SERVER_BIN)
 #   4. type-check the browser edge   npm run check (tsc --checkJs over js/, against dist/'s wasm types)
-#   5. browser tests                node --test tests/e2e/ tests/package/ (Playwright + Chromium): the
-#                                   package's API, the demo end to end, and the package as apps consume it
+#   5. browser tests                node --test tests/e2e/ tests/package/ tests/engines/, each in Chromium,
+#                                   Firefox ESR and WebKitGTK: the package's API, the demo, the package as apps consume it
 # A failing stage does not stop the independent ones after it; the exit status is non-zero if any failed.
 set -euo pipefail
 
