@@ -6,9 +6,11 @@ use crate::sign::{self, Verified};
 use crate::store::{InitOutcome, PutOutcome};
 use crate::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use axum::Json;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
@@ -46,6 +48,23 @@ impl Action {
             Action::UploadPart => Method::POST,
             _ => Method::GET,
         }
+    }
+
+    /// `-10003` unless the call came with the action's one method.
+    fn check_method(self, method: &Method) -> Result<(), ApiError> {
+        if *method != self.method() {
+            return Err(ApiError::Param(format!("{} takes {} only, not {method}", self.name(), self.method())));
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Action, ApiError> {
+        [Action::Init, Action::UploadPart, Action::Finish].into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            ApiError::Param(format!("unknown Action {s:?} (expected InitUploadEx, UploadPartEx or FinishUploadEx)"))
+        })
     }
 }
 
@@ -100,7 +119,12 @@ fn ok(extra: Value) -> Value {
     v
 }
 
-/// `GET|POST /v2/index.php?Action=...`.
+/// The code a `/v2` answer carries, for the log (a response extension).
+#[derive(Debug, Clone, Copy)]
+pub struct AnsweredCode(pub i64);
+
+/// `GET|POST /v2/index.php?Action=...`: parse, check the method, dispatch the action. Faults,
+/// counters and the log are [`around`]'s.
 pub async fn v2(
     State(state): State<AppState>,
     method: Method,
@@ -108,72 +132,64 @@ pub async fn v2(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let params = Params::parse(query.as_deref().unwrap_or(""));
-    let sha_prefix: String = match &params {
-        Ok(p) => p.get("fileSha").unwrap_or("-").chars().take(8).collect(),
-        Err(_) => "-".into(),
+    let answer = async {
+        let params = Params::parse(query.as_deref().unwrap_or(""))?;
+        let action: Action = params.common("Action")?.parse()?;
+        action.check_method(&method)?;
+        match action {
+            Action::Init => init(&state, &params).await,
+            Action::UploadPart => upload_part(&state, &params, read_body(&headers, body).await?).await,
+            Action::Finish => finish(&state, &params).await,
+        }
     };
-    let action = params.as_ref().ok().and_then(|p| match p.get("Action") {
-        Some("InitUploadEx") => Some(Action::Init),
-        Some("UploadPartEx") => Some(Action::UploadPart),
-        Some("FinishUploadEx") => Some(Action::Finish),
-        _ => None,
-    });
-    let action_name = action.map(Action::name).unwrap_or("-");
-    let log = |outcome: &str| {
-        eprintln!("{action_name} sha={sha_prefix} {outcome} {}ms", started.elapsed().as_millis());
+    let (code, mut response) = match answer.await {
+        Ok(v) => (v["code"].as_i64().unwrap_or_default(), Json(v).into_response()),
+        Err(e) => (e.code(), e.into_response()),
     };
+    response.extensions_mut().insert(AnsweredCode(code));
+    response
+}
 
-    // Faults are decided per call of the three actions, before any work.
+/// The middleware around [`v2`]: counts the call, injects the fault it is due (before any work),
+/// and logs one line per call: action, the SHA-1's first 8 characters, code, duration.
+pub async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let params = Params::parse(request.uri().query().unwrap_or("")).ok();
+    let action = params.as_ref().and_then(|p| p.get("Action")?.parse::<Action>().ok());
+    let sha_prefix: String = params.as_ref().and_then(|p| p.get("fileSha")).unwrap_or("-").chars().take(8).collect();
+    let log = |outcome: &str| {
+        let name = action.map(Action::name).unwrap_or("-");
+        eprintln!("{name} sha={sha_prefix} {outcome} {}ms", started.elapsed().as_millis());
+    };
     let fault = action.and_then(|a| {
         state.stats().count_call(a);
         state.faults().decide()
     });
-    // Read the body first so every answer, faults included, reaches a client still sending.
-    let body = if action == Some(Action::UploadPart) && method == Method::POST {
-        Some(read_body(&headers, body).await)
-    } else {
-        None
-    };
-    match fault {
-        Some(FaultKind::Slow) => tokio::time::sleep(Duration::from_millis(state.faults().slow_ms())).await,
+    let slow = match fault {
+        None => "",
+        Some(FaultKind::Slow) => {
+            tokio::time::sleep(Duration::from_millis(state.faults().slow_ms())).await;
+            " fault=slow"
+        }
         Some(kind) => {
+            // Read what the client sends first, so that the answer reaches a client still sending.
+            drain(request.into_body()).await;
             log(&format!("fault={}", kind.name()));
             return crate::faults::fault_response(kind);
         }
-        None => {}
-    }
-
-    let result = match (params, action) {
-        (Err(e), _) => Err(e),
-        (Ok(p), _) if p.get("Action").is_none() => Err(ApiError::MissingCommon("the common parameter \"Action\" is missing".into())),
-        (Ok(p), None) => Err(ApiError::Param(format!(
-            "unknown Action {:?} (expected InitUploadEx, UploadPartEx or FinishUploadEx)",
-            p.get("Action").unwrap_or_default()
-        ))),
-        (Ok(_), Some(a)) if method != a.method() => {
-            Err(ApiError::Param(format!("{} takes {} only, not {method}", a.name(), a.method())))
-        }
-        (Ok(p), Some(Action::Init)) => init(&state, &p).await,
-        (Ok(p), Some(Action::UploadPart)) => match body {
-            Some(Ok(bytes)) => upload_part(&state, &p, bytes).await,
-            Some(Err(e)) => Err(e),
-            None => Err(ApiError::Param("UploadPartEx needs a body".into())),
-        },
-        (Ok(p), Some(Action::Finish)) => finish(&state, &p).await,
     };
-    let slow = if fault == Some(FaultKind::Slow) { " fault=slow" } else { "" };
-    match result {
-        Ok(v) => {
-            log(&format!("code={}{slow}", v["code"]));
-            Json(v).into_response()
-        }
-        Err(e) => {
-            log(&format!("code={}{slow}", e.code()));
-            e.into_response()
-        }
+    let response = next.run(request).await;
+    match response.extensions().get::<AnsweredCode>() {
+        Some(AnsweredCode(code)) => log(&format!("code={code}{slow}")),
+        None => log(&format!("http={}{slow}", response.status().as_u16())),
     }
+    response
+}
+
+/// Reads and discards at most [`MAX_PART_BYTES`] of a body, holding one frame at a time.
+async fn drain(body: Body) {
+    let mut body = http_body_util::Limited::new(body, MAX_PART_BYTES);
+    while let Some(Ok(_)) = body.frame().await {}
 }
 
 /// Reads at most [`MAX_PART_BYTES`] of the body; never buffers more.

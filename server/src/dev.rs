@@ -53,19 +53,8 @@ pub async fn signature(State(state): State<AppState>, body: Bytes) -> Response {
         return bad_request(format!("ttl must be within ±{} seconds", sign::MAX_VALIDITY_SECS));
     }
     let c = state.config();
-    let t = sign::now_unix();
-    let params = sign::SignParams {
-        secret_id: c.secret_id.clone(),
-        file_name: req.file_name,
-        file_sha: req.file_sha.to_ascii_lowercase(),
-        file_type: None,
-        uid: req.uid.filter(|u| !u.is_empty()).unwrap_or_else(|| "dev".into()),
-        t,
-        e: t + ttl,
-        r: sign::random_u32(),
-        transcode: None,
-        class_id: None,
-    };
+    let uid = req.uid.filter(|u| !u.is_empty()).unwrap_or_else(|| "dev".into());
+    let params = sign::SignParams::new(&c.secret_id, &req.file_sha, &req.file_name, &uid, ttl);
     Json(json!({ "signature": sign::sign(&params, &c.secret_key) })).into_response()
 }
 

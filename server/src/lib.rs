@@ -24,6 +24,7 @@ pub use config::{Config, FaultConfig, FaultKind};
 pub use error::ApiError;
 
 use axum::http::{header, Method};
+use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -97,7 +98,7 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let mut router = Router::new()
-        .route("/v2/index.php", any(api::v2))
+        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::around)))
         .nest_service("/vod", ServeDir::new(state.store().vod_dir()))
         // Always routed, so that without `dev_signing` they answer 404 whatever the method.
         .route("/dev/signature", post(dev::signature).fallback(dev::not_found))

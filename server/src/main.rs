@@ -117,19 +117,7 @@ fn run_sign(a: SignArgs) -> anyhow::Result<()> {
     sign::check_file_name(&a.file_name).map_err(anyhow::Error::msg)?;
     sign::check_file_type(sign::extension_of(&a.file_name))
         .map_err(|m| anyhow::anyhow!("--file-name needs an extension: {m}"))?;
-    let t = sign::now_unix();
-    let params = sign::SignParams {
-        secret_id: a.secret_id,
-        file_name: a.file_name,
-        file_sha: a.file_sha.to_ascii_lowercase(),
-        file_type: None,
-        uid: a.uid,
-        t,
-        e: t + a.ttl,
-        r: sign::random_u32(),
-        transcode: None,
-        class_id: None,
-    };
+    let params = sign::SignParams::new(&a.secret_id, &a.file_sha, &a.file_name, &a.uid, a.ttl);
     println!("{}", sign::sign(&params, &a.secret_key));
     Ok(())
 }

@@ -37,6 +37,27 @@ pub struct SignParams {
     pub class_id: Option<u64>,
 }
 
+impl SignParams {
+    /// What an app backend signs for one file: signed now (`t`), valid for `ttl_secs` (`e = t +
+    /// ttl_secs`; negative: already expired), a random `r`, the type taken from the file name's
+    /// extension, no optional fields. Adjust fields afterwards for anything else.
+    pub fn new(secret_id: &str, file_sha: &str, file_name: &str, uid: &str, ttl_secs: i64) -> SignParams {
+        let t = now_unix();
+        SignParams {
+            secret_id: secret_id.to_string(),
+            file_name: file_name.to_string(),
+            file_sha: file_sha.to_ascii_lowercase(),
+            file_type: None,
+            uid: uid.to_string(),
+            t,
+            e: t + ttl_secs,
+            r: random_u32(),
+            transcode: None,
+            class_id: None,
+        }
+    }
+}
+
 /// Current Unix time in seconds.
 pub fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -91,20 +112,7 @@ pub fn sign(params: &SignParams, secret_key: &str) -> String {
 /// A signature made now, valid for `ttl_secs` (a negative ttl gives one that has already expired,
 /// with `e < t`), uid `"user"`, a random `r`.
 pub fn sign_now(secret_id: &str, secret_key: &str, file_sha: &str, file_name: &str, ttl_secs: i64) -> String {
-    let t = now_unix();
-    let params = SignParams {
-        secret_id: secret_id.to_string(),
-        file_name: file_name.to_string(),
-        file_sha: file_sha.to_string(),
-        file_type: None,
-        uid: "user".to_string(),
-        t,
-        e: t + ttl_secs,
-        r: random_u32(),
-        transcode: None,
-        class_id: None,
-    };
-    sign(&params, secret_key)
+    sign(&SignParams::new(secret_id, file_sha, file_name, "user", ttl_secs), secret_key)
 }
 
 /// A non-cryptographic random number (the `r` field only needs to vary).
@@ -309,16 +317,13 @@ mod tests {
     #[test]
     fn round_trip_and_fields() {
         let p = SignParams {
-            secret_id: "id".into(),
-            file_name: "my clip & co.MP4".into(),
             file_sha: SHA.to_uppercase(),
-            file_type: None,
-            uid: "u1".into(),
             t: 1000,
             e: 2000,
             r: 42,
             transcode: Some(true),
             class_id: Some(7),
+            ..SignParams::new("id", SHA, "my clip & co.MP4", "u1", 0)
         };
         let s = sign(&p, "key");
         let v = verify(&s, SHA, "id", "key", 1500).unwrap();

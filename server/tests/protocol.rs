@@ -314,18 +314,12 @@ async fn name_and_type_come_from_the_signature() {
     let (r, _dir) = router().await;
     let bytes = data(1000, 40);
     let sha = sha1_hex(&bytes);
-    let now = vod_server::sign::now_unix();
     let params = vod_server::sign::SignParams {
-        secret_id: SECRET_ID.into(),
-        file_name: "Holiday.MOV".into(),
-        file_sha: sha.clone(),
         file_type: Some("webm".into()),
-        uid: "u".into(),
-        t: now,
-        e: now + 60,
         r: 1,
         transcode: Some(false),
         class_id: Some(3),
+        ..vod_server::sign::SignParams::new(SECRET_ID, &sha, "Holiday.MOV", "u", 60)
     };
     let s = vod_server::sign::sign(&params, SECRET_KEY);
     assert_eq!(get(&r, &init_uri(&sha, 1000, HALF as u64, &s)).await["code"], 0);

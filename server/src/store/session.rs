@@ -1,0 +1,120 @@
+//! An open upload session: its data file, the parts it holds, and the SHA-1 of its first bytes,
+//! carried forward in memory as contiguous parts arrive.
+
+use super::{lock, HeldPart, InitOutcome};
+use crate::error::ApiError;
+use sha1::{Digest, Sha1};
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub(super) struct Parts {
+    pub held: BTreeMap<u64, (u64, String)>,
+    pub in_flight: HashSet<u64>,
+}
+
+/// The SHA-1 of the file's first `frontier` bytes; `None` after a restart (recomputed at finish).
+pub(super) struct Running {
+    pub hasher: Option<Sha1>,
+    pub frontier: u64,
+}
+
+/// An open upload session.
+pub struct Session {
+    pub sha: String,
+    pub file_size: u64,
+    pub data_size: u64,
+    pub(super) path: PathBuf,
+    pub(super) file: File,
+    /// Parts hold it shared while they write; finishing holds it exclusively. `true` once closed.
+    pub(super) gate: tokio::sync::RwLock<bool>,
+    pub(super) parts: Mutex<Parts>,
+    pub(super) running: Mutex<Running>,
+}
+
+impl Session {
+    /// A session whose running SHA-1 starts at byte 0 (`fresh`), or is unknown (reopened after a
+    /// restart: the data file is read once at finish).
+    pub(super) fn new(sha: String, file_size: u64, data_size: u64, path: PathBuf, file: File, parts: Parts, fresh: bool) -> Session {
+        Session {
+            sha,
+            file_size,
+            data_size,
+            path,
+            file,
+            gate: tokio::sync::RwLock::new(false),
+            parts: Mutex::new(parts),
+            running: Mutex::new(Running { hasher: fresh.then(Sha1::new), frontier: 0 }),
+        }
+    }
+
+    /// How many parts the whole file has.
+    pub fn part_count(&self) -> u64 {
+        self.file_size.div_ceil(self.data_size)
+    }
+
+    /// The parts held now, by offset.
+    pub fn held_parts(&self) -> Vec<HeldPart> {
+        lock(&self.parts)
+            .held
+            .iter()
+            .map(|(&offset, (size, md5))| HeldPart { offset, size: *size, md5: md5.clone() })
+            .collect()
+    }
+
+    /// InitUploadEx on an open session: the parts it holds, if `file_size` is its own.
+    pub(super) fn resume(&self, file_size: u64) -> Result<InitOutcome, ApiError> {
+        if self.file_size != file_size {
+            return Err(ApiError::Param(format!(
+                "fileSize {file_size} differs from the upload session's {}",
+                self.file_size
+            )));
+        }
+        Ok(InitOutcome::Resume { data_size: self.data_size, parts: self.held_parts() })
+    }
+
+    /// Feeds the running SHA-1 every held part at its frontier; `own` is the part just received,
+    /// hashed from memory, the others are read back from the data file.
+    pub(super) fn advance_hash(&self, own: Option<(u64, &[u8])>) -> std::io::Result<()> {
+        let mut running = lock(&self.running);
+        let Running { hasher, frontier } = &mut *running;
+        let Some(hasher) = hasher.as_mut() else { return Ok(()) };
+        loop {
+            let next = lock(&self.parts).held.get(frontier).map(|(size, _)| *size);
+            let Some(size) = next else { return Ok(()) };
+            match own {
+                Some((offset, bytes)) if offset == *frontier => hasher.update(bytes),
+                _ => {
+                    let mut buf = vec![0u8; size as usize];
+                    self.file.read_exact_at(&mut buf, *frontier)?;
+                    hasher.update(&buf);
+                }
+            }
+            *frontier += size;
+        }
+    }
+
+    /// The SHA-1 of the whole file: from the running state when it covers the file, else by
+    /// reading the data file once.
+    pub(super) fn whole_sha1(&self) -> std::io::Result<String> {
+        {
+            let running = lock(&self.running);
+            if let (Some(h), true) = (&running.hasher, running.frontier == self.file_size) {
+                return Ok(hex::encode(h.clone().finalize()));
+            }
+        }
+        let mut hasher = Sha1::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut pos = 0u64;
+        while pos < self.file_size {
+            let n = ((self.file_size - pos) as usize).min(buf.len());
+            self.file.read_exact_at(&mut buf[..n], pos)?;
+            hasher.update(&buf[..n]);
+            pos += n as u64;
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
