@@ -23,11 +23,15 @@ pub struct Config {
     pub dev_signing: bool,
     /// Fault injection on the three `/v2` calls (none by default).
     pub faults: FaultConfig,
+    /// The largest `fileSize` InitUploadEx accepts (default 1 TiB).
+    pub max_file_size: u64,
+    /// Open sessions, data files kept open, and how long a session without a part lives.
+    pub limits: crate::store::Limits,
 }
 
 impl Config {
     /// Defaults: public URL `http://127.0.0.1:8080`, verify key = secret key, no static files,
-    /// no dev endpoints, no faults.
+    /// no dev endpoints, no faults, files up to 1 TiB, the store's default [`crate::store::Limits`].
     pub fn new(data_dir: impl Into<PathBuf>, secret_id: &str, secret_key: &str) -> Config {
         Config {
             data_dir: data_dir.into(),
@@ -39,6 +43,8 @@ impl Config {
             mounts: Vec::new(),
             dev_signing: false,
             faults: FaultConfig::default(),
+            max_file_size: crate::api::MAX_FILE_SIZE,
+            limits: crate::store::Limits::default(),
         }
     }
 }

@@ -75,7 +75,7 @@ pub async fn stats(State(state): State<AppState>, Query(q): Query<HashMap<String
     };
     let sha = sha.to_ascii_lowercase();
     let (parts, bytes) = state.stats().for_sha(&sha);
-    let held = state.store().session(&sha).map(|s| s.held_parts().len()).unwrap_or(0);
+    let held = state.store().sessions_of(&sha).iter().map(|s| s.held_count()).max().unwrap_or(0);
     let finished = match state.store().finished(&sha).await {
         Ok(f) => f,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.message()}))).into_response(),

@@ -50,11 +50,11 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
         check_config(&config)?;
         let dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || store::Store::open(&dir)).await??;
+        let limits = config.limits;
+        let store = Arc::new(tokio::task::spawn_blocking(move || store::Store::open_with(&dir, limits)).await??);
+        expire_sessions(Arc::downgrade(&store), limits.session_ttl_secs);
         let faults = faults::Faults::new(config.faults.clone());
-        Ok(AppState {
-            inner: Arc::new(Inner { config, store: Arc::new(store), faults, stats: stats::Stats::default() }),
-        })
+        Ok(AppState { inner: Arc::new(Inner { config, store, faults, stats: stats::Stats::default() }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -74,6 +74,23 @@ impl AppState {
     }
 }
 
+/// Drops the sessions that got no part for `ttl_secs`, now and then every `ttl_secs / 4` (at
+/// least every second, at most every minute), for as long as the store lives.
+fn expire_sessions(store: std::sync::Weak<store::Store>, ttl_secs: i64) {
+    let every = std::time::Duration::from_millis((ttl_secs.max(0) as u64 * 250).clamp(1000, 60_000));
+    tokio::spawn(async move {
+        loop {
+            let Some(store) = store.upgrade() else { return };
+            let dropped = store.expire(sign::now_unix()).await;
+            if dropped > 0 {
+                eprintln!("vod-server: dropped {dropped} upload sessions that got no part for {ttl_secs} s");
+            }
+            drop(store);
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 const RESERVED_PREFIXES: [&str; 3] = ["/v2", "/vod", "/dev"];
 
 fn check_config(c: &Config) -> anyhow::Result<()> {
@@ -82,6 +99,9 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(!c.verify_key.is_empty(), "the verify key is empty");
     anyhow::ensure!(!c.public_url.ends_with('/'), "the public URL must not end with '/'");
     anyhow::ensure!((0.0..=1.0).contains(&c.faults.rate), "the fault rate must be within 0..=1");
+    anyhow::ensure!(c.max_file_size >= 1, "the largest file size must be at least 1 byte");
+    anyhow::ensure!(c.limits.max_sessions >= 1, "at least one open session must be allowed");
+    anyhow::ensure!(c.limits.session_ttl_secs >= 1, "the session TTL must be at least 1 second");
     for (prefix, _) in &c.mounts {
         anyhow::ensure!(
             prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/') && !prefix.contains("//"),

@@ -63,6 +63,15 @@ struct ServeArgs {
     /// Delay of a slow answer, milliseconds.
     #[arg(long, default_value_t = 300)]
     slow_ms: u64,
+    /// Drop a session that got no part for this long: seconds, or with a unit (90s, 30m, 12h, 7d).
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    session_ttl: i64,
+    /// The most upload sessions open at once.
+    #[arg(long, default_value_t = 1000)]
+    max_sessions: usize,
+    /// The largest fileSize accepted, bytes.
+    #[arg(long, default_value_t = vod_server::api::MAX_FILE_SIZE)]
+    max_file_size: u64,
 }
 
 #[derive(Args)]
@@ -83,6 +92,19 @@ struct SignArgs {
     /// The app's user id.
     #[arg(long, default_value = "user")]
     uid: String,
+}
+
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let (digits, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: i64 = digits.parse().map_err(|_| format!("expected a number of seconds or 90s/30m/12h/7d, got {s:?}"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} (s, m, h or d)")),
+    };
+    n.checked_mul(scale).filter(|&v| v >= 1).ok_or_else(|| format!("{s:?} is out of range"))
 }
 
 fn parse_mount(s: &str) -> Result<(String, PathBuf), String> {
@@ -144,6 +166,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     config.mounts = a.mounts;
     config.dev_signing = a.dev_signing;
     config.faults = FaultConfig { rate: a.fault_rate, seed: a.fault_seed, kinds: a.fault_kinds, slow_ms: a.slow_ms };
+    config.max_file_size = a.max_file_size;
+    config.limits.session_ttl_secs = a.session_ttl;
+    config.limits.max_sessions = a.max_sessions;
     let state = AppState::open(config).await?;
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
     println!("listening on http://{bound}");

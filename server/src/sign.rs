@@ -13,6 +13,8 @@ type HmacSha1 = Hmac<Sha1>;
 
 /// Longest allowed `e - t`: 90 days.
 pub const MAX_VALIDITY_SECS: i64 = 7_776_000;
+/// How far in the future a signature's `t` may be (clock skew; the server API's 7200 s).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 7200;
 /// Longest file name, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 40;
 const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
@@ -186,6 +188,13 @@ pub fn verify(
     }
     if e - t > MAX_VALIDITY_SECS {
         return Err(format!("signature validity e - t = {} s exceeds 90 days", e - t));
+    }
+    if e < t {
+        return Err(format!("signature expires (e = {e}) before it was signed (t = {t})"));
+    }
+    // The 90 days hold only if t is not in the future: the clock skew the server API allows.
+    if t > now + MAX_CLOCK_SKEW_SECS {
+        return Err(format!("signature was signed in the future (t = {t}, now {now})"));
     }
     let r = field("r")?;
     if r.len() > 10 || !r.bytes().all(|b| b.is_ascii_digit()) {

@@ -1,13 +1,12 @@
 //! FinishUploadEx's commit: check every part and the SHA-1, record the file, move it into `vod/`.
 //!
 //! The file's row (with the data file it is still to be moved from) and the session's removal
-//! commit in one transaction before the rename; a crash after the commit leaves a move that
-//! [`super::layout::recover`] completes.
+//! commit in one transaction before the move; until the move is done (a crash, `vod/` full or on
+//! another filesystem) the file's calls answer `-10004` and retry it, and a start retries it.
 
 use super::session::Session;
-use super::{blocking, lock, read_err, write_err, FinishedFile, Store};
+use super::{blocking, gone, lock, read_err, write_err, FinishedFile, Store};
 use crate::error::ApiError;
-use std::fs;
 use std::sync::Arc;
 
 /// A 19-digit fileId derived from the SHA-1 (stable, and unique in practice; collisions step on).
@@ -22,74 +21,81 @@ pub(super) fn file_id_candidate(sha: &str, bump: u64) -> String {
 }
 
 impl Store {
-    /// FinishUploadEx: checks that every part is held and the SHA-1 matches, then records the file
-    /// and moves the data into place. Finishing a finished file answers it again.
-    pub async fn finish(self: &Arc<Self>, sha: &str, file_name: &str, file_type: &str) -> Result<FinishedFile, ApiError> {
-        let Some(session) = self.session(sha) else {
-            return match self.finished(sha).await? {
-                Some(f) => Ok(f),
-                None => Err(ApiError::NoSession(format!("no upload session for fileSha {sha}: call InitUploadEx first"))),
-            };
-        };
+    /// FinishUploadEx for `uid`: checks that every part is held and the SHA-1 matches, then records
+    /// the file and moves the data into place. A finished file (anyone's) is answered again.
+    pub async fn finish(self: &Arc<Self>, sha: &str, uid: &str, file_name: &str, file_type: &str) -> Result<FinishedFile, ApiError> {
+        let this = Arc::clone(self);
+        let sha_owned = sha.to_string();
+        if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
+            if let Some(own) = self.session(sha, uid) {
+                // Someone else finished it first: this session is not needed any more.
+                let mut gate = own.gate.write().await;
+                let (this, s) = (Arc::clone(self), Arc::clone(&own));
+                let dropped = blocking(move || this.drop_session(&s).map_err(|e| write_err("dropping the session", e))).await;
+                *gate = dropped.is_ok();
+            }
+            return Ok(f);
+        }
+        let session = self.session(sha, uid).ok_or_else(|| gone(sha))?;
         let mut gate = session.gate.write().await;
         if *gate {
             drop(gate);
-            return match self.finished(sha).await? {
-                Some(f) => Ok(f),
-                None => Err(ApiError::NoSession(format!("no upload session for fileSha {sha}"))),
-            };
+            let this = Arc::clone(self);
+            let sha = sha.to_string();
+            return blocking(move || this.servable(&sha)).await?.ok_or_else(|| gone(&session.sha));
         }
-        let held = lock(&session.parts).held.len() as u64;
-        let total = session.part_count();
+        let this = Arc::clone(self);
+        let s = Arc::clone(&session);
+        let (name, ft) = (file_name.to_string(), file_type.to_string());
+        let outcome = blocking(move || this.finish_blocking(&s, name, ft)).await;
+        // Closed once it is no longer open (finished or dropped).
+        *gate = self.session(sha, uid).is_none_or(|open| open.name != session.name);
+        outcome
+    }
+
+    fn finish_blocking(&self, s: &Session, name: String, ft: String) -> Result<FinishedFile, ApiError> {
+        let file = self.data_file(s)?;
+        let len = file.metadata().map_err(|e| read_err("reading the data file", e))?.len();
+        if len < s.file_size {
+            // Cut short behind the server's back: the parts past its end are gone.
+            self.db.forget_parts_past(&s.name, len).map_err(|e| write_err("forgetting lost parts", e))?;
+            lock(&s.parts).held.retain(|offset, (size, _)| offset + *size <= len);
+            *lock(&s.running) = super::session::Running { hasher: None, frontier: 0 };
+            file.set_len(s.file_size).map_err(|e| write_err("repairing the data file", e))?;
+        }
+        let held = lock(&s.parts).held.len() as u64;
+        let total = s.part_count();
         if held < total {
             return Err(ApiError::Param(format!(
                 "{} of {total} parts are missing ({held} held); upload them before FinishUploadEx",
                 total - held
             )));
         }
-        let this = Arc::clone(self);
-        let s = Arc::clone(&session);
-        let (name, ft) = (file_name.to_string(), file_type.to_string());
-        let outcome = blocking(move || {
-            let actual = s.whole_sha1().map_err(|e| read_err("reading the data file", e))?;
-            if !actual.eq_ignore_ascii_case(&s.sha) {
-                this.drop_session(&s).map_err(|e| write_err("dropping the session", e))?;
-                return Ok(Err(ApiError::ShaMismatch(format!(
-                    "the assembled file's SHA-1 is {actual}, not {}; the session is dropped, upload again",
-                    s.sha
-                ))));
-            }
-            this.commit_finish(&s, &name, &ft).map(Ok)
-        })
-        .await?;
-        *gate = true;
-        lock(&self.sessions).remove(sha);
-        outcome
-    }
-
-    fn drop_session(&self, s: &Session) -> rusqlite::Result<()> {
-        self.db.drop_session(&s.sha)?;
-        let _ = fs::remove_file(&s.path);
-        Ok(())
-    }
-
-    fn commit_finish(&self, s: &Session, file_name: &str, file_type: &str) -> Result<FinishedFile, ApiError> {
-        let mut file = FinishedFile {
-            sha: s.sha.clone(),
-            file_id: String::new(),
-            file_name: file_name.to_string(),
-            file_type: file_type.to_string(),
-            size: s.file_size,
-        };
-        file.file_id = self
-            .db
-            .record_finished(&file, &s.path.to_string_lossy(), |bump| file_id_candidate(&s.sha, bump))
-            .map_err(|e| write_err("recording the file", e))?;
-        // From here the file is finished; a crash before the rename is completed at start.
-        let to = self.layout.final_path(&file.file_id, file_type);
-        if self.layout.move_into_place(&s.path, &to).is_ok() {
-            let _ = self.db.moved(&file.file_id);
+        let actual = s.whole_sha1(&file).map_err(|e| read_err("reading the data file", e))?;
+        if !actual.eq_ignore_ascii_case(&s.sha) {
+            self.drop_session(s).map_err(|e| write_err("dropping the session", e))?;
+            return Err(ApiError::ShaMismatch(format!(
+                "the assembled file's SHA-1 is {actual}, not {}; the session is dropped, upload again",
+                s.sha
+            )));
         }
-        Ok(file)
+        drop(file);
+        let f = FinishedFile { sha: s.sha.clone(), file_id: String::new(), file_name: name, file_type: ft, size: s.file_size };
+        let f = self
+            .db
+            .record_finished(f, &s.name, |bump| file_id_candidate(&s.sha, bump))
+            .map_err(|e| write_err("recording the file", e))?;
+        // From here the file is finished; its move is completed now, or at its next call or start.
+        self.files.close(&s.name);
+        {
+            let mut sessions = lock(&self.sessions);
+            let key = (s.sha.clone(), s.uid.clone());
+            if sessions.get(&key).is_some_and(|open| open.name == s.name) {
+                sessions.remove(&key);
+            }
+        }
+        self.layout.place(&s.name, &f).map_err(|e| write_err("moving the finished file into place failed; retry", e))?;
+        self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
+        Ok(f)
     }
 }

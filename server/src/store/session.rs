@@ -1,14 +1,15 @@
 //! An open upload session: its data file, the parts it holds, and the SHA-1 of its first bytes,
 //! carried forward in memory as contiguous parts arrive.
 
+use super::db::SessionRow;
 use super::{lock, HeldPart, InitOutcome};
 use crate::error::ApiError;
 use sha1::{Digest, Sha1};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 pub(super) struct Parts {
@@ -22,29 +23,39 @@ pub(super) struct Running {
     pub frontier: u64,
 }
 
-/// An open upload session.
+/// An open upload session, keyed by the SHA-1 and the uid of the signature that opened it.
 pub struct Session {
     pub sha: String,
+    pub uid: String,
     pub file_size: u64,
     pub data_size: u64,
-    pub(super) path: PathBuf,
-    pub(super) file: File,
+    /// Its data file's name inside `uploads/` (opened on demand, through the store's cache).
+    pub(super) name: String,
+    /// When it last got a part (or was opened), Unix seconds.
+    pub(super) touched: AtomicI64,
     /// Parts hold it shared while they write; finishing holds it exclusively. `true` once closed.
     pub(super) gate: tokio::sync::RwLock<bool>,
     pub(super) parts: Mutex<Parts>,
     pub(super) running: Mutex<Running>,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({} of uid {:?}, {})", self.sha, self.uid, self.name)
+    }
+}
+
 impl Session {
     /// A session whose running SHA-1 starts at byte 0 (`fresh`), or is unknown (reopened after a
     /// restart: the data file is read once at finish).
-    pub(super) fn new(sha: String, file_size: u64, data_size: u64, path: PathBuf, file: File, parts: Parts, fresh: bool) -> Session {
+    pub(super) fn new(row: SessionRow, parts: Parts, fresh: bool) -> Session {
         Session {
-            sha,
-            file_size,
-            data_size,
-            path,
-            file,
+            sha: row.sha,
+            uid: row.uid,
+            file_size: row.file_size,
+            data_size: row.data_size,
+            name: row.name,
+            touched: AtomicI64::new(row.touched),
             gate: tokio::sync::RwLock::new(false),
             parts: Mutex::new(parts),
             running: Mutex::new(Running { hasher: fresh.then(Sha1::new), frontier: 0 }),
@@ -56,29 +67,35 @@ impl Session {
         self.file_size.div_ceil(self.data_size)
     }
 
-    /// The parts held now, by offset.
-    pub fn held_parts(&self) -> Vec<HeldPart> {
+    /// At most `limit` of the parts held now, from offset `from` on.
+    pub fn held_parts_from(&self, from: u64, limit: usize) -> Vec<HeldPart> {
         lock(&self.parts)
             .held
-            .iter()
+            .range(from..)
+            .take(limit)
             .map(|(&offset, (size, md5))| HeldPart { offset, size: *size, md5: md5.clone() })
             .collect()
     }
 
-    /// InitUploadEx on an open session: the parts it holds, if `file_size` is its own.
-    pub(super) fn resume(&self, file_size: u64) -> Result<InitOutcome, ApiError> {
+    /// How many parts are held now.
+    pub fn held_count(&self) -> usize {
+        lock(&self.parts).held.len()
+    }
+
+    /// InitUploadEx on an open session: resumed, if `file_size` is its own.
+    pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(
                 "fileSize {file_size} differs from the upload session's {}",
                 self.file_size
             )));
         }
-        Ok(InitOutcome::Resume { data_size: self.data_size, parts: self.held_parts() })
+        Ok(InitOutcome::Resume { data_size: self.data_size, session: Arc::clone(self) })
     }
 
     /// Feeds the running SHA-1 every held part at its frontier; `own` is the part just received,
     /// hashed from memory, the others are read back from the data file.
-    pub(super) fn advance_hash(&self, own: Option<(u64, &[u8])>) -> std::io::Result<()> {
+    pub(super) fn advance_hash(&self, file: &File, own: Option<(u64, &[u8])>) -> std::io::Result<()> {
         let mut running = lock(&self.running);
         let Running { hasher, frontier } = &mut *running;
         let Some(hasher) = hasher.as_mut() else { return Ok(()) };
@@ -89,7 +106,7 @@ impl Session {
                 Some((offset, bytes)) if offset == *frontier => hasher.update(bytes),
                 _ => {
                     let mut buf = vec![0u8; size as usize];
-                    self.file.read_exact_at(&mut buf, *frontier)?;
+                    file.read_exact_at(&mut buf, *frontier)?;
                     hasher.update(&buf);
                 }
             }
@@ -99,7 +116,7 @@ impl Session {
 
     /// The SHA-1 of the whole file: from the running state when it covers the file, else by
     /// reading the data file once.
-    pub(super) fn whole_sha1(&self) -> std::io::Result<String> {
+    pub(super) fn whole_sha1(&self, file: &File) -> std::io::Result<String> {
         {
             let running = lock(&self.running);
             if let (Some(h), true) = (&running.hasher, running.frontier == self.file_size) {
@@ -111,7 +128,7 @@ impl Session {
         let mut pos = 0u64;
         while pos < self.file_size {
             let n = ((self.file_size - pos) as usize).min(buf.len());
-            self.file.read_exact_at(&mut buf[..n], pos)?;
+            file.read_exact_at(&mut buf[..n], pos)?;
             hasher.update(&buf[..n]);
             pos += n as u64;
         }
