@@ -245,6 +245,10 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
             if s.is::<http_body_util::LengthLimitError>() {
                 return too_big();
             }
+            if s.is::<tower_http::timeout::TimeoutError>() {
+                // The client went quiet mid-body (see `serve`): nothing is stored; send it again.
+                return ApiError::StorageWrite(format!("the body stopped arriving: {e}; send the part again"));
+            }
             source = s.source();
         }
         ApiError::Param(format!("the body could not be read: {e}"))

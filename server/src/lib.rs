@@ -16,6 +16,7 @@ pub mod config;
 mod dev;
 pub mod error;
 pub mod faults;
+pub mod serve;
 pub mod sign;
 mod stats;
 pub mod store;

@@ -4,6 +4,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
+use vod_server::serve::{self, ServeLimits};
 use vod_server::{app, sign, AppState, Config, FaultConfig, FaultKind};
 
 #[derive(Parser)]
@@ -72,6 +74,19 @@ struct ServeArgs {
     /// The largest fileSize accepted, bytes.
     #[arg(long, default_value_t = vod_server::api::MAX_FILE_SIZE)]
     max_file_size: u64,
+    /// How long a client may take for a request's head (or stay idle between requests), and
+    /// between two pieces of a body.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    client_timeout: i64,
+    /// Open connections from one client address at most.
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_client: usize,
+    /// Open connections at most.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// How long a shutdown waits for requests in progress.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    shutdown_timeout: i64,
 }
 
 #[derive(Args)]
@@ -120,7 +135,12 @@ fn main() -> std::process::ExitCode {
             .enable_all()
             .build()
             .context("starting the runtime")
-            .and_then(|rt| rt.block_on(serve(cli.serve))),
+            .and_then(|rt| {
+                let served = rt.block_on(run_server(cli.serve));
+                // Storage work still running gets a moment; the process does not wait for more.
+                rt.shutdown_timeout(Duration::from_secs(2));
+                served
+            }),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -144,7 +164,7 @@ fn run_sign(a: SignArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
@@ -169,11 +189,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     config.max_file_size = a.max_file_size;
     config.limits.session_ttl_secs = a.session_ttl;
     config.limits.max_sessions = a.max_sessions;
+    let limits = ServeLimits {
+        client_timeout: Duration::from_secs(a.client_timeout as u64),
+        per_client: a.max_connections_per_client.max(1),
+        total: a.max_connections.max(1),
+        shutdown: Duration::from_secs(a.shutdown_timeout as u64),
+    };
     let state = AppState::open(config).await?;
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
     println!("listening on http://{bound}");
     std::io::stdout().flush()?;
-    server.await.context("serving")?;
+    let cut = serve::serve(listener, app(state), limits, shutdown_signal()).await;
+    if cut > 0 {
+        eprintln!("vod-server: the shutdown deadline closed {cut} connections");
+    }
     eprintln!("vod-server: shut down");
     Ok(())
 }

@@ -370,3 +370,105 @@ fn no_log_line_can_be_forged_and_times_are_checked() {
     assert!(log.lines().all(|l| !l.starts_with("FAKE") && !l.contains("FAKE")), "{log}");
     assert!(log.contains("InitUploadEx sha=? code=-10003"), "{log}");
 }
+
+/// Waits (bounded by `within`) until the server closes `stream`; returns how long that took.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> Duration {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return started.elapsed(),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return started.elapsed(),
+            Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn slow_and_silent_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--client-timeout", "1s"]);
+    // Silent: connected, nothing sent.
+    let mut silent = std::net::TcpStream::connect(s.addr).unwrap();
+    // Slowloris: a header byte every 300 ms, never the end of the head.
+    let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
+    let writer = {
+        let mut w = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = w.write_all(b"GET /v2/index.php HTTP/1.1\r\n");
+            for _ in 0..40 {
+                if w.write_all(b"X").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    assert!(closed_within(&mut silent, Duration::from_secs(4)) < Duration::from_secs(4));
+    assert!(closed_within(&mut slow, Duration::from_secs(4)) < Duration::from_secs(4));
+    writer.join().unwrap();
+    // A body that stops halfway: not stored, and the connection does not hang.
+    let f = TestFile::new(HALF + 5, 117);
+    assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
+    let (uri, body) = f.part(0, HALF);
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
+    stream.write_all(&body[..1000]).unwrap();
+    closed_within(&mut stream, Duration::from_secs(4));
+    assert!(listed(&s.call("GET", &f.init_uri(HALF), b"")).is_empty());
+}
+
+#[test]
+fn one_client_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--client-timeout", "30s", "--max-connections-per-client", "8"]);
+    let hogs: Vec<std::net::TcpStream> = (0..8).map(|_| std::net::TcpStream::connect(s.addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // The ninth from the same address is closed at once ...
+    let mut ninth = std::net::TcpStream::connect(s.addr).unwrap();
+    assert!(closed_within(&mut ninth, Duration::from_secs(2)) < Duration::from_secs(2));
+    // ... while another client address is answered.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let answer = rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut stream = socket.connect(s.addr).await.unwrap();
+        let request = format!("GET /v2/index.php HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", s.addr);
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await.unwrap().unwrap();
+        String::from_utf8_lossy(&out).to_string()
+    });
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("-10001"), "{answer}");
+    // Once the hogs go, the first address is served again.
+    drop(hogs);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_code(&s.call("GET", "/v2/index.php", b""), -10001, 0, "Action");
+}
+
+#[test]
+fn shutdown_has_a_deadline_even_with_a_request_half_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &["--client-timeout", "60s", "--shutdown-timeout", "1s"]);
+    let f = TestFile::new(HALF + 5, 118);
+    assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
+    let (uri, body) = f.part(0, HALF);
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
+    stream.write_all(&body[..1000]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &s.pid().to_string()]).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(8), "SIGTERM did not end the server");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(s.log().contains("the shutdown deadline closed 1 connections"), "{}", s.log());
+}
