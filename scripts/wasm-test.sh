@@ -15,11 +15,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The test page's own origin, fixed so that the servers can grant it their dev endpoints
+# (which answer only their own pages, and the origins given with --dev-origin).
+page_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port"
+
 # start NAME ARGS...: runs a server on a free port and prints its URL once it accepts connections.
 start() {
   local name=$1; shift
   "$bin" --listen 127.0.0.1:0 --data-dir "$work/$name" --secret-id AKIDwasmtest --secret-key wasm-test-secret-key \
-    --dev-signing "$@" >"$work/$name.out" 2>"$work/$name.log" &
+    --dev-signing --dev-origin "http://$WASM_BINDGEN_TEST_ADDRESS" "$@" >"$work/$name.out" 2>"$work/$name.log" &
   pids+=($!)
   for _ in $(seq 1 100); do
     if grep -q '^listening on ' "$work/$name.out"; then

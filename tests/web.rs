@@ -44,6 +44,10 @@ async fn fetch(url: &str, method: &str, body: Option<JsValue>) -> Response {
     init.set_method(method);
     if let Some(body) = body {
         init.set_body(&body);
+        // The dev endpoints take JSON only (and grant this page's origin with --dev-origin).
+        let headers = Object::new();
+        set(&headers, "content-type", "application/json");
+        init.set_headers(&headers);
     }
     JsFuture::from(fetch_with_init(url, &init)).await.unwrap().unchecked_into()
 }

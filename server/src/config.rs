@@ -21,6 +21,8 @@ pub struct Config {
     pub mounts: Vec<(String, PathBuf)>,
     /// Enables `POST /dev/signature` and `GET /dev/stats` (404 otherwise).
     pub dev_signing: bool,
+    /// Origins besides the server's own whose pages may call the dev endpoints (`http://host:port`).
+    pub dev_origins: Vec<String>,
     /// Fault injection on the three `/v2` calls (none by default).
     pub faults: FaultConfig,
     /// The largest `fileSize` InitUploadEx accepts (default 1 TiB).
@@ -42,6 +44,7 @@ impl Config {
             www: None,
             mounts: Vec::new(),
             dev_signing: false,
+            dev_origins: Vec::new(),
             faults: FaultConfig::default(),
             max_file_size: crate::api::MAX_FILE_SIZE,
             limits: crate::store::Limits::default(),

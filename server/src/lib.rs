@@ -24,12 +24,12 @@ pub mod store;
 pub use config::{Config, FaultConfig, FaultKind};
 pub use error::ApiError;
 
-use axum::http::{header, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 struct Inner {
@@ -103,6 +103,12 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(c.max_file_size >= 1, "the largest file size must be at least 1 byte");
     anyhow::ensure!(c.limits.max_sessions >= 1, "at least one open session must be allowed");
     anyhow::ensure!(c.limits.session_ttl_secs >= 1, "the session TTL must be at least 1 second");
+    for origin in &c.dev_origins {
+        anyhow::ensure!(
+            origin.parse::<HeaderValue>().is_ok() && origin.contains("://") && !origin.ends_with('/'),
+            "dev origin {origin:?} must look like http://host:port"
+        );
+    }
     for (prefix, _) in &c.mounts {
         anyhow::ensure!(
             prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/') && !prefix.contains("//"),
@@ -114,16 +120,14 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The whole HTTP server: the `/v2` API, finished files under `/vod`, the dev endpoints (with
-/// `dev_signing`), the mounts and the `www` folder; CORS open to any origin.
+/// The whole HTTP server: the `/v2` API, finished files under `/vod`, the mounts and the `www`
+/// folder (CORS open to any origin), and the dev endpoints (with `dev_signing`; this server's own
+/// pages only, and the `dev_origins`).
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let mut router = Router::new()
         .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::around)))
-        .nest_service("/vod", ServeDir::new(state.store().vod_dir()))
-        // Always routed, so that without `dev_signing` they answer 404 whatever the method.
-        .route("/dev/signature", post(dev::signature).fallback(dev::not_found))
-        .route("/dev/stats", get(dev::stats).fallback(dev::not_found));
+        .nest_service("/vod", ServeDir::new(state.store().vod_dir()));
     for (prefix, dir) in &config.mounts {
         router = router.nest_service(prefix, ServeDir::new(dir));
     }
@@ -134,5 +138,19 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::RANGE]);
-    router.with_state(state).layer(cors)
+    // Always routed, so that without `dev_signing` they answer 404 whatever the method.
+    let mut dev = Router::new()
+        .route("/dev/signature", post(dev::signature).fallback(dev::not_found))
+        .route("/dev/stats", get(dev::stats).fallback(dev::not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), dev::guard));
+    if !config.dev_origins.is_empty() {
+        let origins: Vec<HeaderValue> = config.dev_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        dev = dev.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    }
+    router.layer(cors).merge(dev).with_state(state)
 }

@@ -50,9 +50,12 @@ struct ServeArgs {
     /// More static files: /prefix=DIR (repeatable).
     #[arg(long = "mount", value_parser = parse_mount)]
     mounts: Vec<(String, PathBuf)>,
-    /// Enable POST /dev/signature and GET /dev/stats.
+    /// Enable POST /dev/signature and GET /dev/stats (for this server's own pages).
     #[arg(long)]
     dev_signing: bool,
+    /// Another origin whose pages may call the dev endpoints, http://host:port (repeatable).
+    #[arg(long = "dev-origin")]
+    dev_origins: Vec<String>,
     /// Share of /v2 calls that fail, 0..=1.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
@@ -185,6 +188,7 @@ async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
     config.www = a.www;
     config.mounts = a.mounts;
     config.dev_signing = a.dev_signing;
+    config.dev_origins = a.dev_origins.into_iter().map(|o| o.trim_end_matches('/').to_string()).collect();
     config.faults = FaultConfig { rate: a.fault_rate, seed: a.fault_seed, kinds: a.fault_kinds, slow_ms: a.slow_ms };
     config.max_file_size = a.max_file_size;
     config.limits.session_ttl_secs = a.session_ttl;

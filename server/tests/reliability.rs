@@ -472,3 +472,44 @@ fn shutdown_has_a_deadline_even_with_a_request_half_sent() {
     assert!(status.success(), "{status:?}");
     assert!(s.log().contains("the shutdown deadline closed 1 connections"), "{}", s.log());
 }
+
+#[test]
+fn the_dev_signer_answers_only_the_servers_own_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--dev-signing", "--dev-origin", "http://127.0.0.1:1"]);
+    let sha = sha1_hex(b"dev");
+    let body = format!(r#"{{"fileSha":"{sha}","fileName":"a.mp4"}}"#);
+    let own = s.url.clone();
+    let sign = |headers: &[(&str, &str)]| s.http("POST", "/dev/signature", headers, body.as_bytes()).unwrap();
+    let json = ("Content-Type", "application/json");
+    // A no-preflight form or text/plain POST from any site: refused, with no signature.
+    for (origin, content_type) in [("https://evil.test", "text/plain"), ("https://evil.test", "application/x-www-form-urlencoded"), (own.as_str(), "text/plain")] {
+        let r = sign(&[("Origin", origin), ("Content-Type", content_type)]);
+        assert!(r.status == 403 || r.status == 415, "{origin} {content_type}: {}", r.status);
+        assert!(!String::from_utf8_lossy(&r.body).contains("signature\""), "{}", String::from_utf8_lossy(&r.body));
+    }
+    // JSON from another origin, and its preflight: refused, no CORS grant.
+    assert_eq!(sign(&[("Origin", "https://evil.test"), json]).status, 403);
+    let preflight = s
+        .http("OPTIONS", "/dev/signature", &[("Origin", "https://evil.test"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "content-type")], b"")
+        .unwrap();
+    assert_eq!(preflight.header("access-control-allow-origin"), None);
+    assert_eq!(s.http("GET", "/dev/stats", &[("Origin", "https://evil.test")], b"").unwrap().status, 403);
+    // DNS rebinding: the attacker's name in Host, even from the "same" origin.
+    let rebound = s.http("POST", "/dev/signature", &[("Host", "evil.test:80"), ("Origin", "http://evil.test:80"), json], body.as_bytes());
+    assert_eq!(rebound.unwrap().status, 403);
+    // The server's own page, an allowed origin, and a caller with no Origin (a backend, curl) are answered.
+    for headers in [vec![("Origin", own.as_str()), json], vec![("Origin", "http://127.0.0.1:1"), json], vec![json]] {
+        let r = sign(&headers);
+        assert_eq!(r.status, 200, "{headers:?}: {}", String::from_utf8_lossy(&r.body));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(vod_server::sign::verify(v["signature"].as_str().unwrap(), &sha, SECRET_ID, SECRET_KEY, vod_server::sign::now_unix()).is_ok());
+    }
+    let preflight = s
+        .http("OPTIONS", "/dev/signature", &[("Origin", "http://127.0.0.1:1"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "content-type")], b"")
+        .unwrap();
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("http://127.0.0.1:1"));
+    // The API itself stays open to every origin.
+    let r = s.http("GET", "/v2/index.php", &[("Origin", "https://evil.test")], b"").unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}

@@ -134,10 +134,19 @@ pub async fn router_on(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Router {
 
 /// The status and raw body of one request.
 pub async fn send(router: &Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    send_typed(router, method, uri, "application/octet-stream", body).await
+}
+
+/// [`send`] with a JSON body.
+pub async fn send_json(router: &Router, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    send_typed(router, "POST", uri, "application/json", body).await
+}
+
+async fn send_typed(router: &Router, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
     let req = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/octet-stream")
+        .header("content-type", content_type)
         .body(Body::from(body))
         .expect("request");
     let resp = router.clone().oneshot(req).await.expect("infallible");
@@ -301,7 +310,10 @@ impl RawResponse {
 pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<RawResponse> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
