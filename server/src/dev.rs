@@ -32,10 +32,6 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-fn refused(status: StatusCode, message: String) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 /// The host name of a `Host` value or of a URL's authority (`[::1]:8080` → `[::1]`).
 fn host_name(authority: &str) -> &str {
     if authority.starts_with('[') {
@@ -45,7 +41,7 @@ fn host_name(authority: &str) -> &str {
 }
 
 /// Why the request may not reach a dev endpoint, if it may not.
-fn check_caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<(), Response> {
+fn check_caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let c = state.config();
     let public_authority = c.public_url.split_once("://").map_or("", |(_, rest)| rest);
     let header_str = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
@@ -53,14 +49,14 @@ fn check_caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Resul
         let name = host_name(host);
         let literal = name.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok();
         if !(literal || name.eq_ignore_ascii_case("localhost") || name.eq_ignore_ascii_case(host_name(public_authority))) {
-            return Err(refused(StatusCode::FORBIDDEN, format!("Host {host:?} is not this server's")));
+            return Err((StatusCode::FORBIDDEN, format!("Host {host:?} is not this server's")));
         }
     }
     if let Some(origin) = header_str(header::ORIGIN) {
         let own = header_str(header::HOST).map(|h| format!("http://{h}"));
         let allowed = own.as_deref() == Some(origin) || origin == c.public_url || c.dev_origins.iter().any(|o| o == origin);
         if !allowed {
-            return Err(refused(StatusCode::FORBIDDEN, format!("the dev endpoints answer this server's own pages, not {origin:?}")));
+            return Err((StatusCode::FORBIDDEN, format!("the dev endpoints answer this server's own pages, not {origin:?}")));
         }
     }
     if method == Method::POST {
@@ -68,7 +64,7 @@ fn check_caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Resul
             .and_then(|t| t.split(';').next())
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
         if !json {
-            return Err(refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST a JSON body (Content-Type: application/json)".into()));
+            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST a JSON body (Content-Type: application/json)".into()));
         }
     }
     Ok(())
@@ -79,8 +75,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     if !state.config().dev_signing {
         return not_found().await;
     }
-    if let Err(refusal) = check_caller(&state, request.method(), request.headers()) {
-        return refusal;
+    if let Err((status, message)) = check_caller(&state, request.method(), request.headers()) {
+        return (status, Json(json!({ "error": message }))).into_response();
     }
     next.run(request).await
 }
