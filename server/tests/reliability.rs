@@ -386,6 +386,15 @@ fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> Duration
     }
 }
 
+/// A connection that sent part 0's head and its first 1000 bytes, and nothing more.
+fn half_sent_part(s: &Server, f: &TestFile) -> std::net::TcpStream {
+    let (uri, body) = f.part(0, HALF);
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
+    stream.write_all(&body[..1000]).unwrap();
+    stream
+}
+
 #[test]
 fn slow_and_silent_clients_are_cut_off() {
     let dir = tempfile::tempdir().unwrap();
@@ -412,10 +421,7 @@ fn slow_and_silent_clients_are_cut_off() {
     // A body that stops halfway: not stored, and the connection does not hang.
     let f = TestFile::new(HALF + 5, 117);
     assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
-    let (uri, body) = f.part(0, HALF);
-    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
-    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
-    stream.write_all(&body[..1000]).unwrap();
+    let mut stream = half_sent_part(&s, &f);
     closed_within(&mut stream, Duration::from_secs(4));
     assert!(listed(&s.call("GET", &f.init_uri(HALF), b"")).is_empty());
 }
@@ -455,10 +461,7 @@ fn shutdown_has_a_deadline_even_with_a_request_half_sent() {
     let mut s = Server::start(dir.path(), &["--client-timeout", "60s", "--shutdown-timeout", "1s"]);
     let f = TestFile::new(HALF + 5, 118);
     assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
-    let (uri, body) = f.part(0, HALF);
-    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
-    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
-    stream.write_all(&body[..1000]).unwrap();
+    let _half_sent = half_sent_part(&s, &f);
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     assert!(std::process::Command::new("kill").args(["-TERM", &s.pid().to_string()]).status().unwrap().success());

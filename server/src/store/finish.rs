@@ -59,7 +59,7 @@ impl Store {
         if len < s.file_size {
             // Cut short behind the server's back: the parts past its end are gone.
             self.db.forget_parts_past(&s.name, len).map_err(|e| write_err("forgetting lost parts", e))?;
-            lock(&s.parts).held.retain(|offset, (size, _)| offset + *size <= len);
+            lock(&s.parts).held.retain(|offset, (size, _)| offset + u64::from(*size) <= len);
             *lock(&s.running) = super::session::Running { hasher: None, frontier: 0 };
             file.set_len(s.file_size).map_err(|e| write_err("repairing the data file", e))?;
         }

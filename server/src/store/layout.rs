@@ -196,7 +196,7 @@ pub(super) fn recover(layout: &Layout, db: &Db) -> anyhow::Result<HashMap<Sessio
         }
         let mut parts = Parts::default();
         for (offset, size, md5) in db.parts(&row.name)? {
-            parts.held.insert(offset, (size, md5));
+            parts.hold(offset, size, &md5);
         }
         keep.insert(row.name.clone());
         let key = (row.sha.clone(), row.uid.clone());

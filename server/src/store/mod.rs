@@ -344,8 +344,8 @@ impl Store {
         }
         {
             let mut parts = lock(&session.parts);
-            if let Some((_, held_md5)) = parts.held.get(&offset) {
-                return if *held_md5 == md5 {
+            if let Some(held_md5) = parts.md5_at(offset) {
+                return if held_md5 == md5 {
                     Ok(PutOutcome::AlreadyHeld)
                 } else {
                     Err(ApiError::Param(format!(
@@ -380,7 +380,7 @@ impl Store {
                 if let Err(e) = recorded {
                     return Err(write_err("recording the part", e));
                 }
-                parts.held.insert(offset, (bytes.len() as u64, md5));
+                parts.hold(offset, bytes.len() as u64, &md5);
             }
             s.touched.store(now, Ordering::Relaxed);
             if s.advance_hash(&file, Some((offset, &bytes))).is_err() {

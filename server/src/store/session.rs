@@ -11,10 +11,27 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 
+/// A held part's size and MD5, by offset: 28 bytes a part (a 1 TiB session of 1 MiB parts
+/// holds about 40 MiB of them).
 #[derive(Default)]
 pub(super) struct Parts {
-    pub held: BTreeMap<u64, (u64, String)>,
+    pub held: BTreeMap<u64, (u32, [u8; 16])>,
     pub in_flight: HashSet<u64>,
+}
+
+impl Parts {
+    /// Records a part; `md5` is 32 hex digits (as checked by the API and stored in the database).
+    pub fn hold(&mut self, offset: u64, size: u64, md5: &str) {
+        let mut raw = [0u8; 16];
+        // The API and the database only ever hand over 32 hex digits.
+        let _ = hex::decode_to_slice(md5, &mut raw);
+        self.held.insert(offset, (size as u32, raw));
+    }
+
+    /// The MD5 of the part at `offset`, hex, if it is held.
+    pub fn md5_at(&self, offset: u64) -> Option<String> {
+        self.held.get(&offset).map(|(_, md5)| hex::encode(md5))
+    }
 }
 
 /// The SHA-1 of the file's first `frontier` bytes; `None` after a restart (recomputed at finish).
@@ -73,7 +90,7 @@ impl Session {
             .held
             .range(from..)
             .take(limit)
-            .map(|(&offset, (size, md5))| HeldPart { offset, size: *size, md5: md5.clone() })
+            .map(|(&offset, (size, md5))| HeldPart { offset, size: u64::from(*size), md5: hex::encode(md5) })
             .collect()
     }
 
@@ -100,7 +117,7 @@ impl Session {
         let Running { hasher, frontier } = &mut *running;
         let Some(hasher) = hasher.as_mut() else { return Ok(()) };
         loop {
-            let next = lock(&self.parts).held.get(frontier).map(|(size, _)| *size);
+            let next = lock(&self.parts).held.get(frontier).map(|(size, _)| u64::from(*size));
             let Some(size) = next else { return Ok(()) };
             match own {
                 Some((offset, bytes)) if offset == *frontier => hasher.update(bytes),
