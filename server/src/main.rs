@@ -112,8 +112,10 @@ struct SignArgs {
     uid: String,
 }
 
+/// Seconds from `90`, `90s`, `30m`, `12h` or `7d`.
 fn parse_duration(s: &str) -> Result<i64, String> {
-    let (digits, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let trimmed = s.trim();
+    let (digits, unit) = trimmed.split_at(trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len()));
     let n: i64 = digits.parse().map_err(|_| format!("expected a number of seconds or 90s/30m/12h/7d, got {s:?}"))?;
     let scale = match unit {
         "" | "s" => 1,
