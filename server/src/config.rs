@@ -21,13 +21,19 @@ pub struct Config {
     pub mounts: Vec<(String, PathBuf)>,
     /// Enables `POST /dev/signature` and `GET /dev/stats` (404 otherwise).
     pub dev_signing: bool,
+    /// Origins besides the server's own whose pages may call the dev endpoints (`http://host:port`).
+    pub dev_origins: Vec<String>,
     /// Fault injection on the three `/v2` calls (none by default).
     pub faults: FaultConfig,
+    /// The largest `fileSize` InitUploadEx accepts (default 1 TiB).
+    pub max_file_size: u64,
+    /// Open sessions, data files kept open, and how long a session without a part lives.
+    pub limits: crate::store::Limits,
 }
 
 impl Config {
     /// Defaults: public URL `http://127.0.0.1:8080`, verify key = secret key, no static files,
-    /// no dev endpoints, no faults.
+    /// no dev endpoints, no faults, files up to 1 TiB, the store's default [`crate::store::Limits`].
     pub fn new(data_dir: impl Into<PathBuf>, secret_id: &str, secret_key: &str) -> Config {
         Config {
             data_dir: data_dir.into(),
@@ -38,7 +44,10 @@ impl Config {
             www: None,
             mounts: Vec::new(),
             dev_signing: false,
+            dev_origins: Vec::new(),
             faults: FaultConfig::default(),
+            max_file_size: crate::api::MAX_FILE_SIZE,
+            limits: crate::store::Limits::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 mod dev;
 pub mod error;
 pub mod faults;
+pub mod serve;
 pub mod sign;
 mod stats;
 pub mod store;
@@ -23,11 +24,12 @@ pub mod store;
 pub use config::{Config, FaultConfig, FaultKind};
 pub use error::ApiError;
 
-use axum::http::{header, Method};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 struct Inner {
@@ -49,11 +51,11 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
         check_config(&config)?;
         let dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || store::Store::open(&dir)).await??;
+        let limits = config.limits;
+        let store = Arc::new(tokio::task::spawn_blocking(move || store::Store::open_with(&dir, limits)).await??);
+        expire_sessions(Arc::downgrade(&store), limits.session_ttl_secs);
         let faults = faults::Faults::new(config.faults.clone());
-        Ok(AppState {
-            inner: Arc::new(Inner { config, store: Arc::new(store), faults, stats: stats::Stats::default() }),
-        })
+        Ok(AppState { inner: Arc::new(Inner { config, store, faults, stats: stats::Stats::default() }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -73,6 +75,23 @@ impl AppState {
     }
 }
 
+/// Drops the sessions that got no part for `ttl_secs`, now and then every `ttl_secs / 4` (at
+/// least every second, at most every minute), for as long as the store lives.
+fn expire_sessions(store: std::sync::Weak<store::Store>, ttl_secs: i64) {
+    let every = std::time::Duration::from_millis((ttl_secs.max(0) as u64 * 250).clamp(1000, 60_000));
+    tokio::spawn(async move {
+        loop {
+            let Some(store) = store.upgrade() else { return };
+            let dropped = store.expire(sign::now_unix()).await;
+            if dropped > 0 {
+                eprintln!("vod-server: dropped {dropped} upload sessions that got no part for {ttl_secs} s");
+            }
+            drop(store);
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 const RESERVED_PREFIXES: [&str; 3] = ["/v2", "/vod", "/dev"];
 
 fn check_config(c: &Config) -> anyhow::Result<()> {
@@ -81,6 +100,15 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(!c.verify_key.is_empty(), "the verify key is empty");
     anyhow::ensure!(!c.public_url.ends_with('/'), "the public URL must not end with '/'");
     anyhow::ensure!((0.0..=1.0).contains(&c.faults.rate), "the fault rate must be within 0..=1");
+    anyhow::ensure!(c.max_file_size >= 1, "the largest file size must be at least 1 byte");
+    anyhow::ensure!(c.limits.max_sessions >= 1, "at least one open session must be allowed");
+    anyhow::ensure!(c.limits.session_ttl_secs >= 1, "the session TTL must be at least 1 second");
+    for origin in &c.dev_origins {
+        anyhow::ensure!(
+            origin.parse::<HeaderValue>().is_ok() && origin.contains("://") && !origin.ends_with('/'),
+            "dev origin {origin:?} must look like http://host:port"
+        );
+    }
     for (prefix, _) in &c.mounts {
         anyhow::ensure!(
             prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/') && !prefix.contains("//"),
@@ -92,16 +120,14 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The whole HTTP server: the `/v2` API, finished files under `/vod`, the dev endpoints (with
-/// `dev_signing`), the mounts and the `www` folder; CORS open to any origin.
+/// The whole HTTP server: the `/v2` API, finished files under `/vod`, the mounts and the `www`
+/// folder (CORS open to any origin), and the dev endpoints (with `dev_signing`; this server's own
+/// pages only, and the `dev_origins`).
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let mut router = Router::new()
-        .route("/v2/index.php", any(api::v2))
-        .nest_service("/vod", ServeDir::new(state.store().vod_dir()))
-        // Always routed, so that without `dev_signing` they answer 404 whatever the method.
-        .route("/dev/signature", post(dev::signature).fallback(dev::not_found))
-        .route("/dev/stats", get(dev::stats).fallback(dev::not_found));
+        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::around)))
+        .nest_service("/vod", ServeDir::new(state.store().vod_dir()));
     for (prefix, dir) in &config.mounts {
         router = router.nest_service(prefix, ServeDir::new(dir));
     }
@@ -112,5 +138,19 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::RANGE]);
-    router.with_state(state).layer(cors)
+    // Always routed, so that without `dev_signing` they answer 404 whatever the method.
+    let mut dev = Router::new()
+        .route("/dev/signature", post(dev::signature).fallback(dev::not_found))
+        .route("/dev/stats", get(dev::stats).fallback(dev::not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), dev::guard));
+    if !config.dev_origins.is_empty() {
+        let origins: Vec<HeaderValue> = config.dev_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        dev = dev.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    }
+    router.layer(cors).merge(dev).with_state(state)
 }

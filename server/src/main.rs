@@ -4,6 +4,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
+use vod_server::serve::{self, ServeLimits};
 use vod_server::{app, sign, AppState, Config, FaultConfig, FaultKind};
 
 #[derive(Parser)]
@@ -48,9 +50,12 @@ struct ServeArgs {
     /// More static files: /prefix=DIR (repeatable).
     #[arg(long = "mount", value_parser = parse_mount)]
     mounts: Vec<(String, PathBuf)>,
-    /// Enable POST /dev/signature and GET /dev/stats.
+    /// Enable POST /dev/signature and GET /dev/stats (for this server's own pages).
     #[arg(long)]
     dev_signing: bool,
+    /// Another origin whose pages may call the dev endpoints, http://host:port (repeatable).
+    #[arg(long = "dev-origin")]
+    dev_origins: Vec<String>,
     /// Share of /v2 calls that fail, 0..=1.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
@@ -63,6 +68,28 @@ struct ServeArgs {
     /// Delay of a slow answer, milliseconds.
     #[arg(long, default_value_t = 300)]
     slow_ms: u64,
+    /// Drop a session that got no part for this long: seconds, or with a unit (90s, 30m, 12h, 7d).
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    session_ttl: i64,
+    /// The most upload sessions open at once.
+    #[arg(long, default_value_t = 1000)]
+    max_sessions: usize,
+    /// The largest fileSize accepted, bytes.
+    #[arg(long, default_value_t = vod_server::api::MAX_FILE_SIZE)]
+    max_file_size: u64,
+    /// How long a client may take for a request's head (or stay idle between requests), and
+    /// between two pieces of a body.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    client_timeout: i64,
+    /// Open connections from one client address at most.
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_client: usize,
+    /// Open connections at most.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// How long a shutdown waits for requests in progress.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    shutdown_timeout: i64,
 }
 
 #[derive(Args)]
@@ -85,6 +112,21 @@ struct SignArgs {
     uid: String,
 }
 
+/// Seconds from `90`, `90s`, `30m`, `12h` or `7d`.
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let trimmed = s.trim();
+    let (digits, unit) = trimmed.split_at(trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len()));
+    let n: i64 = digits.parse().map_err(|_| format!("expected a number of seconds or 90s/30m/12h/7d, got {s:?}"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} (s, m, h or d)")),
+    };
+    n.checked_mul(scale).filter(|&v| v >= 1).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
 fn parse_mount(s: &str) -> Result<(String, PathBuf), String> {
     let (prefix, dir) = s.split_once('=').ok_or("expected /prefix=DIR")?;
     Ok((prefix.trim_end_matches('/').to_string(), PathBuf::from(dir)))
@@ -98,7 +140,12 @@ fn main() -> std::process::ExitCode {
             .enable_all()
             .build()
             .context("starting the runtime")
-            .and_then(|rt| rt.block_on(serve(cli.serve))),
+            .and_then(|rt| {
+                let served = rt.block_on(run_server(cli.serve));
+                // Storage work still running gets a moment; the process does not wait for more.
+                rt.shutdown_timeout(Duration::from_secs(2));
+                served
+            }),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -117,24 +164,12 @@ fn run_sign(a: SignArgs) -> anyhow::Result<()> {
     sign::check_file_name(&a.file_name).map_err(anyhow::Error::msg)?;
     sign::check_file_type(sign::extension_of(&a.file_name))
         .map_err(|m| anyhow::anyhow!("--file-name needs an extension: {m}"))?;
-    let t = sign::now_unix();
-    let params = sign::SignParams {
-        secret_id: a.secret_id,
-        file_name: a.file_name,
-        file_sha: a.file_sha.to_ascii_lowercase(),
-        file_type: None,
-        uid: a.uid,
-        t,
-        e: t + a.ttl,
-        r: sign::random_u32(),
-        transcode: None,
-        class_id: None,
-    };
+    let params = sign::SignParams::new(&a.secret_id, &a.file_sha, &a.file_name, &a.uid, a.ttl);
     println!("{}", sign::sign(&params, &a.secret_key));
     Ok(())
 }
 
-async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
@@ -155,12 +190,24 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     config.www = a.www;
     config.mounts = a.mounts;
     config.dev_signing = a.dev_signing;
+    config.dev_origins = a.dev_origins.into_iter().map(|o| o.trim_end_matches('/').to_string()).collect();
     config.faults = FaultConfig { rate: a.fault_rate, seed: a.fault_seed, kinds: a.fault_kinds, slow_ms: a.slow_ms };
+    config.max_file_size = a.max_file_size;
+    config.limits.session_ttl_secs = a.session_ttl;
+    config.limits.max_sessions = a.max_sessions;
+    let limits = ServeLimits {
+        client_timeout: Duration::from_secs(a.client_timeout as u64),
+        per_client: a.max_connections_per_client.max(1),
+        total: a.max_connections.max(1),
+        shutdown: Duration::from_secs(a.shutdown_timeout as u64),
+    };
     let state = AppState::open(config).await?;
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
     println!("listening on http://{bound}");
     std::io::stdout().flush()?;
-    server.await.context("serving")?;
+    let cut = serve::serve(listener, app(state), limits, shutdown_signal()).await;
+    if cut > 0 {
+        eprintln!("vod-server: the shutdown deadline closed {cut} connections");
+    }
     eprintln!("vod-server: shut down");
     Ok(())
 }

@@ -13,6 +13,8 @@ type HmacSha1 = Hmac<Sha1>;
 
 /// Longest allowed `e - t`: 90 days.
 pub const MAX_VALIDITY_SECS: i64 = 7_776_000;
+/// How far in the future a signature's `t` may be (clock skew; the server API's 7200 s).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 7200;
 /// Longest file name, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 40;
 const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
@@ -35,6 +37,27 @@ pub struct SignParams {
     pub r: u32,
     pub transcode: Option<bool>,
     pub class_id: Option<u64>,
+}
+
+impl SignParams {
+    /// What an app backend signs for one file: signed now (`t`), valid for `ttl_secs` (`e = t +
+    /// ttl_secs`; negative: already expired), a random `r`, the type taken from the file name's
+    /// extension, no optional fields. Adjust fields afterwards for anything else.
+    pub fn new(secret_id: &str, file_sha: &str, file_name: &str, uid: &str, ttl_secs: i64) -> SignParams {
+        let t = now_unix();
+        SignParams {
+            secret_id: secret_id.to_string(),
+            file_name: file_name.to_string(),
+            file_sha: file_sha.to_ascii_lowercase(),
+            file_type: None,
+            uid: uid.to_string(),
+            t,
+            e: t + ttl_secs,
+            r: random_u32(),
+            transcode: None,
+            class_id: None,
+        }
+    }
 }
 
 /// Current Unix time in seconds.
@@ -91,20 +114,7 @@ pub fn sign(params: &SignParams, secret_key: &str) -> String {
 /// A signature made now, valid for `ttl_secs` (a negative ttl gives one that has already expired,
 /// with `e < t`), uid `"user"`, a random `r`.
 pub fn sign_now(secret_id: &str, secret_key: &str, file_sha: &str, file_name: &str, ttl_secs: i64) -> String {
-    let t = now_unix();
-    let params = SignParams {
-        secret_id: secret_id.to_string(),
-        file_name: file_name.to_string(),
-        file_sha: file_sha.to_string(),
-        file_type: None,
-        uid: "user".to_string(),
-        t,
-        e: t + ttl_secs,
-        r: random_u32(),
-        transcode: None,
-        class_id: None,
-    };
-    sign(&params, secret_key)
+    sign(&SignParams::new(secret_id, file_sha, file_name, "user", ttl_secs), secret_key)
 }
 
 /// A non-cryptographic random number (the `r` field only needs to vary).
@@ -178,6 +188,13 @@ pub fn verify(
     }
     if e - t > MAX_VALIDITY_SECS {
         return Err(format!("signature validity e - t = {} s exceeds 90 days", e - t));
+    }
+    if e < t {
+        return Err(format!("signature expires (e = {e}) before it was signed (t = {t})"));
+    }
+    // The 90 days hold only if t is not in the future: the clock skew the server API allows.
+    if t > now + MAX_CLOCK_SKEW_SECS {
+        return Err(format!("signature was signed in the future (t = {t}, now {now})"));
     }
     let r = field("r")?;
     if r.len() > 10 || !r.bytes().all(|b| b.is_ascii_digit()) {
@@ -309,16 +326,13 @@ mod tests {
     #[test]
     fn round_trip_and_fields() {
         let p = SignParams {
-            secret_id: "id".into(),
-            file_name: "my clip & co.MP4".into(),
             file_sha: SHA.to_uppercase(),
-            file_type: None,
-            uid: "u1".into(),
             t: 1000,
             e: 2000,
             r: 42,
             transcode: Some(true),
             class_id: Some(7),
+            ..SignParams::new("id", SHA, "my clip & co.MP4", "u1", 0)
         };
         let s = sign(&p, "key");
         let v = verify(&s, SHA, "id", "key", 1500).unwrap();

@@ -314,18 +314,12 @@ async fn name_and_type_come_from_the_signature() {
     let (r, _dir) = router().await;
     let bytes = data(1000, 40);
     let sha = sha1_hex(&bytes);
-    let now = vod_server::sign::now_unix();
     let params = vod_server::sign::SignParams {
-        secret_id: SECRET_ID.into(),
-        file_name: "Holiday.MOV".into(),
-        file_sha: sha.clone(),
         file_type: Some("webm".into()),
-        uid: "u".into(),
-        t: now,
-        e: now + 60,
         r: 1,
         transcode: Some(false),
         class_id: Some(3),
+        ..vod_server::sign::SignParams::new(SECRET_ID, &sha, "Holiday.MOV", "u", 60)
     };
     let s = vod_server::sign::sign(&params, SECRET_KEY);
     assert_eq!(get(&r, &init_uri(&sha, 1000, HALF as u64, &s)).await["code"], 0);
@@ -384,7 +378,7 @@ async fn static_folders_and_dev_endpoints() {
     let (r, _dir) = router_with(|c| c.dev_signing = true).await;
     let f = TestFile::new(100, 50);
     let req = serde_json::json!({"fileSha": f.sha, "fileName": "a b.mp4", "uid": "alice"}).to_string();
-    let (status, body) = send(&r, "POST", "/dev/signature", req.into_bytes()).await;
+    let (status, body) = send_json(&r, "/dev/signature", req.into_bytes()).await;
     assert_eq!(status, 200);
     let s: Value = serde_json::from_slice(&body).unwrap();
     let s = s["signature"].as_str().unwrap();
@@ -393,7 +387,7 @@ async fn static_folders_and_dev_endpoints() {
     assert_eq!(get(&r, &init_uri(&f.sha, 100, HALF as u64, s)).await["code"], 0);
     // A negative ttl gives an expired signature.
     let req = serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "ttl": -5}).to_string();
-    let (_, body) = send(&r, "POST", "/dev/signature", req.into_bytes()).await;
+    let (_, body) = send_json(&r, "/dev/signature", req.into_bytes()).await;
     let s: Value = serde_json::from_slice(&body).unwrap();
     assert_code(&get(&r, &init_uri(&f.sha, 100, HALF as u64, s["signature"].as_str().unwrap())).await, -10002, 0, "expired");
     for bad in [
@@ -404,7 +398,7 @@ async fn static_folders_and_dev_endpoints() {
         serde_json::json!({"fileSha": f.sha, "fileName": "noext"}).to_string(),
         serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "ttl": "x"}).to_string(),
     ] {
-        let (status, body) = send(&r, "POST", "/dev/signature", bad.clone().into_bytes()).await;
+        let (status, body) = send_json(&r, "/dev/signature", bad.clone().into_bytes()).await;
         assert_eq!(status, 400, "{bad}");
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert!(v["error"].is_string(), "{bad}: {v}");

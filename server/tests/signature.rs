@@ -14,19 +14,7 @@ const DOC_SIG: &str = "IEmbRAPy5IgIAFnt7XPAToaY3RRzPUFLSURVZkxVRVVpZ1FpWHFtN0NWU
 const DOC_SHA: &str = "b4a5c70c76e79e01ab3a5c306de3d9eedeadeca9";
 
 fn params(sha: &str) -> SignParams {
-    let t = now_unix();
-    SignParams {
-        secret_id: SECRET_ID.into(),
-        file_name: "movie.mp4".into(),
-        file_sha: sha.into(),
-        file_type: None,
-        uid: "u1".into(),
-        t,
-        e: t + 600,
-        r: 12345,
-        transcode: None,
-        class_id: None,
-    }
+    SignParams { r: 12345, ..SignParams::new(SECRET_ID, sha, "movie.mp4", "u1", 600) }
 }
 
 /// Init with `signature`: must be refused with a message containing `needle`.

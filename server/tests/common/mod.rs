@@ -47,6 +47,11 @@ pub fn sig(sha: &str, name: &str) -> String {
     sign::sign_now(SECRET_ID, SECRET_KEY, sha, name, 3600)
 }
 
+/// A valid signature for `sha` issued to the app user `uid`.
+pub fn sig_for(sha: &str, name: &str, uid: &str) -> String {
+    sign::sign(&sign::SignParams::new(SECRET_ID, sha, name, uid, 3600), SECRET_KEY)
+}
+
 pub fn init_uri(sha: &str, file_size: u64, data_size: u64, signature: &str) -> String {
     format!(
         "/v2/index.php?Action=InitUploadEx&fileSha={sha}&fileSize={file_size}&dataSize={data_size}&signature={}",
@@ -74,6 +79,11 @@ pub struct TestFile {
 }
 
 impl TestFile {
+    /// The same file, signed for the app user `uid`.
+    pub fn signed_for(&self, uid: &str) -> TestFile {
+        TestFile { bytes: self.bytes.clone(), sha: self.sha.clone(), sig: sig_for(&self.sha, &self.name, uid), name: self.name.clone() }
+    }
+
     pub fn new(len: usize, seed: u64) -> TestFile {
         let bytes = data(len, seed);
         let sha = sha1_hex(&bytes);
@@ -124,10 +134,19 @@ pub async fn router_on(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Router {
 
 /// The status and raw body of one request.
 pub async fn send(router: &Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    send_typed(router, method, uri, "application/octet-stream", body).await
+}
+
+/// [`send`] with a JSON body.
+pub async fn send_json(router: &Router, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    send_typed(router, "POST", uri, "application/json", body).await
+}
+
+async fn send_typed(router: &Router, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
     let req = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/octet-stream")
+        .header("content-type", content_type)
         .body(Body::from(body))
         .expect("request");
     let resp = router.clone().oneshot(req).await.expect("infallible");
@@ -189,28 +208,36 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vod-server"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file(data_dir))
-            .spawn()
-            .expect("spawn vod-server");
+        Server::start_in(None, data_dir, extra)
+    }
+
+    /// Started in the working directory `cwd` (if given), `--data-dir` spelled as `data_dir`.
+    pub fn start_in(cwd: Option<&Path>, data_dir: &Path, extra: &[&str]) -> Server {
+        let full = cwd.map(|c| c.join(data_dir)).unwrap_or_else(|| data_dir.to_path_buf());
+        let mut command = server_command(data_dir, extra);
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(log_file(&full)).spawn().expect("spawn vod-server");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read stdout");
         let url = line
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log: {}", std::fs::read_to_string(full.join("server.log")).unwrap_or_default()))
             .to_string();
         let addr = url.trim_start_matches("http://").parse().expect("address");
-        Server { child, addr, url, data_dir: data_dir.to_path_buf() }
+        Server { child, addr, url, data_dir: full }
     }
 
-        /// What the server logged to stderr so far (all runs on this data folder).
+    /// A start that must fail: its exit status and stderr.
+    pub fn start_fails(data_dir: &Path, extra: &[&str]) -> String {
+        let out = server_command(data_dir, extra).output().expect("run vod-server");
+        assert!(!out.status.success(), "vod-server started: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    }
+
+    /// What the server logged to stderr so far (all runs on this data folder).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
@@ -235,6 +262,17 @@ impl Server {
         assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
         serde_json::from_slice(&r.body).expect("JSON")
     }
+}
+
+fn server_command(data_dir: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vod-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+        .args(extra)
+        .stdin(Stdio::null());
+    command
 }
 
 /// stderr of a server, appended to `<data_dir>/server.log`.
@@ -272,7 +310,10 @@ impl RawResponse {
 pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<RawResponse> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

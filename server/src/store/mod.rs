@@ -1,0 +1,481 @@
+//! Durable storage, by job:
+//! - [`layout`]: the data folder, its checks and crash recovery;
+//! - [`session`]: an open session with its running SHA-1;
+//! - [`db`]: the SQL (SQLite, WAL, `synchronous=FULL`);
+//! - [`finish`]: the finish commit.
+//!
+//! Crash safety: a part is on disk (`sync_data`) before its row is committed, and its row is
+//! committed before `code 0`. Finishing commits the file's row (with the data file it is still to
+//! be moved from) before moving the data file into place; a move that a crash or a failure
+//! interrupted is completed at the file's next call or at start. Every file is named relative to
+//! the data folder. Data files are opened on demand and kept in a small cache.
+
+mod db;
+mod finish;
+mod layout;
+mod session;
+
+pub use session::Session;
+
+use crate::error::ApiError;
+use bytes::Bytes;
+use db::Db;
+use layout::{sync_dir, Layout, SessionKey};
+use session::Parts;
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A file whose upload finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedFile {
+    pub sha: String,
+    pub file_id: String,
+    pub file_name: String,
+    pub file_type: String,
+    pub size: u64,
+}
+
+/// One part the server holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldPart {
+    pub offset: u64,
+    pub size: u64,
+    pub md5: String,
+}
+
+/// The answer to InitUploadEx, before it becomes JSON.
+#[derive(Debug, Clone)]
+pub enum InitOutcome {
+    Fresh,
+    /// The session's own dataSize, and the session (its parts are listed as the answer is sent).
+    Resume { data_size: u64, session: Arc<Session> },
+    Finished(FinishedFile),
+}
+
+impl PartialEq for InitOutcome {
+    fn eq(&self, other: &InitOutcome) -> bool {
+        match (self, other) {
+            (InitOutcome::Fresh, InitOutcome::Fresh) => true,
+            (InitOutcome::Resume { session: a, .. }, InitOutcome::Resume { session: b, .. }) => Arc::ptr_eq(a, b),
+            (InitOutcome::Finished(a), InitOutcome::Finished(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// What UploadPartEx did with a part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PutOutcome {
+    Stored,
+    AlreadyHeld,
+}
+
+/// The store's ceilings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Open sessions at most; an InitUploadEx that would open one more answers `-10004` (retry later).
+    pub max_sessions: usize,
+    /// A session that got no part for this long is dropped.
+    pub session_ttl_secs: i64,
+    /// Data files kept open at most (more are opened on demand, and closed after use).
+    pub open_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_sessions: 1000, session_ttl_secs: 7 * 86_400, open_files: 64 }
+    }
+}
+
+/// Open data files by name, each with when it was last used.
+type OpenFiles = HashMap<String, (Arc<File>, u64)>;
+
+/// A few open data files, the least recently used closed first.
+struct FileCache {
+    cap: usize,
+    /// The files, and the use counter.
+    open: Mutex<(OpenFiles, u64)>,
+}
+
+impl FileCache {
+    /// The data file `name`, opened if it is not open.
+    fn get(&self, layout: &Layout, name: &str) -> std::io::Result<Arc<File>> {
+        let mut guard = lock(&self.open);
+        let (files, tick) = &mut *guard;
+        *tick += 1;
+        if let Some((file, used)) = files.get_mut(name) {
+            *used = *tick;
+            return Ok(Arc::clone(file));
+        }
+        let file = Arc::new(OpenOptions::new().read(true).write(true).open(layout.upload_path(name))?);
+        if files.len() >= self.cap {
+            if let Some(oldest) = files.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                files.remove(&oldest);
+            }
+        }
+        files.insert(name.to_string(), (Arc::clone(&file), *tick));
+        Ok(file)
+    }
+
+    fn close(&self, name: &str) {
+        lock(&self.open).0.remove(name);
+    }
+}
+
+/// The whole store. Cheap to share behind an `Arc`.
+pub struct Store {
+    layout: Layout,
+    db: Db,
+    limits: Limits,
+    sessions: Mutex<HashMap<SessionKey, Arc<Session>>>,
+    files: FileCache,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_err(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::StorageWrite(format!("{what}: {e}"))
+}
+
+fn read_err(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::StorageRead(format!("{what}: {e}"))
+}
+
+fn gone(sha: &str) -> ApiError {
+    ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call InitUploadEx"))
+}
+
+/// Runs blocking storage work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| write_err("storage task failed", e))?
+}
+
+impl Store {
+    /// [`Store::open_with`] the default limits.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
+        Store::open_with(data_dir, Limits::default())
+    }
+
+    /// Opens (or creates) the store in `data_dir`: refuses a folder whose database is missing or
+    /// another folder's (changing nothing), then completes interrupted moves and loads the open
+    /// sessions. Blocking: call it before serving, or from `spawn_blocking`.
+    pub fn open_with(data_dir: &Path, limits: Limits) -> anyhow::Result<Store> {
+        let layout = Layout::new(data_dir);
+        let db = layout::check(&layout)?;
+        let sessions = layout::recover(&layout, &db)?;
+        let files = FileCache { cap: limits.open_files.max(1), open: Mutex::new((HashMap::new(), 0)) };
+        Ok(Store { layout, db, limits, sessions: Mutex::new(sessions), files })
+    }
+
+    /// Where finished files live (`<fileId>/f0.<ft>` inside).
+    pub fn vod_dir(&self) -> &Path {
+        &self.layout.vod
+    }
+
+    /// The open session of `uid` for `sha`, if any.
+    pub fn session(&self, sha: &str, uid: &str) -> Option<Arc<Session>> {
+        lock(&self.sessions).get(&(sha.to_string(), uid.to_string())).cloned()
+    }
+
+    /// Every open session for `sha`, whatever its uid.
+    pub fn sessions_of(&self, sha: &str) -> Vec<Arc<Session>> {
+        lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect()
+    }
+
+    /// How many sessions are open.
+    pub fn open_sessions(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
+    /// The finished file for `sha` as recorded, if any (whether or not it is in place).
+    pub async fn finished(self: &Arc<Self>, sha: &str) -> Result<Option<FinishedFile>, ApiError> {
+        let this = Arc::clone(self);
+        let sha = sha.to_string();
+        blocking(move || this.db.finished(&sha).map(|f| f.map(|(f, _)| f)).map_err(|e| read_err("reading the database", e)))
+            .await
+    }
+
+    /// The finished file for `sha` if it can be served: a pending move is completed first (while
+    /// it fails: `-10004`, retry); a file missing or cut short on disk counts as not finished, so
+    /// that it is uploaded again.
+    fn servable(&self, sha: &str) -> Result<Option<FinishedFile>, ApiError> {
+        let Some((f, moved_from)) = self.db.finished(sha).map_err(|e| read_err("reading the database", e))? else {
+            return Ok(None);
+        };
+        if let Some(from) = moved_from {
+            match self.layout.place(&from, &f) {
+                Ok(()) => self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?,
+                Err(e) if self.layout.upload_path(&from).exists() => {
+                    return Err(write_err("moving the finished file into place failed; retry", e))
+                }
+                Err(_) => {
+                    self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(self.layout.is_placed(&f).then_some(f))
+    }
+
+    /// InitUploadEx for `uid`: report the finished file, resume the uid's session, or open one.
+    pub async fn init(self: &Arc<Self>, sha: &str, uid: &str, file_size: u64, data_size: u64) -> Result<InitOutcome, ApiError> {
+        let this = Arc::clone(self);
+        let (sha, uid) = (sha.to_string(), uid.to_string());
+        blocking(move || {
+            if let Some(f) = this.servable(&sha)? {
+                return Ok(InitOutcome::Finished(f));
+            }
+            if let Some(s) = this.session(&sha, &uid) {
+                return s.resume(file_size);
+            }
+            this.create_session(&sha, &uid, file_size, data_size)
+        })
+        .await
+    }
+
+    /// Creates the data file and the session row (or resumes the session another request just
+    /// opened).
+    fn create_session(&self, sha: &str, uid: &str, file_size: u64, data_size: u64) -> Result<InitOutcome, ApiError> {
+        if self.open_sessions() >= self.limits.max_sessions {
+            return Err(ApiError::StorageWrite(format!(
+                "{} upload sessions are open, the most this server keeps; retry later",
+                self.limits.max_sessions
+            )));
+        }
+        let row = layout::new_row(sha, uid, file_size, data_size);
+        let path = self.layout.upload_path(&row.name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| write_err("creating the data file", e))?;
+        let prepared = file
+            .set_len(file_size)
+            .and_then(|_| file.sync_all())
+            .and_then(|_| sync_dir(&self.layout.uploads));
+        drop(file);
+        if let Err(e) = prepared {
+            let _ = fs::remove_file(&path);
+            return Err(write_err("preparing the data file", e));
+        }
+        let mut sessions = lock(&self.sessions);
+        let key = (sha.to_string(), uid.to_string());
+        if let Some(existing) = sessions.get(&key) {
+            let _ = fs::remove_file(&path);
+            return existing.resume(file_size);
+        }
+        if let Err(e) = self.db.insert_session(&row) {
+            let _ = fs::remove_file(&path);
+            return Err(write_err("recording the session", e));
+        }
+        sessions.insert(key, Arc::new(Session::new(row, Parts::default(), true)));
+        Ok(InitOutcome::Fresh)
+    }
+
+    /// The session's data file; a data file gone behind the server's back drops the session
+    /// (`-10005`: the client opens a new one).
+    fn data_file(&self, s: &Session) -> Result<Arc<File>, ApiError> {
+        match self.files.get(&self.layout, &s.name) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let _ = self.drop_session(s);
+                Err(ApiError::NoSession(format!(
+                    "the upload session's data file is gone; the session is dropped: call InitUploadEx for fileSha {}",
+                    s.sha
+                )))
+            }
+            Err(e) => Err(read_err("opening the data file", e)),
+        }
+    }
+
+    /// Forgets a session: its rows (first: a crash after leaves only an unreferenced data file,
+    /// deleted at start), its place in the map, its data file.
+    fn drop_session(&self, s: &Session) -> rusqlite::Result<()> {
+        self.db.drop_session(&s.name)?;
+        let key = (s.sha.clone(), s.uid.clone());
+        let mut sessions = lock(&self.sessions);
+        if sessions.get(&key).is_some_and(|open| open.name == s.name) {
+            sessions.remove(&key);
+        }
+        drop(sessions);
+        self.files.close(&s.name);
+        let _ = fs::remove_file(self.layout.upload_path(&s.name));
+        Ok(())
+    }
+
+    /// Drops every session that got no part for the session TTL; returns how many.
+    pub async fn expire(self: &Arc<Self>, now: i64) -> usize {
+        let cutoff = now - self.limits.session_ttl_secs;
+        let stale: Vec<Arc<Session>> =
+            lock(&self.sessions).values().filter(|s| s.touched.load(Ordering::Relaxed) < cutoff).cloned().collect();
+        let mut dropped = 0;
+        for s in stale {
+            // A session busy with a part or a finish is not stale.
+            let Ok(mut gate) = s.gate.try_write() else { continue };
+            if *gate || s.touched.load(Ordering::Relaxed) >= cutoff {
+                continue;
+            }
+            let this = Arc::clone(self);
+            let s2 = Arc::clone(&s);
+            if blocking(move || this.drop_session(&s2).map_err(|e| write_err("dropping the session", e))).await.is_ok() {
+                *gate = true;
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    /// UploadPartEx, after the request was checked against the session's sizes: writes the part at
+    /// its offset, fsyncs, records it, and carries the SHA-1 forward.
+    pub async fn put_part(self: &Arc<Self>, session: Arc<Session>, offset: u64, bytes: Bytes, md5: String) -> Result<PutOutcome, ApiError> {
+        let gate = session.gate.read().await;
+        if *gate {
+            return Err(ApiError::NoSession("the upload session has just been finished or dropped".into()));
+        }
+        {
+            let mut parts = lock(&session.parts);
+            if let Some(held_md5) = parts.md5_at(offset) {
+                return if held_md5 == md5 {
+                    Ok(PutOutcome::AlreadyHeld)
+                } else {
+                    Err(ApiError::Param(format!(
+                        "the part at offset {offset} is already held with another MD5 ({held_md5})"
+                    )))
+                };
+            }
+            if !parts.in_flight.insert(offset) {
+                return Err(ApiError::StorageWrite(format!(
+                    "the part at offset {offset} is being written by another request; retry"
+                )));
+            }
+        }
+        let this = Arc::clone(self);
+        let s = Arc::clone(&session);
+        let result = blocking(move || {
+            let now = crate::sign::now_unix();
+            let written = this
+                .data_file(&s)
+                .and_then(|file| file.write_all_at(&bytes, offset).and_then(|_| file.sync_data()).map(|_| file).map_err(|e| write_err("writing the part", e)));
+            let file = match written {
+                Ok(file) => file,
+                Err(e) => {
+                    lock(&s.parts).in_flight.remove(&offset);
+                    return Err(e);
+                }
+            };
+            let recorded = this.db.insert_part(&s.name, offset, bytes.len() as u64, &md5, now);
+            {
+                let mut parts = lock(&s.parts);
+                parts.in_flight.remove(&offset);
+                if let Err(e) = recorded {
+                    return Err(write_err("recording the part", e));
+                }
+                parts.hold(offset, bytes.len() as u64, &md5);
+            }
+            s.touched.store(now, Ordering::Relaxed);
+            if s.advance_hash(&file, Some((offset, &bytes))).is_err() {
+                // Recomputed from the data file at finish.
+                lock(&s.running).hasher = None;
+            }
+            Ok(PutOutcome::Stored)
+        })
+        .await;
+        drop(gate);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use finish::file_id_candidate;
+    use md5::Md5;
+    use sha1::{Digest, Sha1};
+
+    const PART: u64 = 524_288;
+
+    fn bytes(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 1000) as u8).collect()
+    }
+
+    async fn put(store: &Arc<Store>, sha: &str, data: &[u8], index: u64) {
+        let s = store.session(sha, "u").expect("session");
+        let start = (index * PART) as usize;
+        let end = (start + PART as usize).min(data.len());
+        let part = Bytes::copy_from_slice(&data[start..end]);
+        let md5 = hex::encode(Md5::digest(&part));
+        assert_eq!(store.put_part(s, start as u64, part, md5).await.unwrap(), PutOutcome::Stored);
+    }
+
+    #[tokio::test]
+    async fn sha1_is_carried_forward_across_out_of_order_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let data = bytes(PART as usize * 3 + 77);
+        let sha = hex::encode(Sha1::digest(&data));
+        assert_eq!(store.init(&sha, "u", data.len() as u64, PART).await.unwrap(), InitOutcome::Fresh);
+        for (i, frontier) in [(2, 0), (1, 0), (0, 3 * PART), (3, data.len() as u64)] {
+            put(&store, &sha, &data, i).await;
+            let s = store.session(&sha, "u").unwrap();
+            let running = lock(&s.running);
+            assert!(running.hasher.is_some());
+            assert_eq!(running.frontier, frontier, "after part {i}");
+        }
+        let f = store.finish(&sha, "u", "a.mp4", "mp4").await.unwrap();
+        assert_eq!(f.size, data.len() as u64);
+        assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data);
+        assert_eq!(fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_move_is_completed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(1000);
+        let sha = hex::encode(Sha1::digest(&data));
+        let (file_id, upload_path) = {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            store.init(&sha, "u", 1000, PART).await.unwrap();
+            let name = store.session(&sha, "u").unwrap().name.clone();
+            let upload_path = store.layout.upload_path(&name);
+            put(&store, &sha, &data, 0).await;
+            let f = store.finish(&sha, "u", "a.mp4", "mp4").await.unwrap();
+            // Put things back as a crash between the commit and the rename leaves them.
+            fs::rename(store.layout.final_path(&f.file_id, "mp4"), &upload_path).unwrap();
+            store
+                .db
+                .execute("UPDATE files SET moved_from = ?1", [&name])
+                .unwrap();
+            (f.file_id, upload_path)
+        };
+        // A stray data file that no row references is removed.
+        let stray = dir.path().join("uploads").join(format!("{}.0000abcd.part", "ab".repeat(20)));
+        fs::write(&stray, b"x").unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert_eq!(fs::read(store.layout.final_path(&file_id, "mp4")).unwrap(), data);
+        assert!(!upload_path.exists() && !stray.exists());
+        match store.init(&sha, "u", 1000, PART).await.unwrap() {
+            InitOutcome::Finished(f) => assert_eq!(f.file_id, file_id),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_ids_have_19_digits() {
+        for sha in ["0000000000000000000000000000000000000000", "ffffffffffffffffffffffffffffffffffffffff"] {
+            for bump in [0, 1, u64::MAX / 2] {
+                let id = file_id_candidate(sha, bump);
+                assert_eq!(id.len(), 19, "{id}");
+            }
+        }
+    }
+}
