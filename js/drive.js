@@ -69,7 +69,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs }) {
           return report(command);
         case 'sign': {
           const { fileSha, fileName, fileType, fileSize } = command;
-          return on(askSignature(getSignature, { fileSha, fileName, fileType, fileSize }), (value) => {
+          return on(askSignature(getSignature, { fileSha, fileName, fileType, fileSize }, signal, timeoutMs), (value) => {
             if (typeof value === 'string') job.signed(value);
             else job.signFailed(`it must return a signature string, not ${shown(value)}`);
           }, (why) => job.signFailed(describe(why)));
@@ -114,12 +114,23 @@ export function reporter(onProgress) {
 }
 
 /**
- * The app's `getSignature` for this file, as a promise (also of what it threw).
+ * The app's `getSignature` for this file, as a promise (also of what it threw), which rejects if it
+ * has not settled within `timeoutMs` (the `timeout` option, as for every call) or once `signal` aborts.
  * @param {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
  * @param {import('./index.js').SignatureRequest} request
+ * @param {AbortSignal} signal
+ * @param {number} timeoutMs
  */
-async function askSignature(getSignature, request) {
-  return getSignature(request);
+function askSignature(getSignature, request, signal, timeoutMs) {
+  /** @type {() => void} */
+  let stop = () => {};
+  const late = new Promise((_, reject) => {
+    const timer = setTimeout(() => reject(`it gave no signature within ${Math.floor(timeoutMs / 1000)} s (the timeout option)`), timeoutMs);
+    stop = () => { clearTimeout(timer); signal.removeEventListener('abort', stop); };
+    signal.addEventListener('abort', stop);
+  });
+  const asked = (async () => getSignature(request))();
+  return Promise.race([asked, late]).finally(stop);
 }
 
 /**

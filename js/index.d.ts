@@ -40,7 +40,7 @@ export interface UploadOptions {
   retries?: number;
   /** The first retry's delay in ms, doubled each time, with jitter. Default 500. */
   retryDelay?: number;
-  /** A call with no answer after this many ms fails (and is retried). Default 120000. */
+  /** A call with no answer after this many ms fails (and is retried); a getSignature not settled by then fails the upload. Default 120000. */
   timeout?: number;
   /**
    * Remember each file's SHA-1 in IndexedDB under its name, size and lastModified (checked again

@@ -2,6 +2,7 @@
 //! the init answer into what to do next.
 
 use crate::error::{snippet, ErrorKind, Step, UploadError};
+use crate::plan;
 // The platform's JSON reader, and what answers read of a JSON value (see crate::platform).
 pub use crate::platform::{Json as PlatformJson, JsonValue};
 
@@ -121,8 +122,11 @@ pub enum InitDecision {
     Instant { file_id: String, url: String },
 }
 
-/// The largest part size a resumed session may impose (a part is held in memory while it is sent).
-pub const MAX_PART_SIZE: u64 = 64 << 20;
+/// The part sizes a resumed session may impose: InitUploadEx opens sessions at either end, InitUpload
+/// at any size between (protocol.md, "InitUpload"), and a code-1 answer may name any of them. Nothing
+/// else is taken: a tiny size would make a file take one call per few bytes, a huge one a part that
+/// large in memory.
+pub const SESSION_PART_SIZES: std::ops::RangeInclusive<u64> = plan::PART_SIZES[0]..=plan::PART_SIZES[1];
 
 pub fn init_decision(reply: &HttpReply) -> Result<InitDecision, UploadError> {
     decide_init(read(Step::Init, reply)?, reply)
@@ -133,10 +137,15 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
     match answer.code {
         0 => Ok(InitDecision::Fresh),
         1 => {
-            let part_size = answer
-                .data_size
-                .filter(|&s| s > 0 && s <= MAX_PART_SIZE)
-                .ok_or_else(|| malformed(Step::Init, "code 1 without a usable dataSize", reply))?;
+            let part_size = match answer.data_size {
+                Some(size) if SESSION_PART_SIZES.contains(&size) => size,
+                Some(size) => {
+                    let (min, max) = SESSION_PART_SIZES.into_inner();
+                    let reason = format!("code 1 with dataSize {size}, outside the {min}–{max} bytes a session's parts may have");
+                    return Err(malformed(Step::Init, &reason, reply));
+                }
+                None => return Err(malformed(Step::Init, "code 1 without a dataSize", reply)),
+            };
             let held = answer.list_parts.unwrap_or_default().iter().map(|p| (p.offset, p.data_size)).collect();
             Ok(InitDecision::Resume { part_size, held })
         }
@@ -216,6 +225,23 @@ mod tests {
     fn resume_with_a_smaller_session_part_size_and_no_parts() {
         let d = init_decision(&ok(r#"{"code":1,"dataSize":524288,"canRetry":0}"#)).unwrap();
         assert_eq!(d, InitDecision::Resume { part_size: 524_288, held: vec![] });
+    }
+
+    #[test]
+    fn a_resumed_part_size_is_taken_only_within_what_a_session_may_have() {
+        for size in [524_288, 786_432, 1_048_576] {
+            let d = init_decision(&ok(&format!(r#"{{"code":1,"dataSize":{size}}}"#))).unwrap();
+            assert_eq!(d, InitDecision::Resume { part_size: size, held: vec![] });
+        }
+        for size in [1, 4096, 524_287, 1_048_577, 64 << 20] {
+            let body = format!(r#"{{"code":1,"dataSize":{size},"listParts":[]}}"#);
+            let e = init_decision(&ok(&body)).unwrap_err();
+            assert_eq!(e.step, Step::Init);
+            assert!(matches!(&e.kind, ErrorKind::Malformed { body: got, .. } if *got == body), "{e:?}");
+            let message = e.to_string();
+            assert!(message.contains(&format!("dataSize {size}, outside the 524288–1048576 bytes")), "{message}");
+            assert!(message.contains(&body), "the server's answer is in the message: {message}");
+        }
     }
 
     #[test]

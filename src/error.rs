@@ -64,11 +64,18 @@ pub struct UploadError {
     pub kind: ErrorKind,
     /// How many times the failing call was sent (0 where no call was involved).
     pub attempts: u32,
+    /// What the upload had been told before, where the failure contradicts it (shown in brackets).
+    pub note: Option<String>,
 }
 
 impl UploadError {
     pub fn new(step: Step, kind: ErrorKind) -> Self {
-        UploadError { step, kind, attempts: 0 }
+        UploadError { step, kind, attempts: 0, note: None }
+    }
+
+    pub fn with_note(mut self, note: String) -> Self {
+        self.note = Some(note);
+        self
     }
 
     pub fn with_attempts(mut self, attempts: u32) -> Self {
@@ -112,6 +119,17 @@ impl UploadError {
 
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.describe(f)?;
+        match &self.note {
+            Some(note) => write!(f, " ({note})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl UploadError {
+    /// The message, without the note.
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.step.action() {
             Some(action) => format!("{action} ({} step)", self.step.as_str()),
             None => format!("{} step", self.step.as_str()),
@@ -187,6 +205,11 @@ mod tests {
         assert_eq!(e.to_string(), "InitUploadEx (init step) was refused with code -10002: signature expired");
         assert_eq!(e.code(), Some(-10002));
         assert!(!e.can_retry());
+        let e = e.with_note("after InitUploadEx had answered code 2".into());
+        assert_eq!(
+            e.to_string(),
+            "InitUploadEx (init step) was refused with code -10002: signature expired (after InitUploadEx had answered code 2)"
+        );
     }
 
     #[test]

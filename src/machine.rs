@@ -113,6 +113,8 @@ pub struct Machine {
     uploaded_bytes: u64,
     /// InitUploadEx found the file already stored: its `fileId` and `url`.
     instant: Option<(String, String)>,
+    /// InitUploadEx was asked once more after a call found no session (see [`Machine::no_session`]).
+    asked_again: bool,
     commands: VecDeque<Command>,
     outcome: Option<Result<UploadResult, UploadError>>,
 }
@@ -134,6 +136,7 @@ impl Machine {
             resumed_bytes: 0,
             uploaded_bytes: 0,
             instant: None,
+            asked_again: false,
             commands: VecDeque::new(),
             outcome: None,
         };
@@ -192,12 +195,15 @@ impl Machine {
         self.commands.clear();
         self.calls.clear();
         self.reads.clear();
-        // An instant upload's FinishUploadEx only adds `verify_content`: a server that will not give it
-        // still has the file.
-        let instant = self.instant.clone().filter(|_| self.step == Step::Finish && !error.is_abort());
-        self.outcome = Some(match instant {
-            Some((file_id, url)) => Ok(self.result(file_id, url, None)),
-            None => Err(error),
+        // After code 2, FinishUploadEx is asked only for `verify_content`. If it could not be reached
+        // (transient failures, every retry spent), the code-2 answer stands, without that proof. A
+        // refusal contradicts the code 2: the upload fails, and says so.
+        self.outcome = Some(match self.instant.clone() {
+            Some((file_id, url)) if error.step == Step::Finish && error.is_transient() => Ok(self.result(file_id, url, None)),
+            Some((file_id, _)) if error.step == Step::Finish && !error.is_abort() => {
+                Err(error.with_note(format!("after InitUploadEx had answered code 2: file {file_id} already stored")))
+            }
+            _ => Err(error),
         });
     }
 
@@ -206,7 +212,9 @@ impl Machine {
             file_id,
             url,
             file_sha: self.file.sha.clone(),
-            instant: self.instant.is_some(),
+            // Found stored, with nothing sent by this upload (InitUploadEx asked again may find the
+            // file another upload finished, after this one sent parts of it).
+            instant: self.instant.is_some() && self.uploaded_bytes == 0,
             resumed_bytes: self.resumed_bytes,
             uploaded_bytes: self.uploaded_bytes,
             verify_content,
@@ -220,6 +228,10 @@ impl Machine {
 
     fn signed(&mut self, signature: Result<String, EnvError>) {
         let signature = match signature {
+            Ok(s) if s.trim().len() > MAX_SIGNATURE_LEN => {
+                let why = format!("it returned {} bytes, and a signature is at most {MAX_SIGNATURE_LEN}", s.trim().len());
+                return self.fail(signature_error(ErrorKind::Signature(why)));
+            }
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
             Ok(_) => return self.fail(signature_error(ErrorKind::Signature("it returned an empty signature".into()))),
             Err(EnvError::Aborted) => return self.fail(signature_error(ErrorKind::Aborted)),
@@ -281,6 +293,9 @@ impl Machine {
             }
             Err(error) => error.with_attempts(sends),
         };
+        if self.no_session(&error) {
+            return self.ask_init_again();
+        }
         let failure = Failure {
             error: &error,
             retries,
@@ -334,10 +349,34 @@ impl Machine {
         };
         self.step = Step::Part;
         self.unread = parts.into();
-        self.resumed_bytes = held;
-        self.meter = Some(Meter::new(Phase::Uploading, size, held, now_ms));
+        // Asked again, the meter goes on from where it was (progress never goes back), and the bytes
+        // held from before this upload stay what the first answer said.
+        if self.meter.is_none() {
+            self.resumed_bytes = held;
+            self.meter = Some(Meter::new(Phase::Uploading, size, held, now_ms));
+        }
         self.report(Phase::Uploading, 0, now_ms);
         self.schedule(now_ms);
+    }
+
+    /// A part or finish call found no session (−10005, canRetry 0): another upload of the same file
+    /// may have finished it (InitUploadEx then answers code 2), or it was dropped (code 0 or 1: the
+    /// parts the server lacks are sent again). InitUploadEx is asked once more per upload; a second
+    /// such answer fails the upload.
+    fn no_session(&self, error: &UploadError) -> bool {
+        let no_session = matches!(error.kind, ErrorKind::Server { code: NO_SESSION, can_retry: false, .. });
+        no_session && matches!(error.step, Step::Part | Step::Finish) && !self.asked_again
+    }
+
+    /// Drops every call and read under way (their answers are ignored) and asks InitUploadEx again.
+    fn ask_init_again(&mut self) {
+        self.asked_again = true;
+        self.calls.clear();
+        self.reads.clear();
+        self.unread.clear();
+        self.instant = None;
+        self.step = Step::Init;
+        self.start(Call::Init);
     }
 
     fn read(&mut self, id: Id, md5: Result<String, EnvError>, now_ms: f64) {
@@ -387,6 +426,14 @@ impl Machine {
         self.commands.push_back(Command::Progress(progress));
     }
 }
+
+/// The code of a part or finish call that found no upload session (never opened, or finished).
+const NO_SESSION: i64 = -10005;
+
+/// The longest signature taken, in bytes. An upload signature is a few hundred (a 20-byte MAC and about
+/// ten short fields, in Base64); this leaves room for long names, uids and ten tags, and keeps each
+/// request's URL within the 8 KiB a server commonly accepts. A longer one is refused before any request.
+pub const MAX_SIGNATURE_LEN: usize = 4096;
 
 fn signature_error(kind: ErrorKind) -> UploadError {
     UploadError::new(Step::Signature, kind)

@@ -120,22 +120,183 @@ async fn instant_upload_sends_no_parts() {
     assert_eq!((result.resumed_bytes, result.uploaded_bytes), (0, 0));
 }
 
-#[tokio::test]
-async fn an_instant_upload_keeps_the_init_answer_when_finish_refuses() {
+const INSTANT: &str = r#"{"code":2,"fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4"}"#;
+const NO_SESSION: &str = r#"{"code":-10005,"message":"no upload session for this fileSha (never opened, or already finished)","canRetry":0}"#;
+
+/// An instant upload whose FinishUploadEx answers `finish` every time.
+async fn instant_then_finish(finish: Result<HttpReply, EnvError>, retries: u32) -> (Scripted<'static>, Result<vod_ugc_uploader::UploadResult, vod_ugc_uploader::UploadError>) {
     let data = bytes(3000, 15);
-    let accept = accepting(r#"{"code":2,"fileId":"5285890781763144999","url":"http://vod.test/vod/5285890781763144999/f0.mp4"}"#);
-    let env = Scripted::new(data.clone(), |sent, body| {
-        if sent.action == "FinishUploadEx" {
-            return json(r#"{"code":-10005,"message":"no upload session","canRetry":0}"#);
+    let accept = accepting(INSTANT);
+    let env = Scripted::new(data.clone(), move |sent, body| match sent.action.as_str() {
+        "FinishUploadEx" => finish.clone(),
+        _ => accept(sent, body),
+    });
+    let outcome = upload(&env, &file(&data), &Options { retries, ..options() }).await;
+    (env, outcome)
+}
+
+#[tokio::test]
+async fn an_instant_upload_whose_finish_cannot_be_reached_keeps_the_init_answer() {
+    let (env, outcome) = instant_then_finish(Ok(HttpReply { status: 503, body: "busy".into() }), 2).await;
+    let result = outcome.unwrap();
+    assert!(result.instant);
+    assert_eq!(result.file_id, "5285890781763144364");
+    assert_eq!(result.url, "http://vod.test/vod/5285890781763144364/f0.mp4");
+    assert_eq!(result.verify_content, None, "no proof without FinishUploadEx's answer");
+    assert_eq!(env.count("FinishUploadEx"), 3, "retried like any call first");
+    assert_eq!(env.count("UploadPartEx"), 0);
+}
+
+#[tokio::test]
+async fn an_instant_upload_whose_finish_is_refused_fails_and_says_after_what() {
+    let (env, outcome) = instant_then_finish(json(r#"{"code":-10003,"message":"1 of 1 parts missing","canRetry":0}"#), 5).await;
+    let error = outcome.unwrap_err();
+    assert_eq!((error.step, error.code()), (Step::Finish, Some(-10003)));
+    assert_eq!(
+        error.to_string(),
+        "FinishUploadEx (finish step) was refused with code -10003: 1 of 1 parts missing \
+         (after InitUploadEx had answered code 2: file 5285890781763144364 already stored)"
+    );
+    assert_eq!(env.actions(), ["InitUploadEx", "FinishUploadEx"]);
+}
+
+#[tokio::test]
+async fn an_instant_upload_whose_file_is_gone_at_finish_asks_init_again_and_uploads_it() {
+    // Code 2, then FinishUploadEx finds neither the file nor a session: InitUploadEx is asked again,
+    // opens a session (code 0) and the file is uploaded.
+    let data = bytes((MIB + 10) as usize, 15);
+    let inits = Cell::new(0);
+    let finishes = Cell::new(0);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| match sent.action.as_str() {
+        "InitUploadEx" => {
+            inits.set(inits.get() + 1);
+            if inits.get() == 1 { json(INSTANT) } else { json(r#"{"code":0}"#) }
         }
-        accept(sent, body)
+        "FinishUploadEx" => {
+            finishes.set(finishes.get() + 1);
+            if finishes.get() == 1 { json(NO_SESSION) } else { json(FINISHED) }
+        }
+        _ => accept(sent, body),
     });
     let result = upload(&env, &file(&data), &options()).await.unwrap();
-    assert!(result.instant);
-    assert_eq!(result.file_id, "5285890781763144999");
-    assert_eq!(result.url, "http://vod.test/vod/5285890781763144999/f0.mp4");
-    assert_eq!(result.verify_content, None);
-    assert_eq!(env.count("UploadPartEx"), 0);
+    assert_eq!(env.actions(), ["InitUploadEx", "FinishUploadEx", "InitUploadEx", "UploadPartEx", "UploadPartEx", "FinishUploadEx"]);
+    assert!(!result.instant, "the file was uploaded");
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes), (0, data.len() as u64));
+    assert_eq!(result.verify_content.as_deref(), Some("dmVyaWZ5"));
+}
+
+/// Another upload of the same file finishes the session after `acked` of this upload's parts were
+/// acknowledged: later parts get −10005, and InitUploadEx answers `after` from then on.
+fn finished_by_another_upload(acked: usize, after: &'static str) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> Result<HttpReply, EnvError> {
+    let parts = Cell::new(0);
+    let accept = accepting(r#"{"code":0}"#);
+    move |sent, body| match sent.action.as_str() {
+        "InitUploadEx" if parts.get() >= acked => json(after),
+        "UploadPartEx" if parts.get() >= acked => json(NO_SESSION),
+        "UploadPartEx" => {
+            parts.set(parts.get() + 1);
+            accept(sent, body)
+        }
+        _ => accept(sent, body),
+    }
+}
+
+#[tokio::test]
+async fn a_part_that_finds_the_session_finished_by_another_upload_ends_with_that_file() {
+    let data = bytes((6 * MIB) as usize, 17);
+    let env = Scripted::new(data.clone(), finished_by_another_upload(2, INSTANT));
+    let result = upload(&env, &file(&data), &Options { concurrency: 2, ..options() }).await.unwrap();
+    assert_eq!(result.file_id, "5285890781763144364");
+    assert_eq!(result.verify_content.as_deref(), Some("dmVyaWZ5"), "FinishUploadEx confirmed it");
+    assert!(!result.instant, "this upload sent parts of it");
+    assert_eq!(result.uploaded_bytes, 2 * MIB, "what this upload got acknowledged");
+    assert_eq!(env.count("InitUploadEx"), 2, "asked once more");
+    assert!(env.sleeps.borrow().is_empty(), "no retry of the refused part");
+    let actions = env.actions();
+    let again = actions.iter().rposition(|a| a == "InitUploadEx").unwrap();
+    assert_eq!(actions[again + 1..], ["FinishUploadEx"], "no part is sent once the file is there: {actions:?}");
+    let loaded: Vec<u64> = env.progress.borrow().iter().map(|p| p.loaded).collect();
+    assert_eq!(env.progress.borrow().last().map(|p| (p.phase, p.loaded)), Some((Phase::Finishing, data.len() as u64)), "{loaded:?}");
+}
+
+#[tokio::test]
+async fn a_session_dropped_mid_upload_is_opened_again_and_the_missing_parts_sent() {
+    // The session is gone after two parts; InitUploadEx asked again finds one (opened by another
+    // upload) that holds part 0 at 512 KiB, so every other part is sent again at that size.
+    let data = bytes((3 * MIB) as usize, 18);
+    let resume = r#"{"code":1,"dataSize":524288,"listParts":[{"offset":0,"dataSize":524288,"dataMd5":"m"}]}"#;
+    let dropped = finished_by_another_upload(2, resume);
+    let env = Scripted::new(data.clone(), |sent, body| match dropped(sent, body) {
+        // After the drop, the new session takes parts.
+        Ok(reply) if reply.body == NO_SESSION && sent.param("dataSize") == KIB512.to_string() => accepting("")(sent, body),
+        reply => reply,
+    });
+    let result = upload(&env, &file(&data), &Options { concurrency: 1, ..options() }).await.unwrap();
+    let sent = env.sent.borrow();
+    let again = sent.iter().rposition(|s| s.action == "InitUploadEx").unwrap();
+    assert_eq!(again, 4, "init, two parts, the refused one, init: {:?}", env.actions());
+    let parts: Vec<(String, String)> = sent[again + 1..]
+        .iter()
+        .filter(|s| s.action == "UploadPartEx")
+        .map(|s| (s.param("offset").to_string(), s.param("dataSize").to_string()))
+        .collect();
+    let expected: Vec<(String, String)> = (1..6).map(|i| ((i * KIB512).to_string(), KIB512.to_string())).collect();
+    assert_eq!(parts, expected);
+    assert_eq!(sent.last().unwrap().action, "FinishUploadEx");
+    assert_eq!(result.resumed_bytes, 0, "held before this upload: nothing");
+    assert_eq!(result.uploaded_bytes, 2 * MIB + 5 * KIB512, "every part acknowledged, both sessions");
+    let loaded: Vec<u64> = env.progress.borrow().iter().filter(|p| p.phase == Phase::Uploading).map(|p| p.loaded).collect();
+    assert!(loaded.windows(2).all(|w| w[0] <= w[1]), "progress went back: {loaded:?}");
+}
+
+#[tokio::test]
+async fn init_is_asked_again_only_once() {
+    let data = bytes((2 * MIB) as usize, 19);
+    let env = Scripted::new(data.clone(), finished_by_another_upload(0, r#"{"code":0}"#));
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!((error.step, error.code()), (Step::Part, Some(-10005)));
+    assert!(!error.can_retry());
+    assert_eq!(env.count("InitUploadEx"), 2);
+    assert_eq!(env.count("FinishUploadEx"), 0);
+}
+
+#[tokio::test]
+async fn a_resumed_part_size_outside_what_sessions_have_fails_before_any_part() {
+    let data = bytes(4096, 20);
+    for size in [1, 64 * MIB] {
+        let init = format!(r#"{{"code":1,"dataSize":{size},"listParts":[]}}"#);
+        let env = Scripted::new(data.clone(), move |_, _| json(&init));
+        let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+        assert_eq!(env.actions(), ["InitUploadEx"], "nothing after the answer");
+        assert_eq!(error.step, Step::Init);
+        assert!(matches!(error.kind, ErrorKind::Malformed { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains(&format!("code 1 with dataSize {size}, outside the 524288–1048576 bytes")), "{message}");
+        assert!(message.contains(&format!(r#""dataSize":{size}"#)), "the answer is quoted: {message}");
+    }
+    // A size only InitUpload opens sessions with is adopted.
+    let data = bytes((2 * MIB) as usize, 21);
+    let env = Scripted::new(data.clone(), accepting(r#"{"code":1,"dataSize":786432,"listParts":[]}"#));
+    upload(&env, &file(&data), &options()).await.unwrap();
+    let sizes: Vec<String> = env.sent.borrow().iter().filter(|s| s.action == "UploadPartEx").map(|s| s.param("dataSize").to_string()).collect();
+    assert_eq!(sizes, ["786432", "786432", "524288"]);
+}
+
+#[tokio::test]
+async fn a_signature_too_long_to_be_one_fails_before_any_request() {
+    let data = bytes(1000, 22);
+    let env = Scripted::new(data.clone(), |_, _| panic!("no request with that signature"));
+    *env.signatures.borrow_mut() = vec!["A".repeat(10 << 20)];
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!(error.step, Step::Signature);
+    assert!(!error.can_retry());
+    assert_eq!(error.to_string(), "getSignature failed: it returned 10485760 bytes, and a signature is at most 4096");
+    // The longest one taken is sent.
+    let env = Scripted::new(data.clone(), accepting(r#"{"code":0}"#));
+    *env.signatures.borrow_mut() = vec![format!(" {} ", "A".repeat(4096))];
+    upload(&env, &file(&data), &options()).await.unwrap();
+    assert_eq!(env.sent.borrow()[0].param("signature").len(), 4096);
 }
 
 #[tokio::test]
