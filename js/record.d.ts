@@ -11,7 +11,7 @@ export interface RecordProgress extends Omit<UploadProgress, 'phase'> {
 export interface RecordOptions extends Omit<UploadOptions, 'onProgress' | 'hashCache'> {
   /** The recording's format; default: the first of WebM/VP9, WebM, MP4 this browser records. */
   mimeType?: string;
-  /** The uploaded file's name; default `recording-<ISO time>.<webm|mp4>`. */
+  /** The uploaded file's name; default `recording-<ISO time>.<webm|mp4>` (the time in ISO 8601's basic format, e.g. `recording-20261201T183100Z.webm`: the protocol's file names allow no `:`). */
   fileName?: string;
   /** Aborting stops the recording (or its upload): `result` rejects with an AbortError. */
   signal?: AbortSignal;

@@ -34,7 +34,7 @@ export function recordUpload(stream, options) {
   if (signal?.aborted) throw abortError();
   const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
   const type = recorder.mimeType || mimeType || 'video/webm';
-  const name = fileName ?? `recording-${new Date().toISOString()}.${type.includes('mp4') ? 'mp4' : 'webm'}`;
+  const name = fileName ?? `recording-${isoBasic(new Date())}.${type.includes('mp4') ? 'mp4' : 'webm'}`;
   const report = reporter(onProgress);
   const store = openStore();
   const digests = new Digests(partSize);
@@ -83,6 +83,15 @@ export function recordUpload(stream, options) {
     }
   })();
   return { stop, result };
+}
+
+/**
+ * `date` in ISO 8601's basic format to the second, UTC (20261201T183100Z): file names of the protocol
+ * allow no ':' (and at most 40 bytes).
+ * @param {Date} date
+ */
+function isoBasic(date) {
+  return date.toISOString().replace(/[-:]|\.\d+/g, '');
 }
 
 /**

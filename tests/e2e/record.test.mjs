@@ -30,13 +30,18 @@ test('a recording from the camera uploads with no hash pass, and the stored file
     const onProgress = recorder();
     const getSignature = signer();
     const { stop, result } = recordUpload(stream, options({ onProgress, getSignature }));
+    const opfsNames = async () => {
+      const names = [];
+      for await (const name of (await navigator.storage.getDirectory()).keys()) names.push(name);
+      return names;
+    };
     await new Promise((r) => setTimeout(r, 3000));
+    const opfsWhileRecording = await opfsNames();
     stop();
     stream.getTracks().forEach((track) => track.stop());
-    const opfs = [];
     const got = await outcome(result);
-    for await (const name of (await navigator.storage.getDirectory()).keys()) opfs.push(name);
-    return { ...got, events: onProgress.events, names: getSignature.requests.map((r) => r.fileName), opfs };
+    const names = getSignature.requests.map((r) => r.fileName);
+    return { ...got, events: onProgress.events, names, opfsWhileRecording, opfs: await opfsNames() };
   });
   assert.equal(out.error, undefined, `the upload succeeds: ${JSON.stringify(out.error)}`);
   const phases = out.events.map((e) => e.phase);
@@ -53,8 +58,11 @@ test('a recording from the camera uploads with no hash pass, and the stored file
   assert.equal(sha1Hex(stored), out.result.fileSha, 'its SHA-1 is the one taken while recording');
   assert.equal(out.result.uploadedBytes, recorded);
   assert.equal(out.names.length, 1);
-  assert.match(out.names[0], /^recording-\d{4}-\d\d-\d\dT[\d:.]+Z\.webm$/, 'named after the time it started');
-  assert.deepEqual(out.opfs, [], 'the chunks kept in the origin-private file system are gone');
+  assert.match(out.names[0], /^recording-\d{8}T\d{6}Z\.webm$/, 'named after the time it started');
+  // (Chromium writes through a swap file beside it, `<name>.crswap`.)
+  assert.ok(out.opfsWhileRecording.some((n) => /^vod-recording-[\w-]+$/.test(n)),
+    `the chunks are kept in the origin-private file system: ${out.opfsWhileRecording}`);
+  assert.deepEqual(out.opfs, [], 'and removed after the upload');
 
   const playable = await page.evaluate((url) => new Promise((resolve) => {
     const video = document.createElement('video');
