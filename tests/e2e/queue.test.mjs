@@ -125,3 +125,38 @@ test('a queue: a cancelled file rejects with AbortError, a failing one does not 
   const sent = proxy.parts.reduce((sum, p) => sum + p.bytes, 0);
   assert.equal(sent, 1_200_000 + 900_000, 'nothing of the cancelled file was sent');
 });
+
+test('a queue\'s cap holds for its files together, and setMaxBytesPerSecond changes it mid-upload', { timeout: 90000 }, async (t) => {
+  const cap = 1_000_000;
+  const paths = await Promise.all([2_000_000, 2_000_000].map((size, i) => writeRandomFile(dir, `cap${i}.mp4`, size, 50 + i)));
+  const lifted = await writeRandomFile(dir, 'lifted.mp4', 6_000_000, 52);
+  const page = await openPage(t, [...paths, lifted]);
+
+  proxy.reset();
+  const together = await page.evaluate(async (cap) => {
+    const { createQueue } = await import('/dist/queue.js');
+    const queue = createQueue({ concurrency: 4, maxBytesPerSecond: cap, ...options({ hashCache: false }) });
+    const t0 = performance.now();
+    const outs = await Promise.all([0, 1].map((i) => outcome(queue.add(picked(i)))));
+    return { outs, seconds: (performance.now() - t0) / 1000 };
+  }, cap);
+  assert.ok(together.outs.every((o) => o.error === undefined), JSON.stringify(together.outs));
+  assert.ok(together.seconds >= 3, `4,000,000 bytes at ${cap} B/s took ${together.seconds.toFixed(2)} s`);
+  const most = mostBytesInWindow(proxy.parts, 2000);
+  assert.ok(most <= 2 * cap + PART, `${most} bytes arrived within 2 s (bound ${2 * cap + PART})`);
+
+  // 200,000 B/s would take 30 s for 6,000,000 bytes; lifted after 1.5 s, the rest goes at once.
+  const changed = await page.evaluate(async () => {
+    const { createQueue } = await import('/dist/queue.js');
+    const queue = createQueue({ concurrency: 4, maxBytesPerSecond: 200_000, ...options({ hashCache: false }) });
+    const t0 = performance.now();
+    const running = outcome(queue.add(picked(2)));
+    await new Promise((r) => setTimeout(r, 1500));
+    queue.setMaxBytesPerSecond(undefined);
+    const out = await running;
+    return { ...out, seconds: (performance.now() - t0) / 1000 };
+  });
+  assert.equal(changed.error, undefined);
+  await assertSameBytes(changed.result.url, lifted);
+  assert.ok(changed.seconds < 15, `took ${changed.seconds.toFixed(2)} s after the cap was lifted`);
+});
