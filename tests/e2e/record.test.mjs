@@ -75,3 +75,33 @@ test('a recording from the camera uploads with no hash pass, and the stored file
   assert.equal(playable.ok, true, `the recording plays: ${JSON.stringify(playable)}`);
   assert.equal(playable.width, 320);
 });
+
+test('the recording stops when all the stream\'s tracks end, and an aborted one rejects with AbortError and leaves nothing behind', { timeout: 60000 }, async (t) => {
+  const page = await openApiPage(browser, t, server);
+  const out = await page.evaluate(async () => {
+    const { recordUpload } = await import('/dist/record.js');
+    const camera = () => navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+    const ended = await camera();
+    const first = recordUpload(ended, options({ fileName: 'ended.webm' }));
+    await new Promise((r) => setTimeout(r, 1500));
+    ended.getTracks().forEach((track) => track.stop()); // no stop() call
+    const endedOut = await outcome(first.result);
+
+    const aborted = await camera();
+    const controller = new AbortController();
+    const second = recordUpload(aborted, options({ signal: controller.signal }));
+    await new Promise((r) => setTimeout(r, 1500));
+    controller.abort();
+    const abortedOut = await outcome(second.result);
+    aborted.getTracks().forEach((track) => track.stop());
+    const opfs = [];
+    for await (const name of (await navigator.storage.getDirectory()).keys()) opfs.push(name);
+    return { endedOut, abortedOut, opfs };
+  });
+  assert.equal(out.endedOut.error, undefined, JSON.stringify(out.endedOut.error));
+  const stored = await fetchBytes(out.endedOut.result.url);
+  assert.equal(sha1Hex(stored), out.endedOut.result.fileSha);
+  assert.ok(stored.length > 1000, `${stored.length} bytes recorded`);
+  assert.equal(out.abortedOut.error?.name, 'AbortError', JSON.stringify(out.abortedOut));
+  assert.deepEqual(out.opfs, [], 'nothing left in the origin-private file system');
+});
