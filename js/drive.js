@@ -14,6 +14,10 @@ import { md5Hex } from './wasm/vod_ugc_uploader.js';
  * @property {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
  * @property {(progress: import('./index.js').UploadProgress) => void} report
  * @property {number} timeoutMs
+ * @property {import('./throttle.js').Gate} [gate] waited for before each part's send (lanes shared
+ *   across uploads, the bandwidth cap)
+ * @property {(offset: number, end: number) => string | undefined} [partMd5] a part's MD5 where it is
+ *   known already (taken while the file was recorded): the part is not read
  */
 
 /**
@@ -23,7 +27,7 @@ import { md5Hex } from './wasm/vod_ugc_uploader.js';
  * @param {Edge} edge
  * @returns {Promise<import('./index.js').UploadResult>}
  */
-export function drive(job, { file, signal, getSignature, report, timeoutMs }) {
+export function drive(job, { file, signal, getSignature, report, timeoutMs, gate, partMd5 }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
   return new Promise((resolve, reject) => {
@@ -77,11 +81,13 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs }) {
         case 'send': {
           const { id, method, url, offset, end } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
-          return on(send(method, url, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text),
+          return on(gatedSend(gate, method, url, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text),
             (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
         case 'read': {
           const { id, offset, end } = command;
+          const known = partMd5?.(offset, end);
+          if (known) return on(Promise.resolve(known), (md5) => job.read(id, md5));
           return on(readPart(file, offset, end, pool, signal), (got) => {
             if (typeof got === 'string') return job.read(id, got);
             job.read(id, md5Hex(got));
@@ -95,6 +101,26 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs }) {
     signal.addEventListener('abort', step, { once: true });
     step();
   });
+}
+
+/**
+ * Sends a request; a part (a request with a body) first waits for `gate`, and frees what the gate
+ * gave once its reply or failure comes.
+ * @param {import('./throttle.js').Gate | undefined} gate
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob | null} body
+ * @param {AbortSignal} signal
+ * @param {number} timeoutMs
+ */
+async function gatedSend(gate, method, url, body, signal, timeoutMs) {
+  if (!gate || !body) return send(method, url, body, signal, timeoutMs);
+  const release = await gate(body.size, signal);
+  try {
+    return await send(method, url, body, signal, timeoutMs);
+  } finally {
+    release();
+  }
 }
 
 /**

@@ -48,6 +48,11 @@ export interface UploadOptions {
    * Default true.
    */
   hashCache?: boolean;
+  /**
+   * A bandwidth cap for this upload, in bytes per second: over any two seconds, the parts started stay
+   * within two seconds at the cap plus one part. Default: no cap.
+   */
+  maxBytesPerSecond?: number;
   /** Aborts hashing, requests in flight and pending retries; the promise rejects with an AbortError. */
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;

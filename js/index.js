@@ -6,7 +6,9 @@ import { cachedSha, forget, remember } from './cache.js';
 import { drive, reporter } from './drive.js';
 import { UploadError, abortError } from './errors.js';
 import { hashPass } from './hash-pass.js';
+import { internals } from './internal.js';
 import { checkFile, hashOptions, uploadOptions } from './options.js';
+import { Throttle, gateWith } from './throttle.js';
 import { load } from './wasm.js';
 import { HashMeter, Upload } from './wasm/vod_ugc_uploader.js';
 
@@ -29,15 +31,19 @@ export function ready() {
 export async function upload(file, options) {
   await load();
   checkFile(file, 'upload');
-  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache } = uploadOptions(options);
+  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, maxBytesPerSecond } = uploadOptions(options);
+  // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
+  const inside = internals.get(/** @type {object} */ (options));
+  const gate = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
   const controller = linkedController(signal);
   const report = reporter(onProgress);
   let job;
   try {
     // An empty file is not hashed: the machine refuses it at once.
-    const sha = file.size === 0 ? '' : await fileSha(file, hashCache, controller.signal, report);
+    const hash = () => fileSha(file, hashCache, controller.signal, report);
+    const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
     job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
-    return await drive(job, { file, signal: controller.signal, getSignature, report, timeoutMs: timeout });
+    return await drive(job, { file, signal: controller.signal, getSignature, report, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
   } catch (error) {
     // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
     if (error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH) void forget(file);

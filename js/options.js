@@ -19,6 +19,7 @@ const DEFAULT_TIMEOUT_MS = 120000;
  * @property {number | undefined} retryDelay
  * @property {number} timeout
  * @property {boolean} hashCache
+ * @property {number | undefined} maxBytesPerSecond
  */
 
 /**
@@ -69,6 +70,7 @@ export function uploadOptions(options) {
     retryDelay: integer(o, 'retryDelay', 0, 60000),
     timeout: integer(o, 'timeout', 1000, 3600000) ?? DEFAULT_TIMEOUT_MS,
     hashCache: hashCache ?? true,
+    maxBytesPerSecond: byteRate(o.maxBytesPerSecond, 'options.maxBytesPerSecond'),
   };
 }
 
@@ -96,4 +98,15 @@ function integer(options, key, min, max) {
   const n = options[key];
   if (n === undefined || (Number.isInteger(n) && /** @type {number} */ (n) >= min && /** @type {number} */ (n) <= max)) return /** @type {number | undefined} */ (n);
   throw new TypeError(`options.${key} must be an integer from ${min} to ${max}, not ${shown(n)}`);
+}
+
+/**
+ * A bandwidth cap: a finite number of bytes per second above 0, or undefined for none.
+ * @param {unknown} n
+ * @param {string} what the option, for the message
+ * @returns {number | undefined}
+ */
+export function byteRate(n, what) {
+  if (n === undefined || (typeof n === 'number' && Number.isFinite(n) && n > 0)) return n;
+  throw new TypeError(`${what} must be a number of bytes per second above 0, or undefined for no cap, not ${shown(n)}`);
 }

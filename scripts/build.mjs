@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // Builds the release package into dist/ (git-ignored):
 //
-//   dist/index.js, dist/hash-worker.js    the browser edge: js/index.js (the package entry) and
-//                                         js/hash-worker.js, each bundled with the js/ modules it
-//                                         imports (rolldown), the wasm glue left as an import
-//   dist/index.d.ts                       the package's types, copied from js/
+//   dist/index.js, queue.js, record.js    the browser edge's entries: js/index.js (the package entry),
+//                                         js/queue.js and js/record.js (the optional entries
+//                                         vod-ugc-uploader/queue and /record), bundled together
+//                                         (rolldown) so that what they share is one chunk they import;
+//                                         the wasm glue left as an import
+//   dist/hash-worker.js                   js/hash-worker.js bundled with what it imports
+//   dist/*.d.ts                           the package's types, copied from js/
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
 //   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
 //
 // Every shipped .js is minified (oxc, through rolldown) next to a source map that carries the
 // original text; then it prints every shipped file's size raw and gzipped, the wasm+JS total against
-// the size budget, and the size and file count of the tarball `npm pack` would make.
+// the size budget, each entry with all a page that imports it loads, and the size and file count of the tarball `npm pack` would make.
 //
 // Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
 // Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
@@ -31,9 +34,11 @@ const OUT_NAME = 'vod_ugc_uploader';
 const TARGET = 'wasm32-unknown-unknown';
 const BUDGET_BYTES = 40 * 1024; // wasm + JS, gzipped (issue 5)
 // The browser edge's entry modules (js/), each bundled into dist/ with what it imports.
-const ENTRIES = ['index.js', 'hash-worker.js'];
+const ENTRIES = ['index.js', 'queue.js', 'record.js'];
+// The hash worker's module, which the main entry starts (js/hasher.js).
+const WORKER = 'hash-worker.js';
 // Copied as they are: the package's types.
-const TYPES = ['index.d.ts'];
+const TYPES = ['index.d.ts', 'queue.d.ts', 'record.d.ts'];
 // The wasm-bindgen glue, which the entries import and which stays its own module (one instance per
 // page, shared with anything else that imports it).
 const GLUE = /\/wasm\/vod_ugc_uploader\.js$/;
@@ -117,11 +122,29 @@ async function main() {
   }
 
   const jsDir = join(ROOT, 'js');
-  step(`bundle js/ -> dist/ (${ENTRIES.join(', ')}; ${TYPES.join(', ')} copied)`);
-  for (const entry of ENTRIES) {
-    const bundle = await rolldown({ input: join(jsDir, entry), external: [GLUE], platform: 'browser' });
-    await bundle.write({ file: join(DIST, entry), format: 'es', minify: optimise, sourcemap: true });
+  step(`bundle js/ -> dist/ (${[...ENTRIES, WORKER].join(', ')}; ${TYPES.join(', ')} copied)`);
+  // The package's entries are bundled together, so that what they share is one module (one queue
+  // of hash-worker jobs, one wasm instance) in a chunk of its own that each imports; 'strict' keeps
+  // each entry's exports exactly its own. The hash worker is a bundle of its own.
+  /** @type {Map<string, string[]>} each shipped entry -> the dist files it imports, itself first */
+  const closures = new Map();
+  for (const input of [ENTRIES, [WORKER]]) {
+    const bundle = await rolldown({
+      input: Object.fromEntries(input.map((e) => [e.replace(/\.js$/, ''), join(jsDir, e)])),
+      external: [GLUE],
+      platform: 'browser',
+      preserveEntrySignatures: 'strict',
+    });
+    const { output } = await bundle.write({ dir: DIST, format: 'es', minify: optimise, sourcemap: true, chunkFileNames: 'shared-[hash].js' });
     await bundle.close();
+    const chunks = new Map(output.filter((o) => o.type === 'chunk').map((c) => [c.fileName, c]));
+    const closure = (name, seen = new Set()) => {
+      if (seen.has(name)) return seen;
+      seen.add(name);
+      for (const dep of chunks.get(name)?.imports ?? []) closure(dep, seen);
+      return seen;
+    };
+    for (const c of chunks.values()) if (c.isEntry) closures.set(c.fileName, [...closure(c.fileName)]);
   }
   for (const f of TYPES) cpSync(join(jsDir, f), join(DIST, f));
 
@@ -159,6 +182,15 @@ async function main() {
   for (const r of rows) console.log(`${r.file.padEnd(w)}  ${kb(r.raw).padStart(10)}  ${kb(r.gz).padStart(10)}`);
   const verdict = total.gz <= BUDGET_BYTES ? 'within' : 'OVER';
   console.log(`${'wasm + JS total'.padEnd(w)}  ${kb(total.raw).padStart(10)}  ${kb(total.gz).padStart(10)}  (${verdict} the ${kb(BUDGET_BYTES)} gzipped budget)`);
+  // Each entry with everything a page that imports it loads: the chunks it imports, the hash worker,
+  // the glue and the wasm.
+  const byFile = new Map(rows.map((r) => [r.file, r]));
+  const loaded = ['dist/wasm/vod_ugc_uploader.js', 'dist/wasm/vod_ugc_uploader_bg.wasm', ...closures.get(WORKER).map((f) => `dist/${f}`)];
+  for (const entry of ENTRIES) {
+    const files = new Set([...closures.get(entry).map((f) => `dist/${f}`), ...loaded]);
+    const sum = [...files].reduce((a, f) => ({ raw: a.raw + byFile.get(f).raw, gz: a.gz + byFile.get(f).gz }), { raw: 0, gz: 0 });
+    console.log(`${`entry ${entry}, all it loads`.padEnd(w)}  ${kb(sum.raw).padStart(10)}  ${kb(sum.gz).padStart(10)}`);
+  }
 
   // What `npm pack` would ship.
   const packJson = run('npm', ['pack', '--dry-run', '--json', '--loglevel=error'], { capture: true });

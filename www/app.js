@@ -1,11 +1,12 @@
-// The demo page of vod-ugc-uploader: a queue of files, each uploaded with `upload()` from the package,
-// exactly as an app would use it. Served by `vod-server --www www --mount /dist=dist --dev-signing`, so the
+// The demo page of vod-ugc-uploader: a queue of files, each uploaded through the package's queue
+// (`createQueue` from vod-ugc-uploader/queue: the files share its lanes and its speed cap), exactly as
+// an app would use it. Recording from the camera is record.js. Served by `vod-server --www www --mount /dist=dist --dev-signing`, so the
 // package is at /dist/index.js (mapped to 'vod-ugc-uploader' by the import map in index.html) and
 // POST /dev/signature signs like an app backend would (the secret key never reaches the page).
 //
 // Optional query parameters (for trying settings by hand and for the end-to-end tests):
 //   ?partSize=524288|1048576  the part size asked of the server (default: the package's)
-//   ?concurrency=N            parts in flight per file (default: the package's)
+//   ?concurrency=N            parts in flight, across the files (default: the queue's)
 //   ?retries=N                retries per call for retryable failures (default: the package's)
 //   ?retryDelay=MS            the first retry's delay (default: the package's)
 //   ?endpoint=URL             the VOD endpoint (default: /v2/index.php on this origin)
@@ -17,7 +18,8 @@
 // data-file-name, and once done data-file-sha; the result's transfer line (data-testid="transfer")
 // carries data-resumed-bytes and data-uploaded-bytes.
 
-import { upload, UploadError } from 'vod-ugc-uploader';
+import { UploadError } from 'vod-ugc-uploader';
+import { createQueue } from 'vod-ugc-uploader/queue';
 
 const params = new URLSearchParams(location.search);
 
@@ -36,6 +38,10 @@ const uploadOptions = Object.fromEntries(
   }).filter(([, value]) => value !== undefined),
 );
 const parallelFiles = Math.max(1, Math.floor(numberParam('parallel') ?? 2) || 2);
+// The queue's lanes: ?concurrency where it is a number the queue takes (else its default; the value is
+// still passed to each file's upload, which shows its own error for a bad one).
+const lanes = uploadOptions.concurrency;
+const queue = createQueue(Number.isInteger(lanes) && lanes >= 1 && lanes <= 16 ? { concurrency: lanes } : {});
 
 // What an app backend does: sign the file's SHA-1 and name. Here the dev server plays that backend.
 async function getSignature({ fileSha, fileName }) {
@@ -123,6 +129,7 @@ const els = {
   uploadAll: document.getElementById('upload-all'),
   template: document.getElementById('card-template'),
   settings: document.getElementById('settings-line'),
+  speedCap: document.getElementById('speed-cap'),
 };
 
 function addFiles(fileList) {
@@ -186,7 +193,7 @@ async function start(item) {
   setState(item, 'hashing');
 
   try {
-    const result = await upload(item.file, {
+    const result = await queue.add(item.file, {
       ...uploadOptions,
       getSignature,
       signal: controller.signal,
@@ -409,6 +416,9 @@ els.input.addEventListener('change', () => {
   els.input.value = ''; // picking the same file again is a new card (resume, instant)
 });
 els.uploadAll.addEventListener('click', uploadAll);
+els.speedCap.addEventListener('change', () => {
+  queue.setMaxBytesPerSecond(els.speedCap.value ? Number(els.speedCap.value) : undefined);
+});
 
 let dragDepth = 0;
 const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');

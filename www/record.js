@@ -1,0 +1,76 @@
+// The demo's recorder: the camera (and microphone, where there is one) recorded with `recordUpload`
+// from vod-ugc-uploader/record, which hashes the recording as it is made and uploads it once stopped.
+// Hooks for tests: data-testid="record", "record-stop", "record-status" (data-state: recording |
+// uploading | done | error) and "record-link" (the stored file).
+
+import { recordUpload } from 'vod-ugc-uploader/record';
+
+const els = {
+  record: document.getElementById('record'),
+  stop: document.getElementById('record-stop'),
+  status: document.getElementById('record-status'),
+  preview: document.getElementById('record-preview'),
+  link: document.getElementById('record-link'),
+};
+
+async function getSignature({ fileSha, fileName }) {
+  const response = await fetch('/dev/signature', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ fileSha, fileName }),
+  });
+  if (!response.ok) throw new Error(`the signing backend answered HTTP ${response.status}`);
+  return (await response.json()).signature;
+}
+
+function show(state, text) {
+  els.status.dataset.state = state;
+  els.status.textContent = text;
+}
+
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+els.record.addEventListener('click', async () => {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
+      .catch(() => navigator.mediaDevices.getUserMedia({ video: true }));
+  } catch (error) {
+    show('error', `No camera: ${error?.message ?? error}`);
+    return;
+  }
+  els.record.hidden = true;
+  els.stop.hidden = false;
+  els.link.hidden = true;
+  els.preview.srcObject = stream;
+  els.preview.hidden = false;
+  void els.preview.play().catch(() => {});
+  show('recording', 'Recording…');
+  const { stop, result } = recordUpload(stream, {
+    endpoint: new URL('/v2/index.php', location.href).href,
+    getSignature,
+    onProgress: ({ phase, loaded, total }) => {
+      if (phase === 'recording') show('recording', `Recording… ${megabytes(loaded)}`);
+      else show('uploading', `Uploading… ${Math.floor((loaded / total) * 100)}%`);
+    },
+  });
+  els.stop.onclick = () => {
+    stop();
+    for (const track of stream.getTracks()) track.stop();
+  };
+  try {
+    const { url, uploadedBytes } = await result;
+    show('done', `Uploaded ${megabytes(uploadedBytes)}`);
+    els.link.href = url;
+    els.link.textContent = url.replace(/^https?:\/\//, '');
+    els.link.hidden = false;
+  } catch (error) {
+    show('error', `Failed: ${error?.message ?? error}`);
+  } finally {
+    for (const track of stream.getTracks()) track.stop();
+    els.preview.srcObject = null;
+    els.preview.hidden = true;
+    els.stop.hidden = true;
+    els.record.hidden = false;
+  }
+});
