@@ -14,6 +14,8 @@ const MAC_LEN: usize = 20;
 const MAX_NAME_BYTES: usize = 40;
 /// What a file name must not contain.
 const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
+/// Why fields are not what the protocol says they are.
+const NOT_ENCODED: &str = "its fields are not URL-encoded text";
 /// The fields every upload signature carries.
 const REQUIRED: [&str; 8] = ["s", "t", "e", "r", "f", "fs", "ft", "uid"];
 
@@ -64,9 +66,9 @@ pub fn decode(signature: &str) -> Result<Signed, Problem> {
     let original = base64_text_after(signature.trim(), MAC_LEN).map_err(|problem| {
         Problem::NotUpload(match problem {
             Base64Problem::NotBase64 => "not Base64",
-            Base64Problem::TooShort => "too short to hold a MAC and the fields",
+            Base64Problem::TooShort => "too short",
             // The protocol's fields are URL-encoded: ASCII.
-            Base64Problem::NotAscii => "its fields are not URL-encoded text",
+            Base64Problem::NotAscii => NOT_ENCODED,
         })
     })?;
     if let Some(missing) = REQUIRED.iter().find(|key| field(&original, key).is_none()) {
@@ -74,7 +76,7 @@ pub fn decode(signature: &str) -> Result<Signed, Problem> {
     }
     let (e, fs, name) = (field(&original, "e"), field(&original, "fs"), field(&original, "f"));
     let (e, fs, name) = (e.unwrap_or_default(), fs.unwrap_or_default(), name.unwrap_or_default());
-    let not_text = || Problem::NotUpload("a field is not URL-encoded text");
+    let not_text = || Problem::NotUpload(NOT_ENCODED);
     let expires = unix_time(e).ok_or(Problem::NotUpload("its e is not a Unix time"))?;
     Ok(Signed { expires, file_sha: percent_decode(fs).ok_or_else(not_text)?, file_name: percent_decode(name).ok_or_else(not_text)? })
 }
@@ -225,7 +227,7 @@ mod tests {
         let other = "0".repeat(40);
         let message = |sig: &str| check(sig, SHA, NOW_MS).unwrap_err().to_string();
         assert_eq!(message("sig-1"), "signature: not an upload signature (not Base64)");
-        assert_eq!(message(&STANDARD.encode([1u8; 20])), "signature: not an upload signature (too short to hold a MAC and the fields)");
+        assert_eq!(message(&STANDARD.encode([1u8; 20])), "signature: not an upload signature (too short)");
         assert_eq!(message(&signature("s=a&t=1&e=2&r=3")), "signature: not an upload signature (no f field)");
         assert_eq!(message(&signature(&upload_fields(SHA, "a.mp4", e).replace("e=1767229200", "e=soon"))), "signature: not an upload signature (its e is not a Unix time)");
         assert_eq!(
