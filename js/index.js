@@ -45,12 +45,11 @@ export async function upload(source, options) {
     // An empty file is not hashed: the machine refuses it at once.
     const sha = file.size === 0 ? '' : await fileSha(file, hashCache, controller.signal, report);
     job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
-    const track = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
-    pending = track;
+    pending = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
     /** @param {import('./index.js').UploadProgress} progress */
     const tracked = (progress) => {
       // The first uploading report comes once InitUploadEx opened (or found) the session.
-      if (progress.phase === 'uploading') track?.uploading(progress.loaded);
+      if (progress.phase === 'uploading') pending?.uploading(progress.loaded);
       report(progress);
     };
     const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout });

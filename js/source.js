@@ -21,9 +21,9 @@ export function isFileHandle(value) {
 
 /**
  * Checks `source` and opens it as a File. `fileName` (the option) names a Blob and renames a File or
- * a handle's file; `fn` says which function was called, for the messages; `needsName` whether a Blob
- * must be given a name (for upload: the signature carries it). Rejects with a TypeError for anything
- * else, before any work.
+ * a handle's file; `fn` says which function was called: `upload` needs a name for a Blob (the
+ * signature carries it), `hashFile` does not. Rejects with a TypeError for anything else, before any
+ * work.
  * @param {unknown} source
  * @param {unknown} fileName
  * @param {'upload' | 'hashFile'} fn
