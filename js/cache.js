@@ -3,11 +3,10 @@
 // read again before an entry is trusted: a file whose size, date or edges changed is hashed anew. (And
 // a stale hash can never store a wrong file: the server checks the SHA-1 of what it assembled.) Every
 // call settles, never rejects: any IndexedDB failure is a miss, as the cache only saves time.
+import { HASHES, withStore } from './db.js';
 import { sha1Update } from './wasm.js';
 import { Sha1 } from './wasm/vod_ugc_uploader.js';
 
-const DATABASE = 'vod-ugc-uploader';
-const STORE = 'file-hashes';
 /** Bytes at each end of the file that are hashed again to check a cache entry. */
 const EDGE = 1 << 20;
 
@@ -15,33 +14,10 @@ const EDGE = 1 << 20;
 const key = (file) => `${file.name}\0${file.size}\0${file.lastModified}`;
 
 /**
- * Runs `work(store)` in a transaction; resolves with its request's result, or undefined on any failure.
  * @param {IDBTransactionMode} mode
  * @param {(store: IDBObjectStore) => IDBRequest} work
- * @returns {Promise<any>}
  */
-function withStore(mode, work) {
-  return new Promise((resolve) => {
-    try {
-      const opening = indexedDB.open(DATABASE, 1);
-      opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
-      opening.onerror = () => resolve(undefined);
-      opening.onsuccess = () => {
-        const db = opening.result;
-        try {
-          const request = work(db.transaction(STORE, mode).objectStore(STORE));
-          request.onsuccess = () => resolve(request.result);
-          request.onerror = () => resolve(undefined);
-        } catch {
-          resolve(undefined);
-        }
-        db.close();
-      };
-    } catch {
-      resolve(undefined);
-    }
-  });
-}
+const withHashes = (mode, work) => withStore(HASHES, mode, work);
 
 /**
  * SHA-1 of the file's first and last `EDGE` bytes.
@@ -62,7 +38,7 @@ async function edge(file) {
  * @returns {Promise<string | null>}
  */
 export async function cachedSha(file) {
-  const entry = await withStore('readonly', (store) => store.get(key(file)));
+  const entry = await withHashes('readonly', (store) => store.get(key(file)));
   if (typeof entry?.sha !== 'string' || typeof entry.edge !== 'string') return null;
   const digest = await edge(file).catch(() => null);
   return digest === entry.edge ? entry.sha : null;
@@ -75,7 +51,7 @@ export async function cachedSha(file) {
  */
 export async function remember(file, sha) {
   const digest = await edge(file).catch(() => null);
-  if (digest) await withStore('readwrite', (store) => store.put({ sha, edge: digest }, key(file)));
+  if (digest) await withHashes('readwrite', (store) => store.put({ sha, edge: digest }, key(file)));
 }
 
 /**
@@ -83,5 +59,5 @@ export async function remember(file, sha) {
  * @param {File} file
  */
 export function forget(file) {
-  return withStore('readwrite', (store) => store.delete(key(file)));
+  return withHashes('readwrite', (store) => store.delete(key(file)));
 }

@@ -2,6 +2,7 @@
 // a part and take its MD5, wait, report progress — several operations at once, and hands it each
 // outcome, until it has one of its own.
 import { describe, shown, uploadError } from './errors.js';
+import { whenOnline, whileOnline } from './online.js';
 import { readPart } from './read.js';
 import { send } from './send.js';
 import { md5Hex } from './wasm/vod_ugc_uploader.js';
@@ -30,6 +31,7 @@ import { md5Hex } from './wasm/vod_ugc_uploader.js';
 export function drive(job, { file, signal, getSignature, report, timeoutMs, gate, partMd5 }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
+  const waiting = waitingReporter(report, file.size);
   return new Promise((resolve, reject) => {
     let done = false;
     let stepping = false;
@@ -70,10 +72,10 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
     const start = (command) => {
       switch (command.kind) {
         case 'progress':
-          return report(command);
+          return waiting.report(command);
         case 'sign': {
           const { fileSha, fileName, fileType, fileSize } = command;
-          return on(askSignature(getSignature, { fileSha, fileName, fileType, fileSize }, signal, timeoutMs), (value) => {
+          return on(whenOnline(signal, waiting.offline).then(() => askSignature(getSignature, { fileSha, fileName, fileType, fileSize }, signal, timeoutMs)), (value) => {
             if (typeof value === 'string') job.signed(value);
             else job.signFailed(`it must return a signature string, not ${shown(value)}`);
           }, (why) => job.signFailed(describe(why)));
@@ -81,7 +83,8 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         case 'send': {
           const { id, method, url, offset, end } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
-          return on(gatedSend(gate, method, url, body, signal, timeoutMs), ([status, text]) => job.replied(id, status, text),
+          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
+          return on(sent, ([status, text]) => job.replied(id, status, text),
             (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
         case 'read': {
@@ -136,6 +139,31 @@ export function reporter(onProgress) {
     } catch (error) {
       console.warn('vod-ugc-uploader: onProgress threw', error);
     }
+  };
+}
+
+/**
+ * Reports progress, and phase 'waiting' (once each time) while the upload waits to be online again,
+ * with the last report's counts.
+ * @param {(progress: import('./index.js').UploadProgress) => void} report
+ * @param {number} total the file's size
+ */
+function waitingReporter(report, total) {
+  /** @type {{ loaded: number, total: number }} */
+  let last = { loaded: 0, total };
+  let waiting = false;
+  return {
+    /** @param {import('./index.js').UploadProgress} progress */
+    report(progress) {
+      last = progress;
+      waiting = false;
+      report(progress);
+    },
+    offline() {
+      if (waiting) return;
+      waiting = true;
+      report({ phase: 'waiting', loaded: last.loaded, total: last.total, bytesPerSecond: 0, etaSeconds: null });
+    },
   };
 }
 

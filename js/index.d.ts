@@ -1,9 +1,12 @@
-// The package's types: what `upload`, `hashFile` and `ready` take and give (index.js).
+// The package's types: what `upload`, `hashFile`, `pendingUploads` and `ready` take and give (index.js).
 
 /** The step of an upload that failed. */
 export type UploadStep = "hash" | "signature" | "init" | "part" | "finish";
-/** What the upload is doing: hashing the file, sending its parts, or waiting for the server to verify it. */
-export type UploadPhase = "hashing" | "uploading" | "finishing";
+/**
+ * What the upload is doing: hashing the file, sending its parts, waiting for the server to verify it,
+ * or waiting for the browser to be online again (calls in flight were let go and are sent again then).
+ */
+export type UploadPhase = "hashing" | "uploading" | "finishing" | "waiting";
 
 /** What `getSignature` is asked to sign. */
 export interface SignatureRequest {
@@ -27,9 +30,20 @@ export interface UploadProgress {
   etaSeconds: number | null;
 }
 
+/** What `upload` and `hashFile` take: a File, a Blob (`upload` needs `options.fileName` for it), or a file handle. */
+export type UploadSource = File | Blob | FileSystemFileHandle;
+
 export interface UploadOptions {
-  /** Asks the app's backend for the upload signature; called once after hashing, and once more if the server refuses it. */
+  /**
+   * Asks the app's backend for the upload signature: once after hashing, once more if the server
+   * refuses it, and again before a call would carry one with less than a minute left. Each signature
+   * is checked before its first use: one that is not an upload signature, is for another file
+   * (`fs`), has expired (`e`) or carries a bad file name (`f`) fails the upload (step "signature")
+   * before any request.
+   */
   getSignature: (request: SignatureRequest) => string | Promise<string>;
+  /** The file name the upload is signed with: required for a Blob; for a File or a handle, renames it. */
+  fileName?: string;
   /** The API endpoint. Default: "https://vod2.qcloud.com/v2/index.php". */
   endpoint?: string;
   /** Part size asked of InitUploadEx: 524288 or 1048576 (default). A resumed upload keeps the server's. */
@@ -78,11 +92,46 @@ export interface HashOptions {
   onProgress?: (progress: UploadProgress) => void;
 }
 
-/** Uploads a File: hash, signature, InitUploadEx, UploadPartEx × N, FinishUploadEx. */
-export declare function upload(file: File, options: UploadOptions): Promise<UploadResult>;
+/**
+ * Uploads a File, a Blob (given `options.fileName`) or a file handle's file: hash, signature,
+ * InitUploadEx, UploadPartEx × N, FinishUploadEx. From InitUploadEx on it is a pending upload until it
+ * finishes or the server refuses the file for good.
+ */
+export declare function upload(source: UploadSource, options: UploadOptions): Promise<UploadResult>;
 
-/** SHA-1 of a whole File, lowercase hex, streamed. */
-export declare function hashFile(file: File, options?: HashOptions): Promise<string>;
+/** SHA-1 of a whole File, Blob or file handle's file, lowercase hex, streamed. */
+export declare function hashFile(source: UploadSource, options?: HashOptions): Promise<string>;
+
+/** An upload that was started in this origin and neither finished nor was refused for good. */
+export interface PendingUpload {
+  fileSha: string;
+  fileName: string;
+  fileSize: number;
+  fileType: string;
+  /** The file's lastModified (a Blob's: when its upload started), ms since the epoch. */
+  lastModified: number;
+  /** When it was first started, ms since the epoch. */
+  startedAt: number;
+  /** When its entry was last updated, ms since the epoch. */
+  updatedAt: number;
+  /** The bytes the server had acknowledged when the entry was last updated. */
+  uploadedBytes: number;
+  /**
+   * The file again, where the upload was given a file handle that still reads the same file (same size
+   * and lastModified) and that the page may read (asking for permission needs a user gesture);
+   * otherwise null: ask the user for the file again (its hash is cached, so resuming is quick).
+   */
+  file(): Promise<File | null>;
+  /** Removes the entry (the server keeps the parts it holds until its session expires). */
+  forget(): Promise<void>;
+}
+
+/**
+ * The uploads started in this origin (this or an earlier page) that neither finished nor were refused
+ * for good, oldest first. Resume one with `upload(await entry.file(), options)`, or with its handle or
+ * a re-picked File: only the parts the server lacks are sent, and the file is not hashed again.
+ */
+export declare function pendingUploads(): Promise<PendingUpload[]>;
 
 /** Loads the WebAssembly module ahead of the first call (optional). */
 export declare function ready(): Promise<void>;

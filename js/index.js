@@ -1,21 +1,26 @@
 // vod-ugc-uploader: the package entry. The upload's logic — the protocol as a state machine, and the
 // digests — is the WebAssembly module built from the Rust core (./wasm); the modules here are the
-// browser edge that drives it: they check the arguments, read the file, run the hash worker, send the
-// requests, keep the hash cache, and call the app back.
+// edge that drives it: they check the arguments, open the source, read the file, run the hash worker,
+// send the requests, keep the hash cache and the pending uploads, and call the app back.
 import { cachedSha, forget, remember } from './cache.js';
 import { drive, reporter } from './drive.js';
 import { UploadError, abortError } from './errors.js';
 import { hashPass } from './hash-pass.js';
 import { internals } from './internal.js';
-import { checkFile, hashOptions, uploadOptions } from './options.js';
+import { hashOptions, uploadOptions } from './options.js';
+import { tracker } from './pending.js';
+import { openSource } from './source.js';
 import { Throttle, gateWith } from './throttle.js';
 import { load } from './wasm.js';
 import { HashMeter, Upload } from './wasm/vod_ugc_uploader.js';
 
 export { UploadError };
+export { pendingUploads } from './pending.js';
 
 /** FinishUploadEx's code when the assembled file's SHA-1 is not `fileSha`. */
 const SHA_MISMATCH = -10006;
+/** The code of a refused signature: the file itself was not refused. */
+const SIGNATURE_REFUSED = -10002;
 
 /** Loads and compiles the wasm module once; `upload` and `hashFile` call it for you. */
 export function ready() {
@@ -23,30 +28,44 @@ export function ready() {
 }
 
 /**
- * Uploads a File: hash, signature, InitUploadEx, UploadPartEx × N, FinishUploadEx.
- * @param {File} file
+ * Uploads a File, a named Blob or a file handle's file: hash, signature, InitUploadEx, UploadPartEx × N,
+ * FinishUploadEx. Kept as a pending upload from InitUploadEx on, until it is over.
+ * @param {File | Blob | FileSystemFileHandle} source
  * @param {import('./index.js').UploadOptions} options
  * @returns {Promise<import('./index.js').UploadResult>}
  */
-export async function upload(file, options) {
+export async function upload(source, options) {
   await load();
-  checkFile(file, 'upload');
-  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, maxBytesPerSecond } = uploadOptions(options);
+  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond } = uploadOptions(options);
   // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
   const inside = internals.get(/** @type {object} */ (options));
   const gate = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
+  const { file, handle } = await openSource(source, fileName, 'upload');
   const controller = linkedController(signal);
   const report = reporter(onProgress);
   let job;
+  /** @type {ReturnType<typeof tracker> | undefined} */
+  let pending;
   try {
     // An empty file is not hashed: the machine refuses it at once.
     const hash = () => fileSha(file, hashCache, controller.signal, report);
     const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
     job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
-    return await drive(job, { file, signal: controller.signal, getSignature, report, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
+    pending = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
+    /** @param {import('./index.js').UploadProgress} progress */
+    const tracked = (progress) => {
+      // The first uploading report comes once InitUploadEx opened (or found) the session.
+      if (progress.phase === 'uploading') pending?.uploading(progress.loaded);
+      report(progress);
+    };
+    const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
+    await pending?.settle(true);
+    return result;
   } catch (error) {
     // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
-    if (error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH) void forget(file);
+    const mismatch = error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH;
+    if (mismatch) void forget(file);
+    await pending?.settle(refusedForGood(error));
     throw error;
   } finally {
     // Whatever is still in flight (reads ahead, the other parts after a failure) stops.
@@ -56,15 +75,34 @@ export async function upload(file, options) {
 }
 
 /**
- * SHA-1 of a whole File, lowercase hex, streamed (hashed in a Web Worker where one can be started).
- * @param {File} file
+ * Whether the server refused the file itself, so that resuming it cannot work: a code with
+ * `canRetry` false, other than a refused signature (a new signature may work).
+ * @param {unknown} error
+ */
+function refusedForGood(error) {
+  return error instanceof UploadError && error.code !== null && !error.canRetry && error.code !== SIGNATURE_REFUSED;
+}
+
+/**
+ * The protocol's file type of a name: its extension, lowercase, without the dot (as the core's).
+ * @param {string} name
+ */
+function fileType(name) {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+/**
+ * SHA-1 of a whole File, Blob or file handle's file, lowercase hex, streamed (hashed in a worker
+ * where one can be started).
+ * @param {File | Blob | FileSystemFileHandle} source
  * @param {import('./index.js').HashOptions} [options]
  * @returns {Promise<string>}
  */
-export async function hashFile(file, options) {
+export async function hashFile(source, options) {
   await load();
-  checkFile(file, 'hashFile');
   const { onProgress, signal } = hashOptions(options ?? {});
+  const { file } = await openSource(source, undefined, 'hashFile');
   const controller = linkedController(signal);
   try {
     return await hashPass(file, controller.signal, reporter(onProgress));
@@ -81,12 +119,12 @@ export async function hashFile(file, options) {
  * @param {(progress: import('./index.js').UploadProgress) => void} report
  */
 async function fileSha(file, hashCache, signal, report) {
-  const cached = hashCache ? await cachedSha(file) : null;
-  if (cached) {
+  const known = hashCache ? await cachedSha(file) : null;
+  if (known) {
     const meter = new HashMeter(file.size);
     report(meter.advance(file.size));
     meter.free();
-    return cached;
+    return known;
   }
   const sha = await hashPass(file, signal, report);
   if (hashCache) await remember(file, sha);

@@ -20,23 +20,8 @@ const DEFAULT_TIMEOUT_MS = 120000;
  * @property {number} timeout
  * @property {boolean} hashCache
  * @property {number | undefined} maxBytesPerSecond
+ * @property {string | undefined} fileName names a Blob (checked with the source, js/source.js)
  */
-
-/**
- * Checks that `file` is a File whose size this uploader can address.
- * @param {unknown} file
- * @param {string} fn the function called, for the message
- * @returns {asserts file is File}
- */
-export function checkFile(file, fn) {
-  if (!(file instanceof File)) {
-    throw new TypeError(`${fn}(file, options): file must be a File (from <input type=file>, a drop, or new File([...], name))`);
-  }
-  const { size } = file;
-  if (!(Number.isInteger(size) && size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
-    throw new TypeError('file.size is not a byte count this uploader can address');
-  }
-}
 
 /**
  * `upload()`'s options, checked: throws a TypeError for anything the protocol or the package does
@@ -46,7 +31,7 @@ export function checkFile(file, fn) {
  */
 export function uploadOptions(options) {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('upload(file, options): options must be an object with a getSignature function');
+    throw new TypeError('upload(source, options): options must be an object with a getSignature function');
   }
   const o = /** @type {Record<string, unknown>} */ (options);
   const { getSignature, endpoint, partSize, hashCache } = o;
@@ -71,6 +56,7 @@ export function uploadOptions(options) {
     timeout: integer(o, 'timeout', 1000, 3600000) ?? DEFAULT_TIMEOUT_MS,
     hashCache: hashCache ?? true,
     maxBytesPerSecond: byteRate(o.maxBytesPerSecond, 'options.maxBytesPerSecond'),
+    fileName: /** @type {string | undefined} */ (o.fileName),
   };
 }
 

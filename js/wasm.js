@@ -12,7 +12,7 @@ let memory;
 
 /** Loads and compiles the wasm module once. */
 export function load() {
-  loading ??= init({ module_or_path: new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url) })
+  loading ??= init({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) })
     .then((exports) => {
       memory = exports.memory;
     })
@@ -21,6 +21,19 @@ export function load() {
       throw new Error(`vod-ugc-uploader: could not load its WebAssembly module (${error && error.message || error}); a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src`, { cause: error });
     });
   return loading;
+}
+
+/**
+ * Where the module comes from: its URL, which the glue fetches; or, where the package is loaded from
+ * files (Node, whose fetch reads no file: URL), the file's bytes.
+ * @param {URL} url
+ * @returns {URL | Promise<Uint8Array>}
+ */
+function wasmSource(url) {
+  if (url.protocol !== 'file:') return url;
+  // A specifier bundlers leave alone: only Node gets here.
+  const fs = 'node:fs/promises';
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ fs).then((m) => m.readFile(url));
 }
 
 /**

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::signature::Problem;
+
 /// The step of the upload a failure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -48,6 +50,8 @@ pub enum ErrorKind {
     Read(String),
     /// `getSignature` threw, rejected, or returned something that is not a non-empty string.
     Signature(String),
+    /// The signature `getSignature` gave cannot serve this upload (checked before its first use).
+    BadSignature(Problem),
     /// The request never got an HTTP answer (connection refused or dropped, timeout).
     Network(String),
     /// An HTTP status other than 200: the request did not reach the API.
@@ -99,6 +103,7 @@ impl UploadError {
             ErrorKind::Aborted
             | ErrorKind::EmptyFile
             | ErrorKind::Signature(_)
+            | ErrorKind::BadSignature(_)
             | ErrorKind::Malformed { .. } => false,
         }
     }
@@ -140,6 +145,7 @@ impl UploadError {
             ErrorKind::EmptyFile => write!(f, "the file is empty (0 bytes): there is nothing to upload"),
             ErrorKind::Read(why) => write!(f, "could not read the file: {why}"),
             ErrorKind::Signature(why) => write!(f, "getSignature failed: {why}"),
+            ErrorKind::BadSignature(problem) => write!(f, "{problem}"),
             ErrorKind::Network(why) => write!(f, "{what} failed{tries}: network error: {why}"),
             ErrorKind::Http { status, body } => {
                 write!(f, "{what} failed{tries}: HTTP {status} instead of 200")?;

@@ -24,6 +24,7 @@ pub mod platform;
 pub mod progress;
 pub mod request;
 pub mod retry;
+pub mod signature;
 
 #[cfg(feature = "web")]
 pub mod web;

@@ -21,6 +21,10 @@ use crate::plan::{self, Part};
 use crate::progress::{Meter, Phase, Progress};
 use crate::request::{self, Request};
 use crate::retry::{self, Decision, Failure};
+use crate::signature::{self, Signed};
+
+/// A call is not sent with a signature that has less than this left: a new one is asked for first.
+pub const RENEW_BEFORE_MS: f64 = 60_000.0;
 
 /// Which operation an event answers.
 pub type Id = u32;
@@ -100,7 +104,16 @@ pub struct Machine {
     options: Options,
     /// The signature and its generation (0 first, 1 after the one refresh).
     signature: Option<(String, u32)>,
+    /// What the current signature says (checked when it came).
+    signed: Option<Signed>,
+    /// Whether the current signature is renewed when it has less than [`RENEW_BEFORE_MS`] left (not
+    /// one that came as a renewal with less than that already: it is used as it is).
+    renewable: bool,
+    /// The signature asked for is a renewal before expiry.
+    renewing: bool,
     refreshing: bool,
+    /// The time of the event being handled, Unix milliseconds.
+    now_ms: f64,
     step: Step,
     next_id: Id,
     calls: Vec<Pending>,
@@ -126,7 +139,11 @@ impl Machine {
             file,
             options,
             signature: None,
+            signed: None,
+            renewable: true,
+            renewing: false,
             refreshing: false,
+            now_ms: 0.0,
             step: Step::Signature,
             next_id: 0,
             calls: Vec::new(),
@@ -172,6 +189,7 @@ impl Machine {
         if self.outcome.is_some() {
             return;
         }
+        self.now_ms = now_ms;
         match event {
             Event::Signature(signature) => self.signed(signature),
             Event::Reply(id, reply) => self.replied(id, reply, now_ms, random),
@@ -237,6 +255,15 @@ impl Machine {
             Err(EnvError::Aborted) => return self.fail(signature_error(ErrorKind::Aborted)),
             Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => return self.fail(signature_error(ErrorKind::Signature(why))),
         };
+        // Checked before its first use: no request carries a signature the server would refuse for
+        // what it says in the clear.
+        let signed = match signature::check(&signature, &self.file.sha, self.now_ms) {
+            Ok(signed) => signed,
+            Err(problem) => return self.fail(signature_error(ErrorKind::BadSignature(problem))),
+        };
+        self.renewable = !(self.renewing && signed.left_ms(self.now_ms) < RENEW_BEFORE_MS);
+        self.renewing = false;
+        self.signed = Some(signed);
         self.refreshing = false;
         match self.signature.take() {
             None => {
@@ -260,10 +287,20 @@ impl Machine {
         self.send(id);
     }
 
-    /// Sends call `id` (again) with the current signature.
+    /// Sends call `id` (again) with the current signature; or, when that has less than a minute left,
+    /// holds the call until a new one comes.
     fn send(&mut self, id: Id) {
         let (signature, generation) = self.signature.clone().expect("calls start once signed");
         let Some(pending) = self.calls.iter_mut().find(|c| c.id == id) else { return };
+        let due = self.renewable && self.signed.as_ref().is_some_and(|s| s.left_ms(self.now_ms) < RENEW_BEFORE_MS);
+        if due {
+            pending.parked = true;
+            if !self.refreshing {
+                self.renewing = true;
+                self.ask_signature();
+            }
+            return;
+        }
         pending.sends += 1;
         pending.generation = generation;
         pending.parked = false;
@@ -443,6 +480,12 @@ fn signature_error(kind: ErrorKind) -> UploadError {
 mod tests {
     use super::*;
     use crate::hash::md5_hex;
+    use crate::signature::testing::signature;
+
+    /// A signature for the test file that expires at `e`, Unix seconds (the tests' clock starts at 0).
+    fn sig(e: u64) -> String {
+        signature(&"a".repeat(40), "a.mp4", e)
+    }
 
     fn ok(body: &str) -> Result<HttpReply, EnvError> {
         Ok(HttpReply { status: 200, body: body.to_string() })
@@ -472,11 +515,13 @@ mod tests {
     fn says_what_to_do_next_at_each_answer() {
         let mut m = machine(3 << 20, 2);
         assert_eq!(drain(&mut m), [Command::AskSignature]);
-        m.handle(Event::Signature(Ok(" sig \n".into())), 0.0, 0.5);
+        m.handle(Event::Signature(Ok(format!(" {} \n", sig(3600)))), 0.0, 0.5);
         let init = drain(&mut m);
         assert_eq!(sent(&init).len(), 1);
         let Command::Send(init_id, request) = &init[0] else { panic!("{init:?}") };
-        assert!(request.url.ends_with("&signature=sig"), "trimmed: {}", request.url);
+        let mut encoded = String::new();
+        crate::platform::encode_query_value(&sig(3600), &mut encoded);
+        assert!(request.url.ends_with(&format!("&signature={encoded}")), "trimmed: {}", request.url);
 
         // Fresh: two reads ahead (the concurrency); a read done is a part sent.
         m.handle(Event::Reply(*init_id, ok(r#"{"code":0}"#)), 1.0, 0.5);
@@ -498,7 +543,7 @@ mod tests {
     fn init_sent() -> (Machine, Id, Request) {
         let mut m = machine(10, 1);
         drain(&mut m);
-        m.handle(Event::Signature(Ok("s".into())), 0.0, 0.5);
+        m.handle(Event::Signature(Ok(sig(3600))), 0.0, 0.5);
         let Command::Send(id, request) = drain(&mut m).remove(0) else { panic!("InitUploadEx is sent once signed") };
         (m, id, request)
     }
@@ -520,5 +565,55 @@ mod tests {
         assert_eq!(drain(&mut m), []);
         let error = m.take_outcome().unwrap().unwrap_err();
         assert_eq!((error.step, error.kind), (Step::Init, ErrorKind::Aborted));
+    }
+
+    #[test]
+    fn a_signature_that_cannot_serve_fails_before_any_request() {
+        for (given, starts) in [
+            ("sig-1".to_string(), "signature: not an upload signature (not Base64)"),
+            (signature(&"b".repeat(40), "a.mp4", 3600), "signature: signed for another file (fs=bbbb"),
+            (sig(60), "signature: expired at 60 (Unix time, its e)"),
+            (signature(&"a".repeat(40), "a%3F.mp4", 3600), "signature: bad file name"),
+        ] {
+            let mut m = machine(10, 1);
+            drain(&mut m);
+            m.handle(Event::Signature(Ok(given)), 61_000.0, 0.5);
+            assert_eq!(drain(&mut m), []);
+            let error = m.take_outcome().unwrap().unwrap_err();
+            assert_eq!((error.step, error.code()), (Step::Signature, None));
+            assert!(error.to_string().starts_with(starts), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_call_is_not_sent_with_less_than_a_minute_left_but_a_renewal_is_checked_too() {
+        let (mut m, id, _) = init_sent();
+        // Init answered at 3540 s: the parts would go with 60 s left minus a moment; a new signature first.
+        m.handle(Event::Reply(id, ok(r#"{"code":0}"#)), 3_540_001.0, 0.5);
+        let Some(Command::Read(read, _)) = drain(&mut m).pop() else { panic!("a read") };
+        m.handle(Event::Read(read, Ok(md5_hex(b"x"))), 3_540_002.0, 0.5);
+        assert_eq!(drain(&mut m), [Command::AskSignature]);
+        m.handle(Event::Signature(Ok(sig(7200))), 3_540_003.0, 0.5);
+        let part = drain(&mut m);
+        assert_eq!(sent(&part).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["UploadPartEx"]);
+
+        // A renewal that has expired already fails the upload like a first signature would.
+        let (mut m, id, _) = init_sent();
+        m.handle(Event::Reply(id, ok(r#"{"code":0}"#)), 3_590_000.0, 0.5);
+        let Some(Command::Read(read, _)) = drain(&mut m).pop() else { panic!("a read") };
+        m.handle(Event::Read(read, Ok(md5_hex(b"x"))), 3_590_001.0, 0.5);
+        assert_eq!(drain(&mut m), [Command::AskSignature]);
+        m.handle(Event::Signature(Ok(sig(3000))), 3_590_002.0, 0.5);
+        let error = m.take_outcome().unwrap().unwrap_err();
+        assert!(error.to_string().starts_with("signature: expired at"), "{error}");
+    }
+
+    #[test]
+    fn a_renewal_with_less_than_a_minute_left_is_used_as_it_is() {
+        let (mut m, id, _) = init_sent();
+        m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"1","url":"u"}"#)), 3_590_000.0, 0.5);
+        assert_eq!(drain(&mut m), [Command::AskSignature]);
+        m.handle(Event::Signature(Ok(sig(3620))), 3_590_001.0, 0.5);
+        assert_eq!(sent(&drain(&mut m)).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["FinishUploadEx"]);
     }
 }

@@ -1,10 +1,20 @@
-//! The platform seam: the two things the core takes from the platform it runs on, chosen by cargo
-//! feature. With `web` (the browser build) JSON is read with the browser's own `JSON.parse` and query
-//! values are encoded with its `encodeURIComponent`, so the wasm carries neither a JSON parser nor
-//! an encoder; otherwise (feature `native`, the default) with `serde_json` and `percent-encoding`.
+//! The platform seam: what the core takes from the platform it runs on, chosen by cargo feature. With
+//! `web` (the browser build) JSON is read with the browser's own `JSON.parse`, query values are encoded
+//! with its `encodeURIComponent` and decoded with `decodeURIComponent`, and Base64 is decoded with
+//! `atob`, so the wasm carries no JSON parser, encoder or decoder; otherwise (feature `native`, the
+//! default) with `serde_json`, `percent-encoding` and `base64`.
 
 #[cfg(not(any(feature = "web", feature = "native")))]
 compile_error!("enable cargo feature `native` (the default) or `web` (the browser build)");
+
+/// Why [`base64_text_after`] gave no text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Base64Problem {
+    NotBase64,
+    /// Nothing after the bytes skipped.
+    TooShort,
+    NotAscii,
+}
 
 /// A parsed JSON value, as much of it as answers need, so that one reading of the fields
 /// ([`crate::answer::Answer::from_json`]) serves every platform.
@@ -20,14 +30,14 @@ pub trait JsonValue: Sized {
     fn is_object(&self) -> bool;
 }
 
-pub use imp::{encode_query_value, Json};
+pub use imp::{base64_text_after, decode_query_value, encode_query_value, Json};
 
 #[cfg(feature = "web")]
 mod imp {
     use js_sys::{Array, Reflect};
     use wasm_bindgen::{JsCast, JsValue};
 
-    use super::JsonValue;
+    use super::{Base64Problem, JsonValue};
 
     /// A value `JSON.parse` returned.
     pub struct Json(JsValue);
@@ -65,13 +75,43 @@ mod imp {
     pub fn encode_query_value(value: &str, url: &mut String) {
         url.push_str(&String::from(js_sys::encode_uri_component(value)));
     }
+
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        /// The platform's Base64 decoder: a string of one char per byte; throws on anything that is
+        /// not Base64.
+        #[wasm_bindgen(catch)]
+        fn atob(text: &str) -> Result<String, JsValue>;
+    }
+
+    /// Standard Base64 with padding decoded with `atob` (which would also take it unpadded, or with
+    /// ASCII whitespace): the bytes after the first `skip`, where there are some and they are ASCII.
+    /// (`atob` gives a char per byte, so the ASCII tail is taken as it is: no UTF-8 check.)
+    pub fn base64_text_after(text: &str, skip: usize) -> Result<String, Base64Problem> {
+        if text.len() % 4 != 0 || text.bytes().any(|b| b.is_ascii_whitespace()) {
+            return Err(Base64Problem::NotBase64);
+        }
+        let bytes = atob(text).map_err(|_| Base64Problem::NotBase64)?;
+        let at = bytes.char_indices().nth(skip).map(|(at, _)| at).ok_or(Base64Problem::TooShort)?;
+        // `get`, not `[..]`: a slice's panic path would bring Unicode tables into the wasm.
+        match bytes.get(at..) {
+            Some(tail) if tail.is_ascii() => Ok(tail.to_string()),
+            _ => Err(Base64Problem::NotAscii),
+        }
+    }
+
+    /// A query value decoded (`+` is a space, as form encoding writes it) with `decodeURIComponent`;
+    /// None where it is not percent-encoded UTF-8.
+    pub fn decode_query_value(value: &str) -> Option<String> {
+        js_sys::decode_uri_component(&value.replace('+', " ")).ok().map(String::from)
+    }
 }
 
 #[cfg(not(feature = "web"))]
 mod imp {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-    use super::JsonValue;
+    use super::{Base64Problem, JsonValue};
 
     pub type Json = serde_json::Value;
 
@@ -106,5 +146,32 @@ mod imp {
     /// Appends `value` percent-encoded.
     pub fn encode_query_value(value: &str, url: &mut String) {
         url.extend(utf8_percent_encode(value, QUERY_VALUE));
+    }
+
+    /// Standard Base64 with padding, strictly decoded: the bytes after the first `skip`, where there
+    /// are some and they are ASCII.
+    pub fn base64_text_after(text: &str, skip: usize) -> Result<String, Base64Problem> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| Base64Problem::NotBase64)?;
+        match bytes.get(skip..) {
+            Some(tail) if !tail.is_empty() && tail.is_ascii() => Ok(tail.iter().map(|&b| char::from(b)).collect()),
+            Some(tail) if !tail.is_empty() => Err(Base64Problem::NotAscii),
+            _ => Err(Base64Problem::TooShort),
+        }
+    }
+
+    /// A query value decoded (`+` is a space, as form encoding writes it); None where it is not
+    /// percent-encoded UTF-8.
+    pub fn decode_query_value(value: &str) -> Option<String> {
+        let spaced = value.replace('+', " ");
+        // A `%` not followed by two hex digits is not an escape: refused, as decodeURIComponent does.
+        let bytes = spaced.as_bytes();
+        let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+            b == b'%' && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        });
+        if malformed {
+            return None;
+        }
+        percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
     }
 }

@@ -11,6 +11,8 @@ use std::cell::{Cell, RefCell};
 
 use axum::body::Body;
 use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vod_server::{app, AppState, Config, FaultConfig, FaultKind};
@@ -47,7 +49,12 @@ struct RouterEnv<'a> {
     data: &'a [u8],
     /// TTLs of the signatures handed out, in order; the last one repeats.
     ttls: Vec<i64>,
+    /// How many of the first signatures have a damaged MAC: the server refuses them, the client cannot
+    /// tell.
+    tampered: usize,
     signatures: Cell<usize>,
+    /// Requests sent, of every kind.
+    calls: Cell<usize>,
     parts_sent: Cell<usize>,
     abort_after_parts: Option<usize>,
     progress: RefCell<Vec<Progress>>,
@@ -59,7 +66,9 @@ impl<'a> RouterEnv<'a> {
             router: &server.router,
             data,
             ttls: vec![3600],
+            tampered: 0,
             signatures: Cell::new(0),
+            calls: Cell::new(0),
             parts_sent: Cell::new(0),
             abort_after_parts: None,
             progress: RefCell::new(Vec::new()),
@@ -77,6 +86,7 @@ async fn call(router: &Router, method: &str, uri: &str, body: Vec<u8>) -> Result
 
 impl Env for RouterEnv<'_> {
     async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
+        self.calls.set(self.calls.get() + 1);
         let body = match request.part {
             Some(part) => {
                 self.parts_sent.set(self.parts_sent.get() + 1);
@@ -104,7 +114,13 @@ impl Env for RouterEnv<'_> {
         let n = self.signatures.get();
         self.signatures.set(n + 1);
         let ttl = self.ttls[n.min(self.ttls.len() - 1)];
-        Ok(vod_server::sign::sign_now(SECRET_ID, SECRET_KEY, &file.sha, &file.name, ttl))
+        let signature = vod_server::sign::sign_now(SECRET_ID, SECRET_KEY, &file.sha, &file.name, ttl);
+        if n >= self.tampered {
+            return Ok(signature);
+        }
+        let mut raw = STANDARD.decode(signature).unwrap();
+        raw[0] ^= 1;
+        Ok(STANDARD.encode(raw))
     }
 
     fn progress(&self, progress: Progress) {
@@ -211,11 +227,11 @@ async fn completes_through_injected_faults() {
 }
 
 #[tokio::test]
-async fn an_expired_signature_is_refreshed_once() {
+async fn a_refused_signature_is_refreshed_once() {
     let server = server(FaultConfig::default()).await;
     let data = scripted::bytes(600_000, 24);
     let mut env = RouterEnv::new(&server, &data);
-    env.ttls = vec![-60, 3600];
+    env.tampered = 1;
     let result = upload(&env, &info(&data), &options(524_288)).await.unwrap();
     assert_eq!(env.signatures.get(), 2);
     assert_eq!(stored(&server, &result.url).await, data);
@@ -226,9 +242,21 @@ async fn a_signature_refused_twice_is_a_fatal_error_with_the_servers_code() {
     let server = server(FaultConfig::default()).await;
     let data = scripted::bytes(600_000, 25);
     let mut env = RouterEnv::new(&server, &data);
-    env.ttls = vec![-60];
+    env.tampered = 2;
     let error = upload(&env, &info(&data), &options(524_288)).await.unwrap_err();
     assert_eq!((error.step, error.code(), error.can_retry()), (Step::Init, Some(-10002), false));
     assert_eq!(env.signatures.get(), 2);
     assert_eq!(env.parts_sent.get(), 0);
+}
+
+#[tokio::test]
+async fn an_expired_signature_fails_before_any_request() {
+    let server = server(FaultConfig::default()).await;
+    let data = scripted::bytes(600_000, 26);
+    let mut env = RouterEnv::new(&server, &data);
+    env.ttls = vec![-60];
+    let error = upload(&env, &info(&data), &options(524_288)).await.unwrap_err();
+    assert_eq!((error.step, error.code(), error.can_retry()), (Step::Signature, None, false));
+    assert!(error.to_string().starts_with("signature: expired at "), "{error}");
+    assert_eq!((env.signatures.get(), env.calls.get()), (1, 0), "asked once, nothing sent");
 }

@@ -57,12 +57,12 @@ async fn fresh_upload_sends_every_part_once_then_finishes() {
     assert_eq!(sent[0].param("fileSha"), sha1_hex(&data));
     assert_eq!(sent[0].param("fileSize"), data.len().to_string());
     assert_eq!(sent[0].param("dataSize"), MIB.to_string());
-    assert_eq!(sent[0].param("signature"), "sig-1");
+    assert_eq!(sent[0].signature_label(), "sig-1");
     let offsets: Vec<&str> = sent[1..4].iter().map(|s| s.param("offset")).collect();
     assert_eq!(offsets, ["0", "1048576", "2097152"]);
     assert_eq!(sent[3].param("dataSize"), "1000");
     assert_eq!(env.signature_calls.get(), 1, "one signature serves all three calls");
-    assert!(sent.iter().all(|s| s.param("signature") == "sig-1"));
+    assert!(sent.iter().all(|s| s.signature_label() == "sig-1"));
 
     assert_eq!(result.file_id, "5285890781763144364");
     assert_eq!(result.url, "http://vod.test/vod/5285890781763144364/f0.mp4");
@@ -371,7 +371,7 @@ async fn a_refused_signature_is_refreshed_once_and_the_call_repeated() {
     let data = bytes(1500, 8);
     let accept = accepting(r#"{"code":0}"#);
     let env = Scripted::new(data.clone(), |sent, body| {
-        if sent.param("signature") == "sig-1" {
+        if sent.signature_label() == "sig-1" {
             return json(r#"{"code":-10002,"message":"signature expired","canRetry":0}"#);
         }
         accept(sent, body)
@@ -379,7 +379,7 @@ async fn a_refused_signature_is_refreshed_once_and_the_call_repeated() {
     let result = upload(&env, &file(&data), &options()).await.unwrap();
     assert_eq!(env.signature_calls.get(), 2);
     assert_eq!(env.actions(), ["InitUploadEx", "InitUploadEx", "UploadPartEx", "FinishUploadEx"]);
-    assert!(env.sent.borrow()[1..].iter().all(|s| s.param("signature") == "sig-2"));
+    assert!(env.sent.borrow()[1..].iter().all(|s| s.signature_label() == "sig-2"));
     assert_eq!(result.uploaded_bytes, 1500);
 }
 
@@ -398,7 +398,7 @@ async fn parts_refused_together_share_one_refresh() {
     let data = bytes((4 * MIB) as usize, 10);
     let accept = accepting(r#"{"code":0}"#);
     let env = Scripted::new(data.clone(), |sent, body| {
-        if sent.action == "UploadPartEx" && sent.param("signature") == "sig-1" {
+        if sent.action == "UploadPartEx" && sent.signature_label() == "sig-1" {
             return json(r#"{"code":-10002,"message":"expired","canRetry":0}"#);
         }
         accept(sent, body)

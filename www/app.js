@@ -21,6 +21,8 @@
 import { UploadError } from 'vod-ugc-uploader';
 import { createQueue } from 'vod-ugc-uploader/queue';
 
+import { showPending } from './pending.js';
+
 const params = new URLSearchParams(location.search);
 
 function numberParam(name) {
@@ -98,12 +100,13 @@ function percent(loaded, total) {
 
 // ---- the queue ----------------------------------------------------------------------------------
 
-const ACTIVE = new Set(['hashing', 'uploading', 'finishing']);
+const ACTIVE = new Set(['hashing', 'uploading', 'finishing', 'waiting']);
 const STATUS = {
   queued: 'Ready to upload',
   hashing: 'Reading file…',
   uploading: 'Uploading…',
   finishing: 'Finishing…',
+  waiting: 'Waiting for the network…',
   paused: 'Paused',
   done: 'Uploaded',
   error: 'Failed',
@@ -132,12 +135,16 @@ const els = {
   speedCap: document.getElementById('speed-cap'),
 };
 
-function addFiles(fileList) {
-  for (const file of fileList) {
+// `handles[i]`, where there is one, is the file handle `fileList[i]` came from: the upload is given
+// the handle, so that after a reload it continues with one click (the list of unfinished uploads).
+function addFiles(fileList, handles = []) {
+  const added = [];
+  for (const [i, file] of [...fileList].entries()) {
     const el = els.template.content.firstElementChild.cloneNode(true);
     const item = {
       id: nextId++,
       file,
+      source: handles[i] ?? file,
       el,
       state: 'queued',
       run: 0, // bumped by every start, pause and cancel; callbacks of an older run are ignored
@@ -158,8 +165,10 @@ function addFiles(fileList) {
     items.set(item.id, item);
     els.cards.append(el);
     render(item);
+    added.push(item);
   }
   renderQueue();
+  return added;
 }
 
 function act(item, action) {
@@ -193,7 +202,7 @@ async function start(item) {
   setState(item, 'hashing');
 
   try {
-    const result = await queue.add(item.file, {
+    const result = await queue.add(item.source, {
       ...uploadOptions,
       getSignature,
       signal: controller.signal,
@@ -302,6 +311,10 @@ function onProgress(item, { phase, loaded, total, bytesPerSecond, etaSeconds }) 
     if (item.state !== 'uploading') setState(item, 'uploading');
     setBar(item, 'hash', 1, 1);
     setBar(item, 'upload', loaded, total);
+  } else if (phase === 'waiting') {
+    setState(item, 'waiting');
+    setStats(item, '', '');
+    return;
   } else if (phase === 'finishing') {
     if (item.state !== 'finishing') setState(item, 'finishing');
     setBar(item, 'hash', 1, 1);
@@ -325,7 +338,7 @@ function render(item) {
 
   const show = {
     upload: state === 'queued' && !queuedByAll,
-    pause: state === 'hashing' || state === 'uploading' || queuedByAll,
+    pause: state === 'hashing' || state === 'uploading' || state === 'waiting' || queuedByAll,
     resume: state === 'paused' && !queuedByAll,
     retry: state === 'error' && item.error?.canRetry === true && !queuedByAll,
     cancel: state !== 'done' && state !== 'error',
@@ -442,8 +455,33 @@ document.addEventListener('drop', (event) => {
   event.preventDefault();
   dragDepth = 0;
   document.body.classList.remove('dragging');
-  addFiles(event.dataTransfer.files);
+  const files = [...event.dataTransfer.files];
+  // Where the browser gives file handles for dropped items (Chromium), the uploads keep them. The
+  // handles must be asked for during the event; they come later.
+  const items = [...event.dataTransfer.items].filter((i) => i.kind === 'file');
+  if (!items.every((i) => typeof i.getAsFileSystemHandle === 'function')) return addFiles(files);
+  Promise.all(items.map((i) => i.getAsFileSystemHandle()))
+    .then((handles) => (handles.length === files.length && handles.every((h) => h?.kind === 'file') ? addFiles(files, handles) : addFiles(files)))
+    .catch(() => addFiles(files));
 });
+
+// Clicking the drop zone opens the file picker that gives handles, where there is one (Chromium).
+els.dropzone.addEventListener('click', async (event) => {
+  if (typeof window.showOpenFilePicker !== 'function') return;
+  event.preventDefault();
+  try {
+    const handles = await window.showOpenFilePicker({ multiple: true });
+    addFiles(await Promise.all(handles.map((h) => h.getFile())), handles);
+  } catch (error) {
+    if (error?.name !== 'AbortError') els.input.click();
+  }
+});
+
+// Uploads a reload or a closed tab cut short: listed, each continued with a click.
+showPending(document.getElementById('pending'), (file) => {
+  const [item] = addFiles([file]);
+  start(item);
+}, formatBytes);
 
 const settings = [];
 if (uploadOptions.partSize) settings.push(`${uploadOptions.partSize / 1024} KiB parts`);

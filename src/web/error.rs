@@ -28,7 +28,7 @@ fn cause(error: &UploadError) -> JsValue {
             vec![("code", JsValue::from(*code as f64)), ("message", message.into()), ("canRetry", (*can_retry).into())]
         }
         ErrorKind::Network(why) | ErrorKind::Read(why) | ErrorKind::Signature(why) => return why.into(),
-        ErrorKind::Aborted | ErrorKind::EmptyFile => return JsValue::UNDEFINED,
+        ErrorKind::Aborted | ErrorKind::EmptyFile | ErrorKind::BadSignature(_) => return JsValue::UNDEFINED,
     };
     if error.attempts > 0 {
         fields.push(("attempts", number(error.attempts.into())));

@@ -6,6 +6,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use vod_ugc_uploader::answer::HttpReply;
 use vod_ugc_uploader::hash::md5_hex;
 use vod_ugc_uploader::plan::Part;
@@ -26,6 +29,23 @@ impl Sent {
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).map(String::as_str).unwrap_or("")
     }
+
+    /// Which of the env's signatures the request carried (its label, in the `uid` field).
+    pub fn signature_label(&self) -> String {
+        let raw = STANDARD.decode(self.param("signature")).expect("a Base64 signature");
+        let original = String::from_utf8(raw[20..].to_vec()).unwrap();
+        let uid = original.split('&').find_map(|pair| pair.strip_prefix("uid=")).expect("a uid field");
+        uid.to_string()
+    }
+}
+
+/// An upload signature for `file` that expires in 2100, with a made-up MAC (the client cannot check a
+/// MAC) and `label` as its `uid`, so that a test sees which one a request carried.
+pub fn upload_signature(label: &str, file: &FileInfo) -> String {
+    let original = format!("s=AKIDtest&t=0&e=4102444800&r=1&f={}&fs={}&ft={}&uid={label}", file.name, file.sha, file.file_type);
+    let mut raw = vec![7u8; 20];
+    raw.extend_from_slice(original.as_bytes());
+    STANDARD.encode(raw)
 }
 
 pub fn parse_query(url: &str) -> HashMap<String, String> {
@@ -58,6 +78,7 @@ pub type Handler<'a> = Box<dyn Fn(&Sent, Option<&[u8]>) -> Result<HttpReply, Env
 pub struct Scripted<'a> {
     pub data: Vec<u8>,
     pub handler: Handler<'a>,
+    /// The labels of the signatures handed out, in order; the last one repeats.
     pub signatures: RefCell<Vec<String>>,
     pub signature_calls: Cell<usize>,
     pub sent: RefCell<Vec<Sent>>,
@@ -138,7 +159,7 @@ impl Env for Scripted<'_> {
         assert_eq!(file.sha.len(), 40);
         let n = self.signature_calls.get();
         self.signature_calls.set(n + 1);
-        Ok(self.signatures.borrow()[n.min(self.signatures.borrow().len() - 1)].clone())
+        Ok(upload_signature(&self.signatures.borrow()[n.min(self.signatures.borrow().len() - 1)], file))
     }
 
     fn progress(&self, progress: Progress) {
