@@ -1,5 +1,10 @@
-//! Building the three calls' requests: method, URL with its query string, and whether a body goes.
+//! Building the calls' requests: method, URL with its query string, and whether a body goes. The
+//! flavour ([`Flavour`]) names the Action and says how the call is authenticated: with the UGC
+//! signature in the query, or with the common parameters the sender adds ([`Request::common`]).
 
+use crate::error::Step;
+use crate::file::FileInfo;
+use crate::flavour::Flavour;
 use crate::plan::Part;
 use crate::platform::encode_query_value;
 
@@ -20,16 +25,19 @@ impl Method {
     }
 }
 
-/// One request to send. For UploadPartEx, the body is the bytes of `part`.
+/// One request to send. For a part, the body is the bytes of `part`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub method: Method,
     pub url: String,
     pub part: Option<Part>,
+    /// The sender must add the common parameters, signed with the key at each attempt (native:
+    /// `keyed::sign_common`); false where the UGC signature is in the URL already.
+    pub common: bool,
 }
 
 /// The call's URL; each query value is percent-encoded, Base64's `+`, `/` and `=` included.
-fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
+fn url(endpoint: &str, action: &str, params: &[(&str, String)]) -> String {
     let mut url = String::with_capacity(endpoint.len() + 160);
     url.push_str(endpoint);
     url.push(if endpoint.contains('?') { '&' } else { '?' });
@@ -44,27 +52,65 @@ fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
     url
 }
 
-pub fn init(endpoint: &str, file_sha: &str, file_size: u64, part_size: u64, signature: &str) -> Request {
-    let (size, data) = (file_size.to_string(), part_size.to_string());
-    let params = [("fileSha", file_sha), ("fileSize", &size), ("dataSize", &data), ("signature", signature)];
-    Request { method: Method::Get, url: url(endpoint, "InitUploadEx", &params), part: None }
+/// The request for `step` in `flavour`: the UGC signature is the last parameter where the flavour
+/// wants one.
+fn call(endpoint: &str, flavour: &Flavour, step: Step, mut params: Vec<(&str, String)>, signature: &str, part: Option<Part>) -> Request {
+    let action = flavour.action(step).expect("every call names an action");
+    if flavour.needs_signature() {
+        params.push(("signature", signature.to_string()));
+    }
+    let method = if part.is_some() { Method::Post } else { Method::Get };
+    Request { method, url: url(endpoint, action, &params), part, common: !flavour.needs_signature() }
 }
 
-pub fn part(endpoint: &str, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
-    let (offset, size) = (part.offset.to_string(), part.len.to_string());
-    let params = [
-        ("fileSha", file_sha),
-        ("offset", &offset),
-        ("dataSize", &size),
-        ("dataMd5", data_md5),
-        ("signature", signature),
+/// What a key flavour says of the file where it opens a session (a UGC signature says it instead):
+/// name, type, class and tags.
+fn describe<'a>(params: &mut Vec<(&'a str, String)>, flavour: &Flavour, file: &FileInfo) {
+    let Some(meta) = flavour.meta() else { return };
+    params.push(("fileName", file.name.clone()));
+    params.push(("fileType", file.file_type.clone()));
+    if let Some(class_id) = meta.class_id {
+        params.push(("classId", class_id.to_string()));
+    }
+    const TAGS: [&str; 10] = ["tags.0", "tags.1", "tags.2", "tags.3", "tags.4", "tags.5", "tags.6", "tags.7", "tags.8", "tags.9"];
+    params.extend(TAGS.iter().zip(&meta.tags).map(|(name, tag)| (*name, tag.clone())));
+}
+
+/// InitUploadEx / InitUpload.
+pub fn init(endpoint: &str, flavour: &Flavour, file: &FileInfo, part_size: u64, signature: &str) -> Request {
+    let mut params = vec![("fileSha", file.sha.clone()), ("fileSize", file.size.to_string()), ("dataSize", part_size.to_string())];
+    describe(&mut params, flavour, file);
+    call(endpoint, flavour, Step::Init, params, signature, None)
+}
+
+/// UploadPartEx / UploadPart.
+pub fn part(endpoint: &str, flavour: &Flavour, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
+    let params = vec![
+        ("fileSha", file_sha.to_string()),
+        ("offset", part.offset.to_string()),
+        ("dataSize", part.len.to_string()),
+        ("dataMd5", data_md5.to_string()),
     ];
-    Request { method: Method::Post, url: url(endpoint, "UploadPartEx", &params), part: Some(part) }
+    call(endpoint, flavour, Step::Part, params, signature, Some(part))
 }
 
-pub fn finish(endpoint: &str, file_sha: &str, signature: &str) -> Request {
-    let params = [("fileSha", file_sha), ("signature", signature)];
-    Request { method: Method::Get, url: url(endpoint, "FinishUploadEx", &params), part: None }
+/// FinishUploadEx / FinishUpload.
+pub fn finish(endpoint: &str, flavour: &Flavour, file_sha: &str, signature: &str) -> Request {
+    call(endpoint, flavour, Step::Finish, vec![("fileSha", file_sha.to_string())], signature, None)
+}
+
+/// MultipartUploadVodFile: one part, with everything the server needs to open the session at the
+/// first one (the flags take effect there only).
+#[cfg(feature = "native")]
+pub fn segment(endpoint: &str, flavour: &Flavour, file: &FileInfo, part: Part) -> Request {
+    let mut params = vec![
+        ("fileSha", file.sha.clone()),
+        ("fileSize", file.size.to_string()),
+        ("dataSize", part.len.to_string()),
+        ("offset", part.offset.to_string()),
+    ];
+    describe(&mut params, flavour, file);
+    call(endpoint, flavour, Step::Part, params, "", Some(part))
 }
 
 /// The file type the protocol's `ft` means: the name's extension, lowercase, without the dot.
@@ -78,12 +124,14 @@ pub fn file_type(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flavour::Meta;
 
     const SHA: &str = "b4a5c70c76e79e01ab3a5c306de3d9eedeadeca9";
 
     #[test]
     fn init_matches_the_documents_example_and_encodes_the_signature() {
-        let r = init("https://vod2.qcloud.com/v2/index.php", SHA, 20_350_000, 1_048_576, "IEm+b/R=");
+        let file = FileInfo { name: "a.mp4".into(), size: 20_350_000, sha: SHA.into(), file_type: "mp4".into() };
+        let r = init("https://vod2.qcloud.com/v2/index.php", &Flavour::Ugc, &file, 1_048_576, "IEm+b/R=");
         assert_eq!(r.method, Method::Get);
         assert_eq!(
             r.url,
@@ -91,12 +139,13 @@ mod tests {
              &fileSize=20350000&dataSize=1048576&signature=IEm%2Bb%2FR%3D"
         );
         assert_eq!(r.part, None);
+        assert!(!r.common);
     }
 
     #[test]
     fn part_carries_offset_size_md5_and_its_range() {
         let p = Part { offset: 5_242_880, len: 757_120 };
-        let r = part("http://127.0.0.1:8080/v2/index.php", SHA, p, "0bee89b07a248e27c83fc3d5951213c1", "sig");
+        let r = part("http://127.0.0.1:8080/v2/index.php", &Flavour::Ugc, SHA, p, "0bee89b07a248e27c83fc3d5951213c1", "sig");
         assert_eq!(r.method, Method::Post);
         assert!(r.url.contains("Action=UploadPartEx&fileSha=b4a5"));
         assert!(r.url.contains("&offset=5242880&dataSize=757120&dataMd5=0bee89b07a248e27c83fc3d5951213c1&signature=sig"));
@@ -106,13 +155,37 @@ mod tests {
     #[test]
     fn offsets_past_four_gib_are_plain_decimals() {
         let p = Part { offset: 5 << 30, len: 1 };
-        assert!(part("e", SHA, p, "m", "s").url.contains("&offset=5368709120&"));
+        assert!(part("e", &Flavour::Ugc, SHA, p, "m", "s").url.contains("&offset=5368709120&"));
     }
 
     #[test]
     fn an_endpoint_with_its_own_query_gets_an_ampersand() {
-        let r = finish("https://x.test/v2/index.php?region=gz", SHA, "s");
+        let r = finish("https://x.test/v2/index.php?region=gz", &Flavour::Ugc, SHA, "s");
         assert_eq!(r.url, format!("https://x.test/v2/index.php?region=gz&Action=FinishUploadEx&fileSha={SHA}&signature=s"));
+    }
+
+    #[cfg(feature = "native")]
+    #[test]
+    fn key_flavours_name_their_actions_describe_the_file_and_leave_authentication_to_the_sender() {
+        let meta = Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()] };
+        let file = FileInfo::new("Clip.MP4", 3_000_000, SHA.into());
+        let server = Flavour::Server(meta.clone());
+        let r = init("http://h/v2/index.php", &server, &file, 600_000, "ignored");
+        assert_eq!(
+            r.url,
+            format!("http://h/v2/index.php?Action=InitUpload&fileSha={SHA}&fileSize=3000000&dataSize=600000&fileName=Clip.MP4&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
+        );
+        assert!(r.common && r.method == Method::Get);
+        let p = Part { offset: 0, len: 5 };
+        let r = part("http://h/v2/index.php", &server, SHA, p, "m", "ignored");
+        assert_eq!(r.url, format!("http://h/v2/index.php?Action=UploadPart&fileSha={SHA}&offset=0&dataSize=5&dataMd5=m"));
+        assert_eq!(finish("http://h/", &server, SHA, "x").url, format!("http://h/?Action=FinishUpload&fileSha={SHA}"));
+        let r = segment("http://h/", &Flavour::Multipart(meta), &file, Part { offset: 524_288, len: 1_048_576 });
+        assert_eq!(
+            r.url,
+            format!("http://h/?Action=MultipartUploadVodFile&fileSha={SHA}&fileSize=3000000&dataSize=1048576&offset=524288&fileName=Clip.MP4&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
+        );
+        assert!(r.common && r.method == Method::Post && r.part == Some(Part { offset: 524_288, len: 1_048_576 }));
     }
 
     #[test]
