@@ -36,81 +36,79 @@ pub struct Request {
     pub common: bool,
 }
 
-/// The call's URL; each query value is percent-encoded, Base64's `+`, `/` and `=` included.
-fn url(endpoint: &str, action: &str, params: &[(&str, String)]) -> String {
+/// Appends `&name=value` to `url`, the value percent-encoded (Base64's `+`, `/` and `=` included).
+fn append(url: &mut String, name: &str, value: &str) {
+    url.push('&');
+    url.push_str(name);
+    url.push('=');
+    encode_query_value(value, url);
+}
+
+/// The request for `step` in `flavour`: the Action the flavour names, `params`, what a key flavour
+/// says of the file where it opens a session (`file`), and the UGC signature last where the flavour
+/// wants one.
+fn call(endpoint: &str, flavour: &Flavour, step: Step, params: &[(&str, &str)], file: Option<&FileInfo>, signature: &str, part: Option<Part>) -> Request {
     let mut url = String::with_capacity(endpoint.len() + 160);
     url.push_str(endpoint);
     url.push(if endpoint.contains('?') { '&' } else { '?' });
     url.push_str("Action=");
-    url.push_str(action);
+    url.push_str(flavour.action(step).unwrap_or_default());
     for (name, value) in params {
-        url.push('&');
-        url.push_str(name);
-        url.push('=');
-        encode_query_value(value, &mut url);
+        append(&mut url, name, value);
     }
-    url
-}
-
-/// The request for `step` in `flavour`: the UGC signature is the last parameter where the flavour
-/// wants one.
-fn call(endpoint: &str, flavour: &Flavour, step: Step, mut params: Vec<(&str, String)>, signature: &str, part: Option<Part>) -> Request {
-    let action = flavour.action(step).expect("every call names an action");
+    #[cfg(feature = "native")]
+    if let (Some(file), Some(meta)) = (file, flavour.meta()) {
+        describe(&mut url, file, meta);
+    }
+    #[cfg(not(feature = "native"))]
+    let _ = file;
     if flavour.needs_signature() {
-        params.push(("signature", signature.to_string()));
+        append(&mut url, "signature", signature);
     }
     let method = if part.is_some() { Method::Post } else { Method::Get };
-    Request { method, url: url(endpoint, action, &params), part, common: !flavour.needs_signature() }
+    Request { method, url, part, common: !flavour.needs_signature() }
 }
 
 /// What a key flavour says of the file where it opens a session (a UGC signature says it instead):
 /// name, type, class and tags.
-fn describe<'a>(params: &mut Vec<(&'a str, String)>, flavour: &Flavour, file: &FileInfo) {
-    let Some(meta) = flavour.meta() else { return };
-    params.push(("fileName", file.name.clone()));
-    params.push(("fileType", file.file_type.clone()));
+#[cfg(feature = "native")]
+fn describe(url: &mut String, file: &FileInfo, meta: &crate::flavour::Meta) {
+    append(url, "fileName", &file.name);
+    append(url, "fileType", &file.file_type);
     if let Some(class_id) = meta.class_id {
-        params.push(("classId", class_id.to_string()));
+        append(url, "classId", &class_id.to_string());
     }
-    const TAGS: [&str; 10] = ["tags.0", "tags.1", "tags.2", "tags.3", "tags.4", "tags.5", "tags.6", "tags.7", "tags.8", "tags.9"];
-    params.extend(TAGS.iter().zip(&meta.tags).map(|(name, tag)| (*name, tag.clone())));
+    for (i, tag) in meta.tags.iter().take(10).enumerate() {
+        append(url, &format!("tags.{i}"), tag);
+    }
 }
 
 /// InitUploadEx / InitUpload.
 pub fn init(endpoint: &str, flavour: &Flavour, file: &FileInfo, part_size: u64, signature: &str) -> Request {
-    let mut params = vec![("fileSha", file.sha.clone()), ("fileSize", file.size.to_string()), ("dataSize", part_size.to_string())];
-    describe(&mut params, flavour, file);
-    call(endpoint, flavour, Step::Init, params, signature, None)
+    let (size, data) = (file.size.to_string(), part_size.to_string());
+    let params = [("fileSha", file.sha.as_str()), ("fileSize", &size), ("dataSize", &data)];
+    call(endpoint, flavour, Step::Init, &params, Some(file), signature, None)
 }
 
 /// UploadPartEx / UploadPart.
 pub fn part(endpoint: &str, flavour: &Flavour, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
-    let params = vec![
-        ("fileSha", file_sha.to_string()),
-        ("offset", part.offset.to_string()),
-        ("dataSize", part.len.to_string()),
-        ("dataMd5", data_md5.to_string()),
-    ];
-    call(endpoint, flavour, Step::Part, params, signature, Some(part))
+    let (offset, size) = (part.offset.to_string(), part.len.to_string());
+    let params = [("fileSha", file_sha), ("offset", &offset), ("dataSize", &size), ("dataMd5", data_md5)];
+    call(endpoint, flavour, Step::Part, &params, None, signature, Some(part))
 }
 
 /// FinishUploadEx / FinishUpload.
 pub fn finish(endpoint: &str, flavour: &Flavour, file_sha: &str, signature: &str) -> Request {
-    call(endpoint, flavour, Step::Finish, vec![("fileSha", file_sha.to_string())], signature, None)
+    call(endpoint, flavour, Step::Finish, &[("fileSha", file_sha)], None, signature, None)
 }
 
 /// MultipartUploadVodFile: one part, with everything the server needs to open the session at the
 /// first one (the flags take effect there only).
 #[cfg(feature = "native")]
 pub fn segment(endpoint: &str, flavour: &Flavour, file: &FileInfo, part: Part) -> Request {
-    let mut params = vec![
-        ("fileSha", file.sha.clone()),
-        ("fileSize", file.size.to_string()),
-        ("dataSize", part.len.to_string()),
-        ("offset", part.offset.to_string()),
-    ];
-    describe(&mut params, flavour, file);
-    call(endpoint, flavour, Step::Part, params, "", Some(part))
+    let (size, data, offset) = (file.size.to_string(), part.len.to_string(), part.offset.to_string());
+    let params = [("fileSha", file.sha.as_str()), ("fileSize", &size), ("dataSize", &data), ("offset", &offset)];
+    call(endpoint, flavour, Step::Part, &params, Some(file), "", Some(part))
 }
 
 /// The file type the protocol's `ft` means: the name's extension, lowercase, without the dot.
@@ -124,7 +122,6 @@ pub fn file_type(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flavour::Meta;
 
     const SHA: &str = "b4a5c70c76e79e01ab3a5c306de3d9eedeadeca9";
 
@@ -167,7 +164,7 @@ mod tests {
     #[cfg(feature = "native")]
     #[test]
     fn key_flavours_name_their_actions_describe_the_file_and_leave_authentication_to_the_sender() {
-        let meta = Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()] };
+        let meta = crate::flavour::Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()] };
         let file = FileInfo::new("Clip.MP4", 3_000_000, SHA.into());
         let server = Flavour::Server(meta.clone());
         let r = init("http://h/v2/index.php", &server, &file, 600_000, "ignored");
