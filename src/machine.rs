@@ -110,6 +110,7 @@ pub struct Machine {
     options: Options,
     flavour: Flavour,
     /// The server just named another offset than the end of the part sent (contiguous flavour).
+    #[cfg(feature = "native")]
     moved: bool,
     /// The signature and its generation (0 first, 1 after the one refresh).
     signature: Option<(String, u32)>,
@@ -144,6 +145,7 @@ impl Machine {
             file,
             options,
             flavour,
+            #[cfg(feature = "native")]
             moved: false,
             signature: None,
             refreshing: false,
