@@ -111,14 +111,6 @@ pub fn segment(endpoint: &str, flavour: &Flavour, file: &FileInfo, part: Part) -
     call(endpoint, flavour, Step::Part, &params, Some(file), "", Some(part))
 }
 
-/// The file type the protocol's `ft` means: the name's extension, lowercase, without the dot.
-pub fn file_type(file_name: &str) -> String {
-    match file_name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => ext.to_ascii_lowercase(),
-        _ => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,14 +175,5 @@ mod tests {
             format!("http://h/?Action=MultipartUploadVodFile&fileSha={SHA}&fileSize=3000000&dataSize=1048576&offset=524288&fileName=Clip.MP4&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
         );
         assert!(r.common && r.method == Method::Post && r.part == Some(Part { offset: 524_288, len: 1_048_576 }));
-    }
-
-    #[test]
-    fn file_types_come_from_the_extension() {
-        assert_eq!(file_type("Holiday.MP4"), "mp4");
-        assert_eq!(file_type("a.b.webm"), "webm");
-        assert_eq!(file_type("README"), "");
-        assert_eq!(file_type(".hidden"), "");
-        assert_eq!(file_type("trailing."), "");
     }
 }
