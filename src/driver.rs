@@ -21,9 +21,10 @@ use crate::request::Request;
 /// What the uploader asks of its platform.
 pub trait Env {
     /// Send a request and return its HTTP answer. For a part (`request.part` is set) the body is
-    /// that range of the file. Where `request.common` is set, each call (each attempt) adds the common
-    /// parameters signed afresh (native: [`crate::keyed::sign_common`]). `Failed` means no HTTP answer came (network error, timeout);
-    /// `Unreadable`, that the body could not be read from the file.
+    /// that range of the file. Where `request.common` is set, each call (each attempt) adds the
+    /// common parameters, signed afresh (native: `keyed::sign_common`). `Failed` means no HTTP
+    /// answer came (network error, timeout); `Unreadable`, that the body could not be read from the
+    /// file.
     fn send(&self, request: &Request) -> impl Future<Output = Result<HttpReply, EnvError>>;
     /// Read one part of the file and return its MD5, lowercase hex ([`crate::hash::md5_hex`]). The
     /// read should start when this is called, not when the future is first polled: the uploader asks
