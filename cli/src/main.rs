@@ -75,16 +75,17 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
     let flow = match (cli.flow, &key, &cli.signature) {
         (Some(FlowArg::Server), ..) => Flow::Server,
         (Some(FlowArg::Multipart), ..) => Flow::Multipart,
-        (Some(FlowArg::Ugc), ..) | (None, None, Some(_)) => Flow::Ugc,
-        (None, Some(_), _) => Flow::Server,
+        // A signature given asks for the UGC flow, even where a key is in the environment.
+        (Some(FlowArg::Ugc), ..) | (None, _, Some(_)) => Flow::Ugc,
+        (None, Some(_), None) => Flow::Server,
         (None, None, None) => return Err("give the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY), or --signature".into()),
     };
-    // A signature given is used in the UGC flow even where a key is in the environment.
     let auth = match (flow, &cli.signature, key) {
         (Flow::Ugc, Some(signature), _) => Auth::Signature(signature.clone()),
         (_, _, Some(key)) => Auth::Key(key),
         (_, Some(signature), None) => Auth::Signature(signature.clone()),
-        (_, None, None) => return Err("--flow ugc needs --signature or the key".into()),
+        (Flow::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
+        (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.as_str())),
     };
     let mut uploader = Uploader::new(&cli.endpoint, auth);
     uploader.flow = flow;

@@ -214,7 +214,14 @@ fn a_signature_given_is_used_as_is() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let signature = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let output = cli().arg(&file).args(["--endpoint", &server.endpoint(), "--signature", &signature, "--json"]).output().unwrap();
+    // With a (wrong) key in the environment too: a signature given means the UGC flow, with it.
+    let output = cli()
+        .arg(&file)
+        .args(["--endpoint", &server.endpoint(), "--signature", &signature, "--json"])
+        .env("VOD_SECRET_ID", SECRET_ID)
+        .env("VOD_SECRET_KEY", "not-the-key")
+        .output()
+        .unwrap();
     let v = result(&output);
     assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
 }
@@ -233,6 +240,7 @@ fn bad_arguments_print_usage_and_exit_2() {
         [&[file, "--endpoint", "http://h/v2/index.php", "--part-size", "6000000", "--flow", "multipart"][..], &key].concat(),
         [&[file, "--endpoint", "http://h/v2/index.php", "--concurrency", "0"][..], &key].concat(),
         vec![file, "--endpoint", "http://h/v2/index.php", "--secret-id", "only-the-id"],
+        vec![file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart"],
         [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "sideways"][..], &key].concat(),
     ];
     for args in cases {
