@@ -133,9 +133,10 @@ impl Env for NetEnv<'_> {
         if let Some(body) = body {
             builder = builder.header(reqwest::header::CONTENT_TYPE, "application/octet-stream").body(body);
         }
-        let response = builder.send().await.map_err(|e| EnvError::Failed(chain(&e)))?;
+        // The URL is left out of errors: it carries a signature.
+        let response = builder.send().await.map_err(|e| EnvError::Failed(chain(&e.without_url())))?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| EnvError::Failed(chain(&e)))?;
+        let body = response.text().await.map_err(|e| EnvError::Failed(chain(&e.without_url())))?;
         Ok(HttpReply { status, body })
     }
 
