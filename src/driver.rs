@@ -10,6 +10,7 @@ use std::task::Poll;
 use crate::answer::HttpReply;
 use crate::error::{EnvError, UploadError};
 use crate::file::FileInfo;
+use crate::flavour::Flavour;
 use crate::machine::{Command, Event, Machine};
 use crate::options::Options;
 use crate::outcome::UploadResult;
@@ -19,9 +20,11 @@ use crate::request::Request;
 
 /// What the uploader asks of its platform.
 pub trait Env {
-    /// Send a request and return its HTTP answer. For UploadPartEx (`request.part` is set) the body
-    /// is that range of the file. `Failed` means no HTTP answer came (network error, timeout);
-    /// `Unreadable`, that the body could not be read from the file.
+    /// Send a request and return its HTTP answer. For a part (`request.part` is set) the body is
+    /// that range of the file. Where `request.common` is set, each call (each attempt) adds the
+    /// common parameters, signed afresh (native: `keyed::sign_common`). `Failed` means no HTTP
+    /// answer came (network error, timeout); `Unreadable`, that the body could not be read from the
+    /// file.
     fn send(&self, request: &Request) -> impl Future<Output = Result<HttpReply, EnvError>>;
     /// Read one part of the file and return its MD5, lowercase hex ([`crate::hash::md5_hex`]). The
     /// read should start when this is called, not when the future is first polled: the uploader asks
@@ -29,7 +32,7 @@ pub trait Env {
     /// `Failed`.
     fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>>;
     fn sleep(&self, ms: u32) -> impl Future<Output = Result<(), EnvError>>;
-    /// The app backend's signature for this file.
+    /// The app backend's signature for this file (asked only in the UGC flavour).
     fn signature(&self, file: &FileInfo) -> impl Future<Output = Result<String, EnvError>>;
     fn progress(&self, progress: Progress);
     fn now_ms(&self) -> f64;
@@ -38,10 +41,16 @@ pub trait Env {
     fn aborted(&self) -> bool;
 }
 
-/// Uploads a hashed file: drives a [`Machine`] with `env`, running the operations it asks for
-/// concurrently, until it has an outcome (operations still running then are dropped, unfinished).
+/// Uploads a hashed file through the UGC calls: drives a [`Machine`] with `env`, running the
+/// operations it asks for concurrently, until it has an outcome (operations still running then are
+/// dropped, unfinished).
 pub async fn upload<E: Env>(env: &E, file: &FileInfo, options: &Options) -> Result<UploadResult, UploadError> {
-    let mut machine = Machine::new(file.clone(), options.clone());
+    upload_flavour(env, file, options, Flavour::Ugc).await
+}
+
+/// [`upload`] in the API flavour `flavour`.
+pub async fn upload_flavour<E: Env>(env: &E, file: &FileInfo, options: &Options, flavour: Flavour) -> Result<UploadResult, UploadError> {
+    let mut machine = Machine::with_flavour(file.clone(), options.clone(), flavour);
     let mut running: Vec<Pin<Box<dyn Future<Output = Event> + '_>>> = Vec::new();
     loop {
         while let Some(command) = machine.next_command() {

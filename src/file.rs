@@ -1,7 +1,5 @@
 //! The file being uploaded, as the upload knows it once it is hashed.
 
-use crate::request;
-
 /// What is known of the file once it is hashed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileInfo {
@@ -15,6 +13,28 @@ pub struct FileInfo {
 
 impl FileInfo {
     pub fn new(name: &str, size: u64, sha: String) -> Self {
-        FileInfo { name: name.to_string(), size, sha, file_type: request::file_type(name) }
+        FileInfo { name: name.to_string(), size, sha, file_type: file_type(name) }
+    }
+}
+
+/// The file type the protocol's `ft` means: the name's extension, lowercase, without the dot.
+pub fn file_type(file_name: &str) -> String {
+    match file_name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_types_come_from_the_extension() {
+        assert_eq!(file_type("Holiday.MP4"), "mp4");
+        assert_eq!(file_type("a.b.webm"), "webm");
+        assert_eq!(file_type("README"), "");
+        assert_eq!(file_type(".hidden"), "");
+        assert_eq!(file_type("trailing."), "");
     }
 }

@@ -1,7 +1,9 @@
 //! # vod-ugc-uploader
 //!
 //! Uploads a file to a VOD service through the v2 UGC upload API (InitUploadEx → UploadPartEx →
-//! FinishUploadEx), signed by the app's own backend.
+//! FinishUploadEx), signed by the app's own backend; on native platforms also through the server API
+//! (InitUpload → UploadPart → FinishUpload) and MultipartUploadVodFile, signed with the key
+//! ([`flavour`], [`keyed`]).
 //!
 //! The protocol core (every module but `web`) is plain Rust without I/O: it plans parts, builds
 //! requests, reads answers and decides retries. [`machine::Machine`] is the upload as a state machine
@@ -12,10 +14,15 @@
 //! JavaScript drives the machine with `fetch`, `Blob` streams and a hash worker.
 
 pub mod answer;
+#[cfg(feature = "native")]
+pub mod contiguous;
 pub mod driver;
 pub mod error;
 pub mod file;
+pub mod flavour;
 pub mod hash;
+#[cfg(feature = "native")]
+pub mod keyed;
 pub mod machine;
 pub mod options;
 pub mod outcome;
@@ -29,9 +36,10 @@ pub mod signature;
 #[cfg(feature = "web")]
 pub mod web;
 
-pub use driver::{upload, Env};
+pub use driver::{upload, upload_flavour, Env};
 pub use error::{EnvError, ErrorKind, Step, UploadError};
 pub use file::FileInfo;
+pub use flavour::{Flavour, Meta};
 pub use machine::{Command, Event, Machine};
 pub use options::Options;
 pub use outcome::UploadResult;

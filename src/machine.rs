@@ -1,6 +1,8 @@
 //! The upload after hashing as a state machine without I/O: signature → InitUploadEx →
 //! UploadPartEx × N (several at once) → FinishUploadEx, with retries, one signature refresh and
-//! progress.
+//! progress. The same machine drives the server API's flavours ([`Flavour`]): InitUpload / UploadPart
+//! / FinishUpload with no signature step, and MultipartUploadVodFile, whose parts go one at a time
+//! where the server says ([`crate::contiguous`]).
 //!
 //! The machine is handed what happened ([`Event`]) and says what to do next ([`Command`]): ask the
 //! app's backend for a signature, send a request, read a part and take its MD5, wait before a retry,
@@ -13,8 +15,11 @@
 use std::collections::VecDeque;
 
 use crate::answer::{self, Answer, HttpReply, InitDecision};
+#[cfg(feature = "native")]
+use crate::contiguous::{self, Follow, Segment};
 use crate::error::{EnvError, ErrorKind, Step, UploadError};
 use crate::file::FileInfo;
+use crate::flavour::Flavour;
 use crate::options::Options;
 use crate::outcome::UploadResult;
 use crate::plan::{self, Part};
@@ -65,6 +70,9 @@ enum Call {
     Init,
     Part(Part, String),
     Finish,
+    /// A MultipartUploadVodFile part.
+    #[cfg(feature = "native")]
+    Segment(Part),
 }
 
 impl Call {
@@ -73,6 +81,8 @@ impl Call {
             Call::Init => Step::Init,
             Call::Part(..) => Step::Part,
             Call::Finish => Step::Finish,
+            #[cfg(feature = "native")]
+            Call::Segment(_) => Step::Part,
         }
     }
 }
@@ -102,6 +112,10 @@ struct Read {
 pub struct Machine {
     file: FileInfo,
     options: Options,
+    flavour: Flavour,
+    /// The server just named another offset than the end of the part sent (contiguous flavour).
+    #[cfg(feature = "native")]
+    moved: bool,
     /// The signature and its generation (0 first, 1 after the one refresh).
     signature: Option<(String, u32)>,
     /// What the current signature says (checked when it came).
@@ -133,11 +147,21 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A machine for uploading a hashed file; its first command asks for the signature.
+    /// A machine for uploading a hashed file through the UGC calls; its first command asks for the
+    /// signature.
     pub fn new(file: FileInfo, options: Options) -> Machine {
+        Machine::with_flavour(file, options, Flavour::Ugc)
+    }
+
+    /// A machine for uploading a hashed file in `flavour`: the UGC flavour asks for the signature
+    /// first, the key flavours start with their first call.
+    pub fn with_flavour(file: FileInfo, options: Options, flavour: Flavour) -> Machine {
         let mut machine = Machine {
             file,
             options,
+            flavour,
+            #[cfg(feature = "native")]
+            moved: false,
             signature: None,
             signed: None,
             renewable: true,
@@ -159,8 +183,12 @@ impl Machine {
         };
         if machine.file.size == 0 {
             machine.fail(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
-        } else {
+        } else if machine.flavour.needs_signature() {
             machine.ask_signature();
+        } else {
+            // The sender signs each request with the key: no signature to ask for.
+            machine.signature = Some((String::new(), 0));
+            machine.begin();
         }
         machine
     }
@@ -268,8 +296,7 @@ impl Machine {
         match self.signature.take() {
             None => {
                 self.signature = Some((signature, 0));
-                self.step = Step::Init;
-                self.start(Call::Init);
+                self.begin();
             }
             Some((_, generation)) => {
                 self.signature = Some((signature, generation + 1));
@@ -279,6 +306,18 @@ impl Machine {
                 }
             }
         }
+    }
+
+    /// The first call, once the requests can be authenticated.
+    fn begin(&mut self) {
+        #[cfg(feature = "native")]
+        if self.flavour.is_contiguous() {
+            self.step = Step::Part;
+            self.meter = Some(Meter::new(Phase::Uploading, self.file.size, 0, 0.0));
+            return self.start(Call::Segment(contiguous::part_at(0, self.file.size, self.options.part_size)));
+        }
+        self.step = Step::Init;
+        self.start(Call::Init);
     }
 
     fn start(&mut self, call: Call) {
@@ -304,11 +343,13 @@ impl Machine {
         pending.sends += 1;
         pending.generation = generation;
         pending.parked = false;
-        let (endpoint, sha) = (&self.options.endpoint, &self.file.sha);
+        let (endpoint, flavour, sha) = (&self.options.endpoint, &self.flavour, &self.file.sha);
         let request = match &pending.call {
-            Call::Init => request::init(endpoint, sha, self.file.size, self.options.part_size, &signature),
-            Call::Part(part, md5) => request::part(endpoint, sha, *part, md5, &signature),
-            Call::Finish => request::finish(endpoint, sha, &signature),
+            Call::Init => request::init(endpoint, flavour, &self.file, self.options.part_size, &signature),
+            Call::Part(part, md5) => request::part(endpoint, flavour, sha, *part, md5, &signature),
+            Call::Finish => request::finish(endpoint, flavour, sha, &signature),
+            #[cfg(feature = "native")]
+            Call::Segment(part) => request::segment(endpoint, flavour, &self.file, *part),
         };
         self.commands.push_back(Command::Send(id, request));
     }
@@ -330,6 +371,10 @@ impl Machine {
             }
             Err(error) => error.with_attempts(sends),
         };
+        // A key the server refuses is refused for good: there is no signature to refresh.
+        if !self.flavour.needs_signature() && error.code() == Some(retry::SIGNATURE_REFUSED) {
+            return self.fail(error);
+        }
         if self.no_session(&error) {
             return self.ask_init_again();
         }
@@ -368,10 +413,54 @@ impl Machine {
             Call::Finish => answer::decide_finished(answer, reply).map(|done| {
                 self.outcome = Some(Ok(self.result(done.file_id, done.url, done.verify_content)));
             }),
+            #[cfg(feature = "native")]
+            Call::Segment(part) => contiguous::read_answer(&answer, reply).and_then(|segment| self.segment_answered(part, segment, reply, now_ms)),
         };
         if let Err(error) = checked {
             self.fail(error);
         }
+    }
+
+    /// A MultipartUploadVodFile part was answered: the file is complete, or the server names where
+    /// the next part starts (the end of the part sent, or where it expects one instead: that is how
+    /// a session resumes).
+    #[cfg(feature = "native")]
+    fn segment_answered(&mut self, sent: Part, segment: Segment, reply: &HttpReply, now_ms: f64) -> Result<(), UploadError> {
+        let size = self.file.size;
+        let next = match segment {
+            Segment::Done { file_id, url } => {
+                // Done before the last byte was sent: the server had the file already.
+                if sent.end() < size {
+                    self.instant = Some((file_id.clone(), url.clone()));
+                } else {
+                    self.uploaded_bytes += sent.len;
+                }
+                self.report(Phase::Finishing, size, now_ms);
+                self.outcome = Some(Ok(self.result(file_id, url, None)));
+                return Ok(());
+            }
+            Segment::Next(next) => next,
+        };
+        let malformed = |reason| UploadError::new(Step::Part, ErrorKind::Malformed { reason, body: crate::error::snippet(&reply.body, 200) });
+        match contiguous::follow(sent, next, size, self.options.part_size, self.moved).map_err(malformed)? {
+            Follow::Stored(part) => {
+                self.moved = false;
+                self.uploaded_bytes += sent.len;
+                self.report(Phase::Uploading, sent.len, now_ms);
+                self.start(Call::Segment(part));
+            }
+            Follow::Moved(part) => {
+                self.moved = true;
+                // The first part, sent again, tells how much the server holds from an earlier upload.
+                if sent.offset == 0 && self.uploaded_bytes == 0 {
+                    self.resumed_bytes = next;
+                    self.meter = Some(Meter::new(Phase::Uploading, size, next, now_ms));
+                    self.report(Phase::Uploading, 0, now_ms);
+                }
+                self.start(Call::Segment(part));
+            }
+        }
+        Ok(())
     }
 
     fn initialized(&mut self, decision: InitDecision, now_ms: f64) {

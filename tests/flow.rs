@@ -8,13 +8,13 @@ mod scripted;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
-use scripted::{bytes, json, Scripted};
+use scripted::{bytes, json, upload_signature, Scripted};
 use vod_ugc_uploader::answer::HttpReply;
 use vod_ugc_uploader::hash::{md5_hex, sha1_hex};
 use vod_ugc_uploader::progress::Phase;
 use vod_ugc_uploader::request::Method;
 use vod_ugc_uploader::retry::Backoff;
-use vod_ugc_uploader::{upload, EnvError, ErrorKind, FileInfo, Options, Step};
+use vod_ugc_uploader::{upload, upload_flavour, EnvError, ErrorKind, FileInfo, Flavour, Meta, Options, Step};
 
 const KIB512: u64 = 524_288;
 const MIB: u64 = 1_048_576;
@@ -288,13 +288,15 @@ async fn a_signature_too_long_to_be_one_fails_before_any_request() {
     let data = bytes(1000, 22);
     let env = Scripted::new(data.clone(), |_, _| panic!("no request with that signature"));
     *env.signatures.borrow_mut() = vec!["A".repeat(10 << 20)];
+    let too_long = upload_signature(&"A".repeat(10 << 20), &file(&data)).len();
     let error = upload(&env, &file(&data), &options()).await.unwrap_err();
     assert_eq!(error.step, Step::Signature);
     assert!(!error.can_retry());
-    assert_eq!(error.to_string(), "getSignature failed: it returned 10485760 bytes, and a signature is at most 4096");
-    // The longest one taken is sent.
+    assert_eq!(error.to_string(), format!("getSignature failed: it returned {too_long} bytes, and a signature is at most 4096"));
+    // The longest one taken is sent: a label that makes the signature exactly 4096 bytes long.
+    let label = (1..4096).map(|n| "A".repeat(n)).find(|l| upload_signature(l, &file(&data)).len() == 4096).expect("some label length gives 4096");
     let env = Scripted::new(data.clone(), accepting(r#"{"code":0}"#));
-    *env.signatures.borrow_mut() = vec![format!(" {} ", "A".repeat(4096))];
+    *env.signatures.borrow_mut() = vec![label];
     upload(&env, &file(&data), &options()).await.unwrap();
     assert_eq!(env.sent.borrow()[0].param("signature").len(), 4096);
 }
@@ -481,4 +483,160 @@ async fn a_part_body_the_file_no_longer_gives_fails_at_once_as_a_read_error() {
     assert_eq!(env.count("UploadPartEx"), 2);
     assert_eq!(env.count("FinishUploadEx"), 0);
     assert!(error.to_string().contains("could not read the file"), "{error}");
+}
+
+// ---------------------------------------------------------------- the key flavours
+
+fn meta() -> Meta {
+    Meta { class_id: Some(12), tags: vec!["talk".into(), "2026".into()] }
+}
+
+/// A server speaking InitUpload / UploadPart / FinishUpload, checking what a key flavour must send.
+fn server_api(init: &'static str) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> Result<HttpReply, EnvError> {
+    move |sent, body| {
+        assert!(sent.common, "{} must be signed with the key by the sender", sent.action);
+        assert!(!sent.params.contains_key("signature"), "no UGC signature in the server API");
+        match sent.action.as_str() {
+            "InitUpload" => {
+                assert_eq!((sent.method, sent.param("fileName"), sent.param("fileType")), (Method::Get, "Holiday.MP4", "mp4"));
+                assert_eq!((sent.param("classId"), sent.param("tags.0"), sent.param("tags.1")), ("12", "talk", "2026"));
+                json(init)
+            }
+            "UploadPart" => {
+                let body = body.expect("UploadPart carries a body");
+                assert_eq!(sent.method, Method::Post);
+                assert_eq!(sent.param("dataSize"), body.len().to_string());
+                assert_eq!(sent.param("dataMd5"), md5_hex(body), "the MD5 of this part, not of the file");
+                json(r#"{"code":0,"message":"","codeDesc":"","canRetry":0}"#)
+            }
+            "FinishUpload" => json(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4"}"#),
+            other => panic!("unexpected action {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_server_flavour_asks_no_signature_and_names_its_own_actions() {
+    let data = bytes((2 * MIB + 10) as usize, 20);
+    let env = Scripted::new(data.clone(), server_api(r#"{"code":0,"message":"","canRetry":0}"#));
+    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap();
+    assert_eq!(env.signature_calls.get(), 0);
+    assert_eq!(env.actions(), ["InitUpload", "UploadPart", "UploadPart", "UploadPart", "FinishUpload"]);
+    assert_eq!((result.uploaded_bytes, result.instant, result.verify_content), (data.len() as u64, false, None));
+}
+
+#[tokio::test]
+async fn the_server_flavour_resumes_with_a_part_size_only_initupload_allows() {
+    let data = bytes(1_500_000, 21);
+    let init = r#"{"code":1,"dataSize":600000,"listParts":[{"offset":600000,"dataSize":600000,"dataMd5":"m"}]}"#;
+    let env = Scripted::new(data.clone(), server_api(init));
+    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap();
+    let offsets: Vec<String> = env.sent.borrow().iter().filter(|s| s.action == "UploadPart").map(|s| s.param("offset").to_string()).collect();
+    assert_eq!(offsets, ["0", "1200000"]);
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes), (600_000, 900_000));
+}
+
+#[tokio::test]
+async fn a_refused_key_fails_at_once_with_no_part_sent_and_no_signature_asked() {
+    let data = bytes((3 * MIB) as usize, 22);
+    for (code, message) in [(-10002, "signature mismatch"), (4500, "Nonce already used")] {
+        let body = format!(r#"{{"code":{code},"message":"{message}","canRetry":0}}"#);
+        let env = Scripted::new(data.clone(), |_, _| json(&body));
+        let error = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap_err();
+        assert_eq!(env.actions(), ["InitUpload"], "{code}");
+        assert_eq!((error.step, error.code(), env.signature_calls.get()), (Step::Init, Some(code), 0));
+        assert!(env.sleeps.borrow().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_server_flavour_retries_transient_failures_like_the_browser() {
+    let data = bytes((2 * MIB) as usize, 23);
+    let failures = Cell::new(2);
+    let accept = server_api(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| {
+        if sent.action == "UploadPart" && sent.param("offset") == "0" && failures.get() > 0 {
+            failures.set(failures.get() - 1);
+            return json(r#"{"code":-10004,"message":"busy","canRetry":1}"#);
+        }
+        accept(sent, body)
+    });
+    let opts = Options { backoff: Backoff { base_ms: 100, max_ms: 10_000 }, ..options() };
+    upload_flavour(&env, &file(&data), &opts, Flavour::Server(meta())).await.unwrap();
+    assert_eq!(*env.sleeps.borrow(), [75, 150]);
+    assert_eq!(env.count("UploadPart"), 4);
+}
+
+/// A MultipartUploadVodFile server over `data`: it holds `held` bytes at first, stores a part only at
+/// the offset it expects, and answers the next offset as a string; `flag 1` once it has everything.
+fn multipart_server(size: u64, held: u64) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> Result<HttpReply, EnvError> {
+    let expected = Cell::new(held);
+    move |sent, body| {
+        assert_eq!((sent.action.as_str(), sent.method, sent.common), ("MultipartUploadVodFile", Method::Post, true));
+        assert_eq!((sent.param("fileName"), sent.param("fileType"), sent.param("fileSize")), ("Holiday.MP4", "mp4", size.to_string().as_str()));
+        let body = body.expect("a part");
+        let offset: u64 = sent.param("offset").parse().unwrap();
+        assert_eq!(sent.param("dataSize"), body.len().to_string());
+        if offset == 0 {
+            assert_eq!(body.len() as u64, KIB512.min(size), "the first part is 524288 bytes");
+        }
+        if offset == expected.get() {
+            expected.set(offset + body.len() as u64);
+        }
+        if expected.get() == size {
+            return json(r#"{"code":0,"message":"","flag":1,"fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4"}"#);
+        }
+        json(&format!(r#"{{"code":0,"message":"","flag":0,"offset":"{}"}}"#, expected.get()))
+    }
+}
+
+fn parts_sent(env: &Scripted) -> Vec<(u64, usize)> {
+    env.sent.borrow().iter().map(|s| (s.param("offset").parse().unwrap(), s.body_len.unwrap())).collect()
+}
+
+#[tokio::test]
+async fn multipart_sends_contiguous_parts_where_the_server_says() {
+    let data = bytes((3 * MIB + 100) as usize, 24);
+    let size = data.len() as u64;
+    let env = Scripted::new(data.clone(), multipart_server(size, 0));
+    let opts = Options { part_size: MIB, concurrency: 4, ..options() };
+    let result = upload_flavour(&env, &file(&data), &opts, Flavour::Multipart(meta())).await.unwrap();
+    let half = KIB512 as usize;
+    assert_eq!(parts_sent(&env), [(0, half), (KIB512, MIB as usize), (3 * KIB512, MIB as usize), (5 * KIB512, half + 100)]);
+    assert_eq!(env.max_in_flight.get(), 1, "one part at a time");
+    assert_eq!(env.signature_calls.get(), 0);
+    assert_eq!((result.file_id.as_str(), result.instant, result.resumed_bytes, result.uploaded_bytes), ("5285890781763144364", false, 0, size));
+}
+
+#[tokio::test]
+async fn multipart_resumes_by_sending_the_first_part_again_and_following_the_offset() {
+    let data = bytes((3 * MIB) as usize, 25);
+    let size = data.len() as u64;
+    let env = Scripted::new(data.clone(), multipart_server(size, 2 * MIB));
+    let opts = Options { part_size: 5 * MIB, ..options() };
+    let result = upload_flavour(&env, &file(&data), &opts, Flavour::Multipart(meta())).await.unwrap();
+    assert_eq!(parts_sent(&env), [(0, KIB512 as usize), (2 * MIB, MIB as usize)]);
+    assert_eq!((result.resumed_bytes, result.uploaded_bytes, result.instant), (2 * MIB, MIB, false));
+    let loaded: Vec<u64> = env.progress.borrow().iter().filter(|p| p.phase == Phase::Uploading).map(|p| p.loaded).collect();
+    assert!(loaded.windows(2).all(|w| w[0] <= w[1]), "{loaded:?}");
+}
+
+#[tokio::test]
+async fn multipart_instant_and_a_server_that_goes_round_in_circles() {
+    let data = bytes((2 * MIB) as usize, 26);
+    let size = data.len() as u64;
+    let env = Scripted::new(data.clone(), multipart_server(size, size));
+    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap();
+    assert_eq!((result.instant, result.uploaded_bytes, env.sent.borrow().len()), (true, 0, 1));
+
+    // A server that never takes a part: it names offset 1048576 to the part at 0, then again to the part at 1048576.
+    let env = Scripted::new(data.clone(), |_, _| json(r#"{"code":0,"flag":0,"offset":"1048576"}"#));
+    let error = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap_err();
+    assert_eq!(error.step, Step::Part);
+    assert!(matches!(&error.kind, ErrorKind::Malformed { reason, .. } if reason.contains("it had just asked for")), "{error}");
+    assert_eq!(env.sent.borrow().len(), 2);
+
+    let env = Scripted::new(data.clone(), |_, _| json(r#"{"code":-29200,"message":"sha1 mismatch","canRetry":0}"#));
+    let error = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap_err();
+    assert_eq!((error.step, error.code(), env.sent.borrow().len()), (Step::Part, Some(-29200), 1));
 }

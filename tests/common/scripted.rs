@@ -23,6 +23,8 @@ pub struct Sent {
     pub action: String,
     pub params: HashMap<String, String>,
     pub body_len: Option<usize>,
+    /// The sender was to add the common parameters (a key flavour).
+    pub common: bool,
 }
 
 impl Sent {
@@ -129,6 +131,7 @@ impl Env for Scripted<'_> {
             action: params.get("Action").cloned().unwrap_or_default(),
             params,
             body_len: body.map(<[u8]>::len),
+            common: request.common,
         };
         self.sent.borrow_mut().push(sent.clone());
         self.in_flight.set(self.in_flight.get() + 1);

@@ -1,0 +1,250 @@
+//! # vod-upload
+//!
+//! Uploads a file to a VOD service from an app backend, with the protocol core the browser uploader
+//! runs (the same state machine plans the parts, resumes, retries and reads every answer). Three
+//! flows ([`Flow`]):
+//!
+//! - [`Flow::Server`]: InitUpload / UploadPart / FinishUpload, authenticated with the key by the
+//!   common parameters, each attempt signed afresh (new Nonce and Timestamp, so a retry is never a
+//!   replay); parts in parallel, resume, instant upload.
+//! - [`Flow::Multipart`]: MultipartUploadVodFile, the older one-call flow: one part at a time, at the
+//!   offset the server names.
+//! - [`Flow::Ugc`]: the browser's calls (InitUploadEx / UploadPartEx / FinishUploadEx), with a UGC
+//!   signature given or made from the key.
+//!
+//! The file is read once for its SHA-1, then once more, part by part, as the parts go.
+//!
+//! ```no_run
+//! use vod_upload::{Auth, Key, Uploader};
+//!
+//! # async fn run() -> Result<(), vod_upload::Error> {
+//! let key = Key { secret_id: std::env::var("VOD_SECRET_ID").unwrap(), secret_key: std::env::var("VOD_SECRET_KEY").unwrap() };
+//! let mut uploader = Uploader::new("https://vod2.qcloud.com/v2/index.php", Auth::Key(key));
+//! uploader.meta.tags.push("lecture".into());
+//! let result = uploader.upload("talk.mp4").await?;
+//! println!("{} at {} ({} bytes sent, {} resumed)", result.file_id, result.url, result.uploaded_bytes, result.resumed_bytes);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Uploader::upload`] is `Send`: the upload runs on a thread of its own (a blocking-pool thread of
+//! the caller's tokio runtime, with a single-threaded runtime inside), so a backend can spawn it.
+
+mod env;
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+pub use vod_ugc_uploader::keyed::Key;
+pub use vod_ugc_uploader::progress::{Phase, Progress};
+pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadResult};
+use vod_ugc_uploader::hash::FileHasher;
+use vod_ugc_uploader::progress::Meter;
+use vod_ugc_uploader::retry::Backoff;
+use vod_ugc_uploader::{contiguous, plan, upload_flavour, FileInfo, Options};
+
+/// Which calls upload the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// InitUpload / UploadPart / FinishUpload, with the key.
+    Server,
+    /// MultipartUploadVodFile, with the key.
+    Multipart,
+    /// InitUploadEx / UploadPartEx / FinishUploadEx, with a UGC signature.
+    Ugc,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Server => "server",
+            Flow::Multipart => "multipart",
+            Flow::Ugc => "ugc",
+        }
+    }
+
+    /// The part sizes the flow allows, and its default.
+    pub fn part_sizes(self) -> (std::ops::RangeInclusive<u64>, u64) {
+        match self {
+            // InitUpload takes any size between InitUploadEx's two.
+            Flow::Server => (plan::PART_SIZES[0]..=plan::PART_SIZES[1], plan::DEFAULT_PART_SIZE),
+            Flow::Multipart => (contiguous::PART_SIZES, contiguous::DEFAULT_PART_SIZE),
+            Flow::Ugc => (plan::PART_SIZES[0]..=plan::PART_SIZES[1], plan::DEFAULT_PART_SIZE),
+        }
+    }
+
+    /// Whether `size` is a part size the flow allows.
+    pub fn allows_part_size(self, size: u64) -> bool {
+        match self {
+            Flow::Ugc => plan::PART_SIZES.contains(&size),
+            _ => self.part_sizes().0.contains(&size),
+        }
+    }
+}
+
+/// How the uploads are authenticated.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// The key: it signs every call of the server flows, or makes the UGC signature.
+    Key(Key),
+    /// A UGC signature for the file, issued elsewhere (the UGC flow only).
+    Signature(String),
+}
+
+/// An upload's settings. Build one with [`Uploader::new`] and adjust the fields.
+#[derive(Debug, Clone)]
+pub struct Uploader {
+    /// The API URL, e.g. `http://127.0.0.1:8080/v2/index.php`.
+    pub endpoint: String,
+    pub flow: Flow,
+    pub auth: Auth,
+    /// `None`: the flow's default ([`Flow::part_sizes`]).
+    pub part_size: Option<u64>,
+    /// Parts in flight at once (the multipart flow sends one at a time).
+    pub concurrency: usize,
+    /// Retries per call for transient failures, with exponential backoff and jitter.
+    pub retries: u32,
+    pub meta: Meta,
+    /// The `uid` of a UGC signature made from the key.
+    pub uid: String,
+}
+
+/// Why an upload did not happen.
+#[derive(Debug)]
+pub enum Error {
+    /// The settings do not go together (e.g. the server flow without a key).
+    Settings(String),
+    /// The file could not be read for its SHA-1.
+    File(String),
+    /// The upload failed: the step, and what came back (the server's code where it answered one).
+    Upload { error: UploadError, flavour: Flavour },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Settings(why) => write!(f, "{why}"),
+            Error::File(why) => write!(f, "hash step: {why}"),
+            // The core names the UGC calls; the flavour's own name is the one that was sent.
+            Error::Upload { error, flavour } => match (error.step.action(), flavour.action(error.step)) {
+                (Some(ugc), Some(sent)) => write!(f, "{}", error.to_string().replacen(ugc, sent, 1)),
+                _ => write!(f, "{error}"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Uploader {
+    /// Settings for `endpoint`: the server flow with a key, the UGC flow with a signature; four
+    /// parts at once, five retries.
+    pub fn new(endpoint: &str, auth: Auth) -> Uploader {
+        let flow = match auth {
+            Auth::Key(_) => Flow::Server,
+            Auth::Signature(_) => Flow::Ugc,
+        };
+        Uploader {
+            endpoint: endpoint.to_string(),
+            flow,
+            auth,
+            part_size: None,
+            concurrency: vod_ugc_uploader::options::DEFAULT_CONCURRENCY,
+            retries: vod_ugc_uploader::options::DEFAULT_RETRIES,
+            meta: Meta::default(),
+            uid: "backend".to_string(),
+        }
+    }
+
+    /// Whether the settings go together; the message says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.flow != Flow::Ugc && matches!(self.auth, Auth::Signature(_)) {
+            return Err(format!("--flow {} signs every call with the key: give --secret-id and --secret-key, not --signature", self.flow.as_str()));
+        }
+        if let Some(size) = self.part_size.filter(|&s| !self.flow.allows_part_size(s)) {
+            let allowed = match self.flow {
+                Flow::Ugc => "524288 or 1048576".to_string(),
+                flow => format!("{}..={}", flow.part_sizes().0.start(), flow.part_sizes().0.end()),
+            };
+            return Err(format!("--part-size {size} is not allowed in the {} flow ({allowed})", self.flow.as_str()));
+        }
+        if self.meta.tags.len() > 10 {
+            return Err(format!("at most 10 tags, not {}", self.meta.tags.len()));
+        }
+        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
+            return Err(format!("--endpoint {:?} is not an http(s) URL", self.endpoint));
+        }
+        Ok(())
+    }
+
+    fn flavour(&self) -> Flavour {
+        match self.flow {
+            Flow::Server => Flavour::Server(self.meta.clone()),
+            Flow::Multipart => Flavour::Multipart(self.meta.clone()),
+            Flow::Ugc => Flavour::Ugc,
+        }
+    }
+
+    /// Uploads the file at `path`.
+    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadResult, Error> {
+        self.upload_with_progress(path, |_| {}).await
+    }
+
+    /// Uploads the file at `path`, reporting progress (hashing, uploading, finishing) as it goes.
+    pub async fn upload_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        on_progress: impl Fn(Progress) + Send + 'static,
+    ) -> Result<UploadResult, Error> {
+        self.check().map_err(Error::Settings)?;
+        let (uploader, path) = (self.clone(), path.as_ref().to_path_buf());
+        let run = move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Settings(format!("no runtime: {e}")))?;
+            runtime.block_on(uploader.run(&path, &on_progress))
+        };
+        tokio::task::spawn_blocking(run).await.map_err(|e| Error::Settings(format!("the upload thread failed: {e}")))?
+    }
+
+    async fn run(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<UploadResult, Error> {
+        let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
+        let flavour = self.flavour();
+        let env = env::NetEnv::new(self, path, on_progress).map_err(Error::Settings)?;
+        let (_, default_part_size) = self.flow.part_sizes();
+        let options = Options {
+            endpoint: self.endpoint.clone(),
+            part_size: self.part_size.unwrap_or(default_part_size),
+            concurrency: self.concurrency.max(1),
+            retries: self.retries,
+            backoff: Backoff::default(),
+        };
+        upload_flavour(&env, &file, &options, flavour.clone()).await.map_err(|error| Error::Upload { error, flavour })
+    }
+}
+
+/// The file's name, size and SHA-1, in one read pass.
+pub fn hash_file(path: &Path, on_progress: &dyn Fn(Progress)) -> std::io::Result<FileInfo> {
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let started = Instant::now();
+    let mut meter = Meter::new(Phase::Hashing, size, 0, 0.0);
+    let mut hasher = FileHasher::new();
+    let mut buffer = vec![0; 4 << 20];
+    let mut read = 0;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        read += n as u64;
+        on_progress(meter.advance(n as u64, started.elapsed().as_secs_f64() * 1000.0));
+    }
+    if read != size {
+        return Err(std::io::Error::other(format!("it changed while it was read ({size} bytes, then {read})")));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(FileInfo::new(&name, size, hasher.finish_hex()))
+}

@@ -1,0 +1,168 @@
+//! `vod-upload FILE --endpoint URL ...`: uploads one file from an app backend (see `--help`).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use clap::{CommandFactory, Parser, ValueEnum};
+use vod_upload::{Auth, Flow, Key, Phase, Progress, Uploader};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlowArg {
+    /// InitUpload / UploadPart / FinishUpload, signed with the key (the default with a key).
+    Server,
+    /// MultipartUploadVodFile, the older one-call flow, signed with the key.
+    Multipart,
+    /// InitUploadEx / UploadPartEx / FinishUploadEx, with --signature or a signature made from the key.
+    Ugc,
+}
+
+#[derive(Parser)]
+#[command(name = "vod-upload", version, about = "Upload a file to a VOD service from an app backend")]
+#[command(after_help = "The key can also come from VOD_SECRET_ID and VOD_SECRET_KEY. A key given in argv is \
+visible to every user of this machine (ps, /proc): prefer the environment.\n\n\
+With --json, stdout is one JSON object: {\"fileId\",\"url\",\"fileSha\",\"instant\",\"resumedBytes\",\"uploadedBytes\"}. \
+Exit status: 0 uploaded, 1 failed (one line `error: ...` on stderr), 2 bad arguments.")]
+struct Cli {
+    /// The file to upload.
+    file: PathBuf,
+    /// The API URL, e.g. http://127.0.0.1:8080/v2/index.php.
+    #[arg(long)]
+    endpoint: String,
+    /// Which calls upload the file [default: server with a key, ugc with --signature].
+    #[arg(long, value_enum)]
+    flow: Option<FlowArg>,
+    /// The SecretId of the key (or VOD_SECRET_ID).
+    #[arg(long, env = "VOD_SECRET_ID")]
+    secret_id: Option<String>,
+    /// The key (or VOD_SECRET_KEY). In argv it is visible to every user of the machine.
+    #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// A UGC signature for this file, issued by the app backend (--flow ugc).
+    #[arg(long)]
+    signature: Option<String>,
+    /// Part size in bytes: ugc 524288 or 1048576, server 524288..=1048576, multipart 524288..=5242880
+    /// [default: 1048576].
+    #[arg(long)]
+    part_size: Option<u64>,
+    /// Parts in flight at once (multipart sends one at a time).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    concurrency: u32,
+    /// Retries per call for transient failures (network, HTTP 5xx, retryable codes).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=20))]
+    retries: u32,
+    /// The class id the file is filed under.
+    #[arg(long)]
+    class_id: Option<u64>,
+    /// A tag (repeatable, at most 10).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Print one JSON object on stdout when done.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The settings the arguments give, or what is wrong with them.
+fn uploader(cli: &Cli) -> Result<Uploader, String> {
+    let key = match (&cli.secret_id, &cli.secret_key) {
+        (Some(secret_id), Some(secret_key)) => Some(Key { secret_id: secret_id.clone(), secret_key: secret_key.clone() }),
+        (None, None) => None,
+        (Some(_), None) => return Err("--secret-id needs --secret-key (or VOD_SECRET_KEY)".into()),
+        (None, Some(_)) => return Err("--secret-key needs --secret-id (or VOD_SECRET_ID)".into()),
+    };
+    let flow = match (cli.flow, &key, &cli.signature) {
+        (Some(FlowArg::Server), ..) => Flow::Server,
+        (Some(FlowArg::Multipart), ..) => Flow::Multipart,
+        // A signature given asks for the UGC flow, even where a key is in the environment.
+        (Some(FlowArg::Ugc), ..) | (None, _, Some(_)) => Flow::Ugc,
+        (None, Some(_), None) => Flow::Server,
+        (None, None, None) => return Err("give the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY), or --signature".into()),
+    };
+    let auth = match (flow, &cli.signature, key) {
+        (Flow::Ugc, Some(signature), _) => Auth::Signature(signature.clone()),
+        (_, _, Some(key)) => Auth::Key(key),
+        (_, Some(signature), None) => Auth::Signature(signature.clone()),
+        (Flow::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
+        (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.as_str())),
+    };
+    let mut uploader = Uploader::new(&cli.endpoint, auth);
+    uploader.flow = flow;
+    uploader.part_size = cli.part_size;
+    uploader.concurrency = cli.concurrency as usize;
+    uploader.retries = cli.retries;
+    uploader.meta.class_id = cli.class_id;
+    uploader.meta.tags = cli.tags.clone();
+    uploader.check()?;
+    Ok(uploader)
+}
+
+/// A one-line bar on stderr, redrawn in place.
+fn draw(progress: &Progress) {
+    const WIDTH: usize = 30;
+    let share = if progress.total == 0 { 1.0 } else { progress.loaded as f64 / progress.total as f64 };
+    let filled = ((share * WIDTH as f64) as usize).min(WIDTH);
+    let speed = match progress.bytes_per_second {
+        s if s > 0.0 => format!(" {:.1} MB/s", s / 1e6),
+        _ => String::new(),
+    };
+    let eta = progress.eta_seconds.map(|s| format!(" {:.0}s left", s.ceil())).unwrap_or_default();
+    let line = format!("\r{:<9} [{}{}] {:>3.0}%{speed}{eta}\x1b[K", progress.phase.as_str(), "#".repeat(filled), ".".repeat(WIDTH - filled), share * 100.0);
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let uploader = match uploader(&cli) {
+        Ok(uploader) => uploader,
+        Err(why) => Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why).exit(),
+    };
+    let bar = std::io::stderr().is_terminal();
+    // At most ten redraws a second, and always the last of a phase.
+    let last = Mutex::new((Instant::now(), Phase::Hashing));
+    let on_progress = move |progress: Progress| {
+        if !bar {
+            return;
+        }
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        if progress.phase != last.1 || progress.loaded == progress.total || last.0.elapsed().as_millis() >= 100 {
+            *last = (Instant::now(), progress.phase);
+            draw(&progress);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: no runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(uploader.upload_with_progress(&cli.file, on_progress));
+    if bar {
+        eprint!("\r\x1b[K");
+    }
+    match outcome {
+        Ok(result) if cli.json => {
+            let json = serde_json::json!({
+                "fileId": result.file_id,
+                "url": result.url,
+                "fileSha": result.file_sha,
+                "instant": result.instant,
+                "resumedBytes": result.resumed_bytes,
+                "uploadedBytes": result.uploaded_bytes,
+            });
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok(result) => {
+            let how = if result.instant { " (instant: the server had it)".to_string() } else { format!(" ({} bytes sent, {} resumed)", result.uploaded_bytes, result.resumed_bytes) };
+            println!("{}: fileId {} url {}{how}", cli.file.display(), result.file_id, result.url);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `vod-upload` against the real `vod-server` binary on a real port, in the UGC flow (the one
+//! vod-server speaks today): a fresh upload (the bytes fetched back from the url and compared), an
+//! instant one, a resume after the CLI is killed mid-upload, a quarter of the calls failing, a wrong
+//! key failing fast with no part sent, and bad arguments.
+//!
+//! The server binary is `target/<profile>/vod-server` (`cargo test --workspace` builds it; alone,
+//! run `cargo build -p vod-server` first).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const SECRET_ID: &str = "AKIDclitest";
+const SECRET_KEY: &str = "cli-test-secret-key";
+
+fn server_binary() -> PathBuf {
+    // target/<profile>/deps/cli-<hash> → target/<profile>/vod-server
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(Path::parent).unwrap().join("vod-server");
+    assert!(path.exists(), "{} is missing: run `cargo build -p vod-server` (cargo test --workspace builds it)", path.display());
+    path
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = Command::new(server_binary())
+            .args(["--listen", "127.0.0.1:0", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn vod-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).to_string();
+        Server { child, addr, dir }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}/v2/index.php", self.addr)
+    }
+
+    /// Lines the server logged for `action` with code 0.
+    fn acknowledged(&self, action: &str) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        log.lines().filter(|l| l.starts_with(&format!("{action} ")) && l.contains(" code=0 ")).count()
+    }
+
+    fn sent(&self, action: &str) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        log.lines().filter(|l| l.starts_with(&format!("{action} "))).count()
+    }
+
+    /// GET `url` (on this server) and return the body.
+    fn download(&self, url: &str) -> Vec<u8> {
+        let path = url.split_once(&self.addr).map(|(_, p)| p).unwrap_or_else(|| panic!("{url} is not on {}", self.addr));
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+        let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(!head.contains("chunked"), "{head}");
+        raw[split + 4..].to_vec()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[path = "../../tests/common/bytes.rs"]
+mod random;
+use random::bytes as data;
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn cli() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vod-upload"));
+    command.env_remove("VOD_SECRET_ID").env_remove("VOD_SECRET_KEY").stdin(Stdio::null());
+    command
+}
+
+/// `vod-upload FILE --endpoint … --flow ugc --json` with the key in the environment, plus `extra`.
+fn ugc(server: &Server, file: &Path, extra: &[&str]) -> Command {
+    let mut command = cli();
+    command.arg(file).args(["--endpoint", &server.endpoint(), "--flow", "ugc", "--json"]).args(extra);
+    command.env("VOD_SECRET_ID", SECRET_ID).env("VOD_SECRET_KEY", SECRET_KEY);
+    command
+}
+
+/// The one JSON object on stdout of a successful run.
+fn result(output: &Output) -> Value {
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(output.status.success(), "exit {:?}; stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.lines().count(), 1, "one line on stdout: {stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["fileId", "fileSha", "instant", "resumedBytes", "uploadedBytes", "url"]);
+    v
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    vod_ugc_uploader::hash::sha1_hex(bytes)
+}
+
+#[test]
+fn fresh_then_instant() {
+    let server = Server::start(&[]);
+    let bytes = data(3 * 1_048_576 + 12_345, 1);
+    let file = write_file(server.dir.path(), "fresh clip.mp4", &bytes);
+    let v = result(&ugc(&server, &file, &["--part-size", "524288", "--concurrency", "3", "--tag", "cli", "--class-id", "4"]).output().unwrap());
+    assert_eq!(v["fileSha"], sha1_hex(&bytes));
+    assert_eq!((v["instant"].as_bool(), v["resumedBytes"].as_u64(), v["uploadedBytes"].as_u64()), (Some(false), Some(0), Some(bytes.len() as u64)));
+    let file_id = v["fileId"].as_str().unwrap();
+    assert!(file_id.len() >= 19 && file_id.bytes().all(|b| b.is_ascii_digit()), "{file_id}");
+    assert_eq!(server.download(v["url"].as_str().unwrap()), bytes, "the stored file is the file");
+    assert_eq!(server.acknowledged("UploadPartEx"), 7);
+
+    let again = result(&ugc(&server, &file, &[]).output().unwrap());
+    assert_eq!((again["instant"].as_bool(), again["uploadedBytes"].as_u64()), (Some(true), Some(0)));
+    assert_eq!(again["fileId"], v["fileId"]);
+    assert_eq!(server.sent("UploadPartEx"), 7, "nothing uploaded the second time");
+}
+
+#[test]
+fn resume_after_the_cli_is_killed_mid_upload() {
+    // Every call answered after 150 ms, one part at a time: the upload takes seconds.
+    let server = Server::start(&["--fault-rate", "1", "--fault-kinds", "slow", "--slow-ms", "150"]);
+    let bytes = data(16 * 524_288 + 77, 2);
+    let file = write_file(server.dir.path(), "resume.mp4", &bytes);
+    let mut child = ugc(&server, &file, &["--part-size", "524288", "--concurrency", "1"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while server.acknowledged("UploadPartEx") < 4 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no parts acknowledged");
+        assert!(child.try_wait().unwrap().is_none(), "the CLI ended before it was killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The part in flight when the CLI died may still be stored: let the server settle.
+    std::thread::sleep(Duration::from_millis(500));
+    let held = server.acknowledged("UploadPartEx") as u64;
+    assert!((4..16).contains(&held), "{held} parts held");
+    let sent_before = server.sent("UploadPartEx");
+
+    let v = result(&ugc(&server, &file, &["--part-size", "524288", "--concurrency", "4"]).output().unwrap());
+    let (resumed, uploaded) = (v["resumedBytes"].as_u64().unwrap(), v["uploadedBytes"].as_u64().unwrap());
+    assert_eq!(resumed, held * 524_288, "the parts held are not sent again");
+    assert_eq!(resumed + uploaded, bytes.len() as u64);
+    assert_eq!(server.sent("UploadPartEx") - sent_before, 17 - held as usize, "only the missing parts are sent");
+    assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
+}
+
+#[test]
+fn a_quarter_of_the_calls_failing_is_retried_through() {
+    let server = Server::start(&["--fault-rate", "0.25", "--fault-seed", "7", "--slow-ms", "50"]);
+    let bytes = data(6 * 524_288 + 3, 3);
+    let file = write_file(server.dir.path(), "faults.mp4", &bytes);
+    let output = ugc(&server, &file, &["--part-size", "524288", "--retries", "12"]).output().unwrap();
+    let v = result(&output);
+    assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
+    assert!(server.sent("UploadPartEx") > 7, "some parts were sent again: {}", server.sent("UploadPartEx"));
+}
+
+#[test]
+fn a_wrong_key_fails_fast_with_no_part_sent() {
+    let server = Server::start(&[]);
+    let file = write_file(server.dir.path(), "wrong.mp4", &data(2 * 1_048_576, 4));
+    let started = Instant::now();
+    let output = ugc(&server, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: InitUploadEx (init step)") && stderr.contains("-10002"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The signature is refreshed once (the protocol's rule), then the upload fails: no part goes.
+    assert_eq!((server.sent("InitUploadEx"), server.sent("UploadPartEx")), (2, 0));
+}
+
+#[test]
+fn a_signature_given_is_used_as_is() {
+    let server = Server::start(&[]);
+    let bytes = data(700_000, 5);
+    let file = write_file(server.dir.path(), "given.mp4", &bytes);
+    let out = Command::new(server_binary())
+        .args(["sign", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--file-sha", &sha1_hex(&bytes), "--file-name", "given.mp4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let signature = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // With a (wrong) key in the environment too: a signature given means the UGC flow, with it.
+    let output = cli()
+        .arg(&file)
+        .args(["--endpoint", &server.endpoint(), "--signature", &signature, "--json"])
+        .env("VOD_SECRET_ID", SECRET_ID)
+        .env("VOD_SECRET_KEY", "not-the-key")
+        .output()
+        .unwrap();
+    let v = result(&output);
+    assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
+}
+
+#[test]
+fn bad_arguments_print_usage_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "a.mp4", b"abc");
+    let file = file.to_str().unwrap();
+    let key = ["--secret-id", "id", "--secret-key", "k"];
+    let cases: Vec<Vec<&str>> = vec![
+        vec![file],
+        vec![file, "--endpoint", "http://h/v2/index.php"],
+        vec![file, "--endpoint", "http://h/v2/index.php", "--flow", "server", "--signature", "s"],
+        [&[file, "--endpoint", "http://h/v2/index.php", "--part-size", "600000", "--flow", "ugc"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--part-size", "6000000", "--flow", "multipart"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--concurrency", "0"][..], &key].concat(),
+        vec![file, "--endpoint", "http://h/v2/index.php", "--secret-id", "only-the-id"],
+        vec![file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart"],
+        [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "sideways"][..], &key].concat(),
+    ];
+    for args in cases {
+        let output = cli().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // clap prints the usage, or for a value out of range where to find it.
+        assert!(stderr.starts_with("error: ") && (stderr.contains("Usage: vod-upload") || stderr.contains("'--help'")), "{args:?}: {stderr}");
+    }
+    let help = cli().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("VOD_SECRET_KEY") && help.contains("visible to every user"), "{help}");
+}
+
+#[test]
+fn an_unreadable_file_fails_at_the_hash_step() {
+    let output = cli().args(["/nonexistent/clip.mp4", "--endpoint", "http://127.0.0.1:9/v2/index.php", "--secret-id", "a", "--secret-key", "b"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("error: hash step: could not read /nonexistent/clip.mp4"), "{stderr}");
+}
