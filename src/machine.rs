@@ -44,7 +44,8 @@ pub enum Command {
     /// file); answer with [`Event::Reply`].
     Send(Id, Request),
     /// Read this part of the file and take its MD5; answer with [`Event::Read`]. Parts are asked for
-    /// ahead of sending them, so their bytes are there when a lane frees up.
+    /// ahead of sending them, so their bytes are there when a lane frees up; a part the server found
+    /// damaged is read again before it is sent again.
     Read(Id, Part),
     /// Wait this many milliseconds before a retry; answer with [`Event::Woke`].
     Sleep(Id, u32),
@@ -98,6 +99,9 @@ struct Pending {
     generation: u32,
     /// Waiting for the refreshed signature.
     parked: bool,
+    /// A part the server found damaged (−10006) is being read again, before it is sent again: the
+    /// read's id, and the server's error.
+    rereading: Option<(Id, UploadError)>,
 }
 
 /// A part whose read was asked for, and its MD5 once read.
@@ -221,7 +225,7 @@ impl Machine {
         match event {
             Event::Signature(signature) => self.signed(signature),
             Event::Reply(id, reply) => self.replied(id, reply, now_ms, random),
-            Event::Read(id, md5) => self.read(id, md5, now_ms),
+            Event::Read(id, md5) => self.read(id, md5, now_ms, random),
             Event::Woke(id, woke) => match woke {
                 Ok(()) => self.send(id),
                 Err(_) => self.abort(),
@@ -322,7 +326,7 @@ impl Machine {
 
     fn start(&mut self, call: Call) {
         let id = self.id();
-        self.calls.push(Pending { id, call, sends: 0, retries: 0, generation: 0, parked: false });
+        self.calls.push(Pending { id, call, sends: 0, retries: 0, generation: 0, parked: false, rereading: None });
         self.send(id);
     }
 
@@ -356,8 +360,7 @@ impl Machine {
 
     fn replied(&mut self, id: Id, reply: Result<HttpReply, EnvError>, now_ms: f64, random: f64) {
         let Some(index) = self.calls.iter().position(|c| c.id == id) else { return };
-        let pending = &self.calls[index];
-        let (step, sends, retries, sent_with) = (pending.call.step(), pending.sends, pending.retries, pending.generation);
+        let (step, sends) = (self.calls[index].call.step(), self.calls[index].sends);
         let outcome = match reply {
             Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
             Err(EnvError::Aborted) => return self.fail(UploadError::new(step, ErrorKind::Aborted)),
@@ -378,6 +381,19 @@ impl Machine {
         if self.no_session(&error) {
             return self.ask_init_again();
         }
+        // A damaged part is read again before the retry decision (see `reread`).
+        if let (Call::Part(part, _), Some(PART_DAMAGED)) = (&self.calls[index].call, error.code()) {
+            let part = *part;
+            let read = self.id();
+            self.calls[index].rereading = Some((read, error));
+            return self.commands.push_back(Command::Read(read, part));
+        }
+        self.retry(index, error, random);
+    }
+
+    /// The retry decision for the call at `index`, which failed with `error`, carried out.
+    fn retry(&mut self, index: usize, error: UploadError, random: f64) {
+        let Pending { id, retries, generation: sent_with, .. } = self.calls[index];
         let failure = Failure {
             error: &error,
             retries,
@@ -505,16 +521,33 @@ impl Machine {
         self.start(Call::Init);
     }
 
-    fn read(&mut self, id: Id, md5: Result<String, EnvError>, now_ms: f64) {
-        match md5 {
-            Ok(md5) => {
-                if let Some(read) = self.reads.iter_mut().find(|r| r.id == id) {
-                    read.md5 = Some(md5);
-                }
-                self.schedule(now_ms);
+    fn read(&mut self, id: Id, md5: Result<String, EnvError>, now_ms: f64, random: f64) {
+        let md5 = match md5 {
+            Ok(md5) => md5,
+            Err(EnvError::Aborted) => return self.abort(),
+            Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => return self.fail(UploadError::new(Step::Part, ErrorKind::Read(why))),
+        };
+        if let Some(index) = self.calls.iter().position(|c| c.rereading.as_ref().is_some_and(|(read, _)| *read == id)) {
+            return self.reread(index, md5, random);
+        }
+        if let Some(read) = self.reads.iter_mut().find(|r| r.id == id) {
+            read.md5 = Some(md5);
+        }
+        self.schedule(now_ms);
+    }
+
+    /// A part the server found damaged, read again. Another MD5 than the one it was sent with means
+    /// the file changed on disk under the upload (some browsers read the new bytes rather than
+    /// refuse): a read error, at once. The same MD5 means the bytes were damaged on the way: the part
+    /// is sent again as any transient failure is.
+    fn reread(&mut self, index: usize, md5: String, random: f64) {
+        let (_, error) = self.calls[index].rereading.take().expect("the call was being read again");
+        match &self.calls[index].call {
+            Call::Part(part, sent) if *sent != md5 => {
+                let why = format!("it changed on disk while it was uploaded (the part at offset {} no longer has the MD5 it was sent with)", part.offset);
+                self.fail(UploadError::new(Step::Part, ErrorKind::Read(why)));
             }
-            Err(EnvError::Aborted) => self.abort(),
-            Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => self.fail(UploadError::new(Step::Part, ErrorKind::Read(why))),
+            _ => self.retry(index, error, random),
         }
     }
 
@@ -555,6 +588,9 @@ impl Machine {
 
 /// The code of a part or finish call that found no upload session (never opened, or finished).
 const NO_SESSION: i64 = -10005;
+
+/// The code of a part whose body's MD5 is not its `dataMd5`.
+const PART_DAMAGED: i64 = -10006;
 
 /// The longest signature taken, in bytes. An upload signature is a few hundred (a 20-byte MAC and about
 /// ten short fields, in Base64); this leaves room for long names, uids and ten tags, and keeps each
@@ -644,6 +680,46 @@ mod tests {
         assert_eq!(drain(&mut m), [Command::Sleep(id, 250)]);
         m.handle(Event::Woke(id, Ok(())), 0.0, 0.0);
         assert_eq!(drain(&mut m), [Command::Send(id, first)]);
+    }
+
+    /// A machine for a 10-byte file whose one part, read with MD5 `m0`, was sent and refused as
+    /// damaged (−10006): the part's call, what it sent, and the second read it asked for.
+    fn damaged_part() -> (Machine, Id, Command, Id) {
+        let (mut m, init, _) = init_sent();
+        m.handle(Event::Reply(init, ok(r#"{"code":0}"#)), 0.0, 0.5);
+        let [Command::Read(read, part)] = drain(&mut m)[..] else { panic!("one part to read") };
+        m.handle(Event::Read(read, Ok("m0".into())), 0.0, 0.5);
+        let sent = drain(&mut m).remove(0);
+        let Command::Send(call, _) = sent else { panic!("the part is sent once read: {sent:?}") };
+        m.handle(Event::Reply(call, ok(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#)), 0.0, 0.0);
+        let [Command::Read(again, reread)] = drain(&mut m)[..] else { panic!("the part is read again, and nothing else") };
+        assert_eq!((reread, again > read), (part, true), "the same part, under a new id");
+        (m, call, sent, again)
+    }
+
+    #[test]
+    fn a_damaged_part_read_again_alike_is_sent_again_after_a_backoff() {
+        let (mut m, call, sent, again) = damaged_part();
+        m.handle(Event::Read(again, Ok("m0".into())), 0.0, 0.0);
+        assert_eq!(drain(&mut m), [Command::Sleep(call, 250)]);
+        m.handle(Event::Woke(call, Ok(())), 0.0, 0.0);
+        assert_eq!(drain(&mut m), [sent]);
+        m.handle(Event::Reply(call, ok(r#"{"code":0}"#)), 0.0, 0.0);
+        assert!(matches!(drain(&mut m)[..], [Command::Send(_, ref finish)] if finish.url.contains("Action=FinishUploadEx")));
+    }
+
+    #[test]
+    fn a_damaged_part_read_again_otherwise_fails_as_a_file_that_changed() {
+        let (mut m, _, _, again) = damaged_part();
+        m.handle(Event::Read(again, Ok("m1".into())), 0.0, 0.0);
+        assert_eq!(drain(&mut m), [], "not sent again");
+        let error = m.take_outcome().unwrap().unwrap_err();
+        assert_eq!(error.step, Step::Part);
+        assert!(matches!(error.kind, ErrorKind::Read(_)), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "could not read the file: it changed on disk while it was uploaded (the part at offset 0 no longer has the MD5 it was sent with)"
+        );
     }
 
     #[test]

@@ -332,6 +332,25 @@ async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_
 }
 
 #[tokio::test]
+async fn a_file_changed_on_disk_under_the_upload_fails_as_a_read_error_not_as_damaged_parts() {
+    // Read ahead before the change, the later parts go with their old MD5 and new bytes, which a
+    // server refuses as damaged; the part read again has another MD5, and nothing is sent again.
+    let data = bytes((3 * MIB) as usize, 9);
+    let checking = |sent: &scripted::Sent, body: Option<&[u8]>| match sent.action.as_str() {
+        "UploadPartEx" if sent.param("dataMd5") != md5_hex(body.unwrap()) => json(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#),
+        _ => accepting(r#"{"code":0}"#)(sent, body),
+    };
+    let mut env = Scripted::new(data.clone(), checking);
+    env.edited = Some((2, bytes(data.len(), 10)));
+    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    assert_eq!(error.step, Step::Part);
+    assert!(matches!(error.kind, ErrorKind::Read(_)), "{error:?}");
+    assert!(error.to_string().contains("changed on disk while it was uploaded"), "{error}");
+    assert!(env.sleeps.borrow().is_empty(), "no retry");
+    assert_eq!(env.actions(), ["InitUploadEx", "UploadPartEx", "UploadPartEx", "UploadPartEx"], "each part sent once");
+}
+
+#[tokio::test]
 async fn retries_are_bounded_then_the_last_error_is_reported() {
     let data = bytes(2000, 6);
     let env = Scripted::new(data.clone(), |sent, _| match sent.action.as_str() {

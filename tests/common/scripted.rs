@@ -79,6 +79,8 @@ pub type Handler<'a> = Box<dyn Fn(&Sent, Option<&[u8]>) -> Result<HttpReply, Env
 
 pub struct Scripted<'a> {
     pub data: Vec<u8>,
+    /// The file changed on disk: after this many requests sent, it reads as these bytes.
+    pub edited: Option<(usize, Vec<u8>)>,
     pub handler: Handler<'a>,
     /// The labels of the signatures handed out, in order; the last one repeats.
     pub signatures: RefCell<Vec<String>>,
@@ -100,6 +102,7 @@ impl<'a> Scripted<'a> {
     pub fn new(data: Vec<u8>, handler: impl Fn(&Sent, Option<&[u8]>) -> Result<HttpReply, EnvError> + 'a) -> Self {
         Scripted {
             data,
+            edited: None,
             handler: Box::new(handler),
             signatures: RefCell::new(vec!["sig-1".into(), "sig-2".into(), "sig-3".into()]),
             signature_calls: Cell::new(0),
@@ -120,11 +123,20 @@ impl<'a> Scripted<'a> {
     pub fn count(&self, action: &str) -> usize {
         self.sent.borrow().iter().filter(|s| s.action == action).count()
     }
+
+    /// The bytes of `part` as the file reads now.
+    fn bytes_of(&self, part: Part) -> &[u8] {
+        let data = match &self.edited {
+            Some((after, edited)) if self.sent.borrow().len() >= *after => edited,
+            _ => &self.data,
+        };
+        &data[part.offset as usize..part.end() as usize]
+    }
 }
 
 impl Env for Scripted<'_> {
     async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
-        let body = request.part.map(|p| &self.data[p.offset as usize..p.end() as usize]);
+        let body = request.part.map(|p| self.bytes_of(p));
         let params = parse_query(&request.url);
         let sent = Sent {
             method: request.method,
@@ -149,7 +161,7 @@ impl Env for Scripted<'_> {
     }
 
     async fn part_md5(&self, part: Part) -> Result<String, EnvError> {
-        Ok(md5_hex(&self.data[part.offset as usize..part.end() as usize]))
+        Ok(md5_hex(self.bytes_of(part)))
     }
 
     async fn sleep(&self, ms: u32) -> Result<(), EnvError> {

@@ -120,15 +120,10 @@ forEngines(ENGINES, (engine, test) => {
     assert.equal(fileStats.finished, true);
   });
 
-  // Firefox reads a File whose file changed on disk after it was picked (Chromium and WebKit refuse to);
-  // the part then read differs from the body Firefox reads for the request, the server refuses it as
-  // damaged (-10006) until the retries run out, and the card says so instead of "could not read".
-  const CHANGED_FILE_UNREAD = {
-    firefox: 'Firefox ESR reads a file changed on disk after it was picked (no NotReadableError): the upload fails '
-      + 'as parts refused with -10006 (MD5 mismatch), not as a read error; nothing is stored (a known gap, see README)',
-  };
-
-  test('the file changed on disk mid-upload: a read error, nothing stored, and the file picked again uploads its new contents', { timeout: 120000, skip: CHANGED_FILE_UNREAD }, async (t) => {
+  // Chromium and WebKit refuse to read a File whose file changed on disk after it was picked. Firefox
+  // reads the new bytes: the server refuses a part whose body no longer has the MD5 read before
+  // (-10006), the part read again has another MD5, and the upload fails as a read error all the same.
+  test('the file changed on disk mid-upload: a read error, nothing stored, and the file picked again uploads its new contents', { timeout: 120000 }, async (t) => {
     const server = await startDemoServer();
     servers.push(server);
     const size = 12 * MiB + 9;
