@@ -114,8 +114,9 @@ async function main() {
     const wasmOpt = join(ROOT, 'node_modules', 'binaryen', 'bin', 'wasm-opt');
     if (!existsSync(wasmOpt)) throw new Error(`${relative(ROOT, wasmOpt)} missing: run \`bash scripts/setup.sh\` (npm ci)`);
     const before = statSync(wasmOut).size;
-    step('wasm-opt -O3 (npm binaryen)');
-    run(process.execPath, [wasmOpt, '-O3', ...WASM_FEATURES, wasmOut, '-o', wasmOut]);
+    // The producers and target_features sections are for tools, not browsers.
+    step('wasm-opt -O3, producers and target_features sections dropped (npm binaryen)');
+    run(process.execPath, [wasmOpt, '-O3', '--strip-producers', '--strip-target-features', ...WASM_FEATURES, wasmOut, '-o', wasmOut]);
     console.log(`build:   ${kb(before)} -> ${kb(statSync(wasmOut).size)}`);
   } else {
     step('wasm-opt skipped (--no-opt)');

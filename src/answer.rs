@@ -141,6 +141,7 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
                 Some(size) if SESSION_PART_SIZES.contains(&size) => size,
                 Some(size) => {
                     let (min, max) = SESSION_PART_SIZES.into_inner();
+                    let (size, min, max) = (size as i64, min as i64, max as i64);
                     let reason = format!("code 1 with dataSize {size}, outside the {min}–{max} bytes a session's parts may have");
                     return Err(malformed(Step::Init, &reason, reply));
                 }

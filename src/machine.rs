@@ -247,7 +247,7 @@ impl Machine {
     fn signed(&mut self, signature: Result<String, EnvError>) {
         let signature = match signature {
             Ok(s) if s.trim().len() > MAX_SIGNATURE_LEN => {
-                let why = format!("it returned {} bytes, and a signature is at most {MAX_SIGNATURE_LEN}", s.trim().len());
+                let why = format!("it returned {} bytes, and a signature is at most {}", s.trim().len() as i64, MAX_SIGNATURE_LEN as i64);
                 return self.fail(signature_error(ErrorKind::Signature(why)));
             }
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),

@@ -30,7 +30,7 @@ pub trait JsonValue: Sized {
     fn is_object(&self) -> bool;
 }
 
-pub use imp::{base64_text_after, decode_query_value, encode_query_value, Json};
+pub use imp::{base64_text_after, decode_query_value, encode_query_value, exp, Json};
 
 #[cfg(feature = "web")]
 mod imp {
@@ -105,6 +105,11 @@ mod imp {
     pub fn decode_query_value(value: &str) -> Option<String> {
         js_sys::decode_uri_component(&value.replace('+', " ")).ok().map(String::from)
     }
+
+    /// e^x with the platform's `Math.exp` (the wasm would otherwise carry its own).
+    pub fn exp(x: f64) -> f64 {
+        js_sys::Math::exp(x)
+    }
 }
 
 #[cfg(not(feature = "web"))]
@@ -173,5 +178,10 @@ mod imp {
             return None;
         }
         percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
+    }
+
+    /// e^x.
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
     }
 }

@@ -45,13 +45,13 @@ fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
 }
 
 pub fn init(endpoint: &str, file_sha: &str, file_size: u64, part_size: u64, signature: &str) -> Request {
-    let (size, data) = (file_size.to_string(), part_size.to_string());
+    let (size, data) = ((file_size as i64).to_string(), (part_size as i64).to_string());
     let params = [("fileSha", file_sha), ("fileSize", &size), ("dataSize", &data), ("signature", signature)];
     Request { method: Method::Get, url: url(endpoint, "InitUploadEx", &params), part: None }
 }
 
 pub fn part(endpoint: &str, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
-    let (offset, size) = (part.offset.to_string(), part.len.to_string());
+    let (offset, size) = ((part.offset as i64).to_string(), (part.len as i64).to_string());
     let params = [
         ("fileSha", file_sha),
         ("offset", &offset),
