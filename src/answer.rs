@@ -76,7 +76,7 @@ impl Answer {
             data_size: value.field("dataSize").and_then(|v| v.as_f64()).and_then(whole),
             list_parts,
             // `fileId` is a decimal string; a bare number is accepted too.
-            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| n.to_string()))),
+            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| (n as i64).to_string()))),
             url: text("url"),
             verify_content: text("verify_content"),
         })
