@@ -139,6 +139,7 @@ impl UploadError {
             Some(action) => format!("{action} ({} step)", self.step.as_str()),
             None => format!("{} step", self.step.as_str()),
         };
+        // Numbers are formatted as i64, the one integer formatting the wasm carries (the same digits).
         let tries = if self.attempts > 1 { format!(" after {} attempts", i64::from(self.attempts)) } else { String::new() };
         match &self.kind {
             ErrorKind::Aborted => write!(f, "upload aborted during the {what}"),

@@ -1,8 +1,8 @@
 //! The platform seam: what the core takes from the platform it runs on, chosen by cargo feature. With
 //! `web` (the browser build) JSON is read with the browser's own `JSON.parse`, query values are encoded
-//! with its `encodeURIComponent` and decoded with `decodeURIComponent`, and Base64 is decoded with
-//! `atob`, so the wasm carries no JSON parser, encoder or decoder; otherwise (feature `native`, the
-//! default) with `serde_json`, `percent-encoding` and `base64`.
+//! with its `encodeURIComponent` and decoded with `decodeURIComponent`, Base64 is decoded with `atob`
+//! and e^x is `Math.exp`, so the wasm carries no JSON parser, encoder, decoder or exp; otherwise
+//! (feature `native`, the default) with `serde_json`, `percent-encoding`, `base64` and `f64::exp`.
 
 #[cfg(not(any(feature = "web", feature = "native")))]
 compile_error!("enable cargo feature `native` (the default) or `web` (the browser build)");

@@ -45,6 +45,7 @@ fn url(endpoint: &str, action: &str, params: &[(&str, &str)]) -> String {
 }
 
 pub fn init(endpoint: &str, file_sha: &str, file_size: u64, part_size: u64, signature: &str) -> Request {
+    // As i64, the one integer formatting the wasm carries (the same digits: sizes are below 2^53).
     let (size, data) = ((file_size as i64).to_string(), (part_size as i64).to_string());
     let params = [("fileSha", file_sha), ("fileSize", &size), ("dataSize", &data), ("signature", signature)];
     Request { method: Method::Get, url: url(endpoint, "InitUploadEx", &params), part: None }
