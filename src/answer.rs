@@ -76,7 +76,7 @@ impl Answer {
             data_size: value.field("dataSize").and_then(|v| v.as_f64()).and_then(whole),
             list_parts,
             // `fileId` is a decimal string; a bare number is accepted too.
-            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| n.to_string()))),
+            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| (n as i64).to_string()))),
             url: text("url"),
             verify_content: text("verify_content"),
         })
@@ -141,6 +141,7 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
                 Some(size) if SESSION_PART_SIZES.contains(&size) => size,
                 Some(size) => {
                     let (min, max) = SESSION_PART_SIZES.into_inner();
+                    let (size, min, max) = (size as i64, min as i64, max as i64);
                     let reason = format!("code 1 with dataSize {size}, outside the {min}–{max} bytes a session's parts may have");
                     return Err(malformed(Step::Init, &reason, reply));
                 }

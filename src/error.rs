@@ -139,7 +139,8 @@ impl UploadError {
             Some(action) => format!("{action} ({} step)", self.step.as_str()),
             None => format!("{} step", self.step.as_str()),
         };
-        let tries = if self.attempts > 1 { format!(" after {} attempts", self.attempts) } else { String::new() };
+        // Numbers are formatted as i64, the one integer formatting the wasm carries (the same digits).
+        let tries = if self.attempts > 1 { format!(" after {} attempts", i64::from(self.attempts)) } else { String::new() };
         match &self.kind {
             ErrorKind::Aborted => write!(f, "upload aborted during the {what}"),
             ErrorKind::EmptyFile => write!(f, "the file is empty (0 bytes): there is nothing to upload"),
@@ -148,7 +149,7 @@ impl UploadError {
             ErrorKind::BadSignature(problem) => write!(f, "{problem}"),
             ErrorKind::Network(why) => write!(f, "{what} failed{tries}: network error: {why}"),
             ErrorKind::Http { status, body } => {
-                write!(f, "{what} failed{tries}: HTTP {status} instead of 200")?;
+                write!(f, "{what} failed{tries}: HTTP {} instead of 200", i64::from(*status))?;
                 if !body.is_empty() {
                     write!(f, "; the body began: \"{body}\"")?;
                 }

@@ -279,7 +279,7 @@ impl Machine {
     fn signed(&mut self, signature: Result<String, EnvError>) {
         let signature = match signature {
             Ok(s) if s.trim().len() > MAX_SIGNATURE_LEN => {
-                let why = format!("it returned {} bytes, and a signature is at most {MAX_SIGNATURE_LEN}", s.trim().len());
+                let why = format!("it returned {} bytes, and a signature is at most {}", s.trim().len() as i64, MAX_SIGNATURE_LEN as i64);
                 return self.fail(signature_error(ErrorKind::Signature(why)));
             }
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
@@ -544,7 +544,7 @@ impl Machine {
         let (_, error) = self.calls[index].rereading.take().expect("the call was being read again");
         match &self.calls[index].call {
             Call::Part(part, sent) if *sent != md5 => {
-                let why = format!("it changed on disk while it was uploaded (the part at offset {} no longer has the MD5 it was sent with)", part.offset);
+                let why = format!("it changed on disk while it was uploaded (the part at offset {} no longer has the MD5 it was sent with)", part.offset as i64);
                 self.fail(UploadError::new(Step::Part, ErrorKind::Read(why)));
             }
             _ => self.retry(index, error, random),

@@ -1,8 +1,8 @@
 //! The platform seam: what the core takes from the platform it runs on, chosen by cargo feature. With
 //! `web` (the browser build) JSON is read with the browser's own `JSON.parse`, query values are encoded
-//! with its `encodeURIComponent` and decoded with `decodeURIComponent`, and Base64 is decoded with
-//! `atob`, so the wasm carries no JSON parser, encoder or decoder; otherwise (feature `native`, the
-//! default) with `serde_json`, `percent-encoding` and `base64`.
+//! with its `encodeURIComponent` and decoded with `decodeURIComponent`, Base64 is decoded with `atob`
+//! and e^x is `Math.exp`, so the wasm carries no JSON parser, encoder, decoder or exp; otherwise
+//! (feature `native`, the default) with `serde_json`, `percent-encoding`, `base64` and `f64::exp`.
 
 #[cfg(not(any(feature = "web", feature = "native")))]
 compile_error!("enable cargo feature `native` (the default) or `web` (the browser build)");
@@ -30,7 +30,7 @@ pub trait JsonValue: Sized {
     fn is_object(&self) -> bool;
 }
 
-pub use imp::{base64_text_after, decode_query_value, encode_query_value, Json};
+pub use imp::{base64_text_after, decode_query_value, encode_query_value, exp, Json};
 
 #[cfg(feature = "web")]
 mod imp {
@@ -105,6 +105,11 @@ mod imp {
     pub fn decode_query_value(value: &str) -> Option<String> {
         js_sys::decode_uri_component(&value.replace('+', " ")).ok().map(String::from)
     }
+
+    /// e^x with the platform's `Math.exp` (the wasm would otherwise carry its own).
+    pub fn exp(x: f64) -> f64 {
+        js_sys::Math::exp(x)
+    }
 }
 
 #[cfg(not(feature = "web"))]
@@ -173,5 +178,10 @@ mod imp {
             return None;
         }
         percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
+    }
+
+    /// e^x.
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
     }
 }

@@ -58,7 +58,7 @@ impl Meter {
         let dt = now_ms - self.last_ms;
         if dt >= MIN_SAMPLE_MS {
             let sample = (self.loaded - self.last_loaded) as f64 / (dt / 1000.0);
-            let alpha = 1.0 - (-(dt / 1000.0) / SMOOTHING_S).exp();
+            let alpha = 1.0 - crate::platform::exp(-(dt / 1000.0) / SMOOTHING_S);
             self.rate = Some(match self.rate {
                 Some(rate) => rate + alpha * (sample - rate),
                 None => sample,

@@ -85,14 +85,15 @@ fn describe(url: &mut String, file: &FileInfo, meta: &crate::flavour::Meta) {
 
 /// InitUploadEx / InitUpload.
 pub fn init(endpoint: &str, flavour: &Flavour, file: &FileInfo, part_size: u64, signature: &str) -> Request {
-    let (size, data) = (file.size.to_string(), part_size.to_string());
+    // As i64, the one integer formatting the wasm carries (the same digits: sizes are below 2^53).
+    let (size, data) = ((file.size as i64).to_string(), (part_size as i64).to_string());
     let params = [("fileSha", file.sha.as_str()), ("fileSize", &size), ("dataSize", &data)];
     call(endpoint, flavour, Step::Init, &params, Some(file), signature, None)
 }
 
 /// UploadPartEx / UploadPart.
 pub fn part(endpoint: &str, flavour: &Flavour, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
-    let (offset, size) = (part.offset.to_string(), part.len.to_string());
+    let (offset, size) = ((part.offset as i64).to_string(), (part.len as i64).to_string());
     let params = [("fileSha", file_sha), ("offset", &offset), ("dataSize", &size), ("dataMd5", data_md5)];
     call(endpoint, flavour, Step::Part, &params, None, signature, Some(part))
 }
