@@ -8,6 +8,8 @@
 //   launchEngine(name, { args }) -> { name, version, goto(url), setInputFiles(selector, paths),
 //                           evaluate(fn, ...args), waitFor(fn, arg, { timeout, interval, message }),
 //                           screenshot(path), setViewport(width, height), logs(), close() }
+//     In Chromium it also has `page`, the Playwright page, for the Chromium-only tests that need what
+//     only Playwright gives (reload, network emulation and routing, the file chooser, locators).
 //     evaluate runs `fn` (an async function, sent as its source: it sees only its JSON arguments) in the
 //     page and resolves with its JSON result; waitFor calls `fn(arg)` in the page until it returns a
 //     truthy value, which it resolves with; logs() is what the page printed on its console (in WebKit,
@@ -96,6 +98,7 @@ async function launchChromium(args) {
   page.on('pageerror', (error) => lines.push(`[pageerror] ${error.message}`));
   return {
     version: `Chromium ${browser.version()}`,
+    page,
     goto: (url) => page.goto(url),
     setInputFiles: (selector, paths) => page.setInputFiles(selector, paths),
     evaluate: (fn, ...args) => page.evaluate(call(fn, args)),
@@ -284,7 +287,7 @@ const METHODS = ['goto', 'setInputFiles', 'evaluate', 'waitFor', 'screenshot', '
 /**
  * One node:test suite per engine of `names`, in which `define(engine, test)` registers its hooks and
  * tests. `engine` has the launched engine's methods (from the suite's `before` hooks on), its `name`,
- * its `version` once launched, and `skipped`: why the engine cannot run here (not installed, or named
+ * its `version` once launched, `page` in Chromium (launchEngine's), and `skipped`: why the engine cannot run here (not installed, or named
  * by `options.skip`, `{ webkit: 'why' }`), or null. `test(title, [options], fn)` is node:test's,
  * except that `options.skip` may also name engines; a test is skipped, with its reason in the
  * output, in an engine that is skipped or that its `skip` names. `options.args` are extra Chromium
@@ -296,6 +299,8 @@ export function forEngines(names, define, options = {}) {
     describe(name, () => {
       let live = null;
       const engine = { name, version: null, skipped };
+      // Chromium's Playwright page (see launchEngine), while the engine runs.
+      Object.defineProperty(engine, 'page', { get: () => live?.page, enumerable: true });
       for (const method of METHODS) {
         engine[method] = (...args) => {
           if (!live) throw new Error(`${name} is not running (${skipped ?? 'it failed to launch, or its tests are over'})`);

@@ -5,7 +5,6 @@
 //                                                                secretId, secretKey, logs(), stop(),
 //                                                                kill(signal), restart() }
 //   launchBrowser()                  -> playwright-core Browser (Debian Chromium, headless)
-//   newPage(browser, t)              -> Page; on test failure saves test-results/<test name>.png (+ .log)
 //   makeTempDir(prefix)              -> absolute path of a fresh directory, removed when the process exits
 //   writeRandomFile(dir, name, size, seed) -> path of a file of `size` deterministic pseudo-random bytes
 //   sha1File(path)                   -> lowercase hex SHA-1 of a file
@@ -17,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -353,71 +352,12 @@ export async function launchBrowser(options = {}) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run \`bash scripts/setup.sh\` (apt-get install chromium)`);
   }
   const c = await chromium();
-  const browser = await c.launch({
+  return c.launch({
     executablePath: CHROMIUM_PATH,
     args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     headless: true,
     ...(options.launch ?? {}),
   });
-  // node:test runs `after` hooks in the order they were registered, so a test that registered
-  // `browser.close()` before calling newPage() would close the browser before the failure screenshot.
-  // close() therefore runs the pages' pending finalizers first.
-  const close = browser.close.bind(browser);
-  browser[FINALIZERS] = new Set();
-  browser.close = async (...args) => {
-    for (const fin of [...browser[FINALIZERS]]) await fin();
-    return close(...args);
-  };
-  return browser;
-}
-
-const FINALIZERS = Symbol('vod-harness-finalizers');
-
-function safeName(name) {
-  return String(name).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 150) || 'test';
-}
-
-/**
- * A page in a fresh browser context. The page's console and errors are kept; when the test `t`
- * (a node:test TestContext) fails, a screenshot goes to test-results/<test name>.png and the page
- * log to test-results/<test name>.log. The context is closed after the test either way.
- * `page.consoleLog()` returns the collected lines.
- */
-export async function newPage(browser, t, options = {}) {
-  const context = await browser.newContext({ acceptDownloads: true, ...(options.context ?? {}) });
-  const page = await context.newPage();
-  const lines = [];
-  page.on('console', (msg) => lines.push(`[console.${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => lines.push(`[pageerror] ${err.stack || err.message}`));
-  page.on('requestfailed', (req) => lines.push(`[requestfailed] ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`));
-  page.on('worker', (worker) => {
-    lines.push(`[worker] ${worker.url()}`);
-  });
-  page.consoleLog = () => lines.slice();
-  if (t && typeof t.after === 'function') {
-    let done = false;
-    const finalize = async () => {
-      if (done) return;
-      done = true;
-      browser[FINALIZERS]?.delete(finalize);
-      try {
-        if (t.passed === false) {
-          mkdirSync(RESULTS_DIR, { recursive: true });
-          const base = join(RESULTS_DIR, safeName(t.fullName ?? t.name));
-          try { await page.screenshot({ path: `${base}.png`, fullPage: true, timeout: 10000 }); } catch (err) {
-            lines.push(`[harness] screenshot failed: ${err.message}`);
-          }
-          writeFileSync(`${base}.log`, `${lines.join('\n')}\n`);
-          process.stderr.write(`# failure screenshot: ${base}.png\n`);
-        }
-      } finally {
-        try { await context.close(); } catch { /* browser already closed */ }
-      }
-    };
-    browser[FINALIZERS]?.add(finalize);
-    t.after(finalize);
-  }
-  return page;
 }
 
 // ---------------------------------------------------------------------------------------------
