@@ -19,7 +19,7 @@ impl FileHasher {
 
     /// Lowercase hex, as `fileSha` wants it.
     pub fn finish_hex(self) -> String {
-        hex::encode(self.0.finalize())
+        lower_hex(&self.0.finalize())
     }
 }
 
@@ -31,7 +31,20 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 
 /// Lowercase hex MD5, as `dataMd5` wants it.
 pub fn md5_hex(bytes: &[u8]) -> String {
-    hex::encode(Md5::digest(bytes))
+    lower_hex(&Md5::digest(bytes))
+}
+
+/// Lowercase hex of a digest: one copy for both digests (the `hex` crate's generic encoder was
+/// instantiated once per digest type, and is larger than these lines in the wasm).
+#[inline(never)]
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 #[cfg(test)]
