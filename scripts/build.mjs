@@ -116,10 +116,8 @@ async function main() {
     const before = statSync(wasmOut).size;
     // Functions with one caller are inlined only up to 30 bytes (binaryen's default inlines any size):
     // the larger ones inlined are copies whose gzipped size outweighs a call (0.5 KB gzipped).
-    // -Oz run to a fixed point (--converge) is 0.1 KB gzipped smaller than one -O3 pass; the digests'
-    // compression loops are leaf functions, which inlining limits do not touch.
     // The producers and target_features sections are for tools, not browsers.
-    const flags = ['-Oz', '--converge', '--one-caller-inline-max-function-size=30', '--strip-producers', '--strip-target-features'];
+    const flags = ['-O3', '--one-caller-inline-max-function-size=30', '--strip-producers', '--strip-target-features'];
     step(`wasm-opt ${flags.join(' ')} (npm binaryen)`);
     run(process.execPath, [wasmOpt, ...flags, ...WASM_FEATURES, wasmOut, '-o', wasmOut]);
     console.log(`build:   ${kb(before)} -> ${kb(statSync(wasmOut).size)}`);
