@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 pub const MAX_PART_BYTES: usize = 1_048_576;
 /// The part sizes InitUploadEx accepts.
 pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
-/// The largest file accepted by default (1 TiB; `--max-file-size`).
-pub const MAX_FILE_SIZE: u64 = 1 << 40;
 /// How long a `verify_content` stays valid.
 pub const VERIFY_CONTENT_TTL_SECS: i64 = 86_400;
 

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+/// The largest file accepted by default (1 TiB; `--max-file-size`).
+pub const MAX_FILE_SIZE: u64 = 1 << 40;
+
 /// Everything the server needs to run. Build one with [`Config::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,7 +49,7 @@ impl Config {
             dev_signing: false,
             dev_origins: Vec::new(),
             faults: FaultConfig::default(),
-            max_file_size: crate::api::MAX_FILE_SIZE,
+            max_file_size: MAX_FILE_SIZE,
             limits: crate::store::Limits::default(),
         }
     }

@@ -75,7 +75,7 @@ struct ServeArgs {
     #[arg(long, default_value_t = 1000)]
     max_sessions: usize,
     /// The largest fileSize accepted, bytes.
-    #[arg(long, default_value_t = vod_server::api::MAX_FILE_SIZE)]
+    #[arg(long, default_value_t = vod_server::config::MAX_FILE_SIZE)]
     max_file_size: u64,
     /// How long a client may take for a request's head (or stay idle between requests), and
     /// between two pieces of a body.
