@@ -8,7 +8,8 @@ use serde_json::json;
 /// `{code, message, codeDesc, canRetry}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// -10001: `Action` or `signature` missing.
+    /// -10001: `Action` or `signature` missing; a server-API call's common parameter missing or
+    /// ill-formed.
     MissingCommon(String),
     /// -10002: the signature is refused.
     Signature(String),
@@ -24,6 +25,12 @@ pub enum ApiError {
     PartDamaged(String),
     /// -10006, canRetry 0: the assembled file does not match its SHA-1; the session is dropped.
     ShaMismatch(String),
+    /// 4500, canRetry 0 (server API): the Timestamp is more than 7200 s from the server's clock, or
+    /// the (SecretId, Nonce) was seen within the last 7200 s (a replay).
+    Replay(String),
+    /// MultipartUploadVodFile's own codes, canRetry 0: -25977 to -25986 (a parameter), -29200 (the
+    /// assembled file's SHA-1 does not match; the session is dropped).
+    Multipart(i64, String),
 }
 
 impl ApiError {
@@ -35,6 +42,8 @@ impl ApiError {
             ApiError::StorageWrite(_) => -10004,
             ApiError::NoSession(_) | ApiError::StorageRead(_) => -10005,
             ApiError::PartDamaged(_) | ApiError::ShaMismatch(_) => -10006,
+            ApiError::Replay(_) => 4500,
+            ApiError::Multipart(code, _) => *code,
         }
     }
 
@@ -52,6 +61,9 @@ impl ApiError {
             ApiError::StorageRead(_) => "ReadCacheFailed",
             ApiError::PartDamaged(_) => "PartMd5Mismatch",
             ApiError::ShaMismatch(_) => "FileShaMismatch",
+            ApiError::Replay(_) => "RequestExpiredOrReplayed",
+            ApiError::Multipart(-29200, _) => "FileShaMismatch",
+            ApiError::Multipart(..) => "InvalidParameter",
         }
     }
 
@@ -64,7 +76,9 @@ impl ApiError {
             | ApiError::NoSession(m)
             | ApiError::StorageRead(m)
             | ApiError::PartDamaged(m)
-            | ApiError::ShaMismatch(m) => m,
+            | ApiError::ShaMismatch(m)
+            | ApiError::Replay(m)
+            | ApiError::Multipart(_, m) => m,
         }
     }
 
