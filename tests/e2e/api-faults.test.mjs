@@ -4,31 +4,26 @@
 // retry delays.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { makeTempDir, writeRandomFile } from '../../support/harness.mjs';
+import { writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { assertSameBytes, globalStats } from './demo.mjs';
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir(`vod-e2e-api-faults-${engine.name}-`);
-    server = await startApiServer({ faults: { rate: 0.25, seed: 7, kinds: ['retry-code', 'http500', 'http503', 'drop'] } });
+  const setup = serverFor(engine, startApiServer, {
+    tempDir: `vod-e2e-api-faults-${engine.name}-`,
+    server: { faults: { rate: 0.25, seed: 7, kinds: ['retry-code', 'http500', 'http503', 'drop'] } },
   });
-  after(() => server?.stop());
 
   test('upload survives injected faults and stores the exact bytes', { timeout: 90000 }, async (t) => {
-    const path = await writeRandomFile(dir, 'faults.mp4', 3_000_000, 5);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'faults.mp4', 3_000_000, 5);
+    await openApiPage(engine, setup.server, [path]);
     const { result, error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ retries: 10, retryDelay: 20 }))));
     assert.equal(error, undefined, `completes despite faults: ${JSON.stringify(error)}`);
     await assertSameBytes(result.url, path);
-    const global = await globalStats(server.origin);
+    const global = await globalStats(setup.server.origin);
     assert.ok(global.faultsInjected > 0, `the server did inject faults (stats: ${JSON.stringify(global)})`);
     t.diagnostic(`faults injected: ${global.faultsInjected}; calls: ${JSON.stringify(global.calls)}`);
   });

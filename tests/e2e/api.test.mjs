@@ -9,39 +9,31 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
 import {
   DIST_DIR, REPO_ROOT, devSignature, makeTempDir, sha1File, sha1Hex, stats, writeRandomFile,
 } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { MiB, assertSameBytes, globalStats } from './demo.mjs';
 
 const PART = 512 * 1024;
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir(`vod-e2e-api-${engine.name}-`);
-    server = await startApiServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startApiServer, { tempDir: `vod-e2e-api-${engine.name}-` });
 
   /** How many InitUploadEx calls the server has seen. */
   async function initCalls() {
-    const n = (await globalStats(server.origin)).calls.InitUploadEx;
+    const n = (await globalStats(setup.server.origin)).calls.InitUploadEx;
     assert.equal(typeof n, 'number', 'GET /dev/stats counts InitUploadEx calls');
     return n;
   }
 
   test('a fresh upload stores the exact bytes and reports honest progress', { timeout: 60000 }, async () => {
     const size = 1_300_000;
-    const path = await writeRandomFile(dir, 'fresh.mp4', size, 1);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'fresh.mp4', size, 1);
+    await openApiPage(engine, setup.server, [path]);
     const { result, error, events, signatureCalls } = await engine.evaluate(async () => {
       const getSignature = signer();
       const onProgress = recorder();
@@ -76,7 +68,7 @@ forEngines(ENGINES, (engine, test) => {
     // The same name, size and modification time; other bytes near the end (in the last MiB, which the
     // cache checks again).
     const size = 2_500_000;
-    const path = await writeRandomFile(join(dir, 'original'), 'cached.mp4', size, 3);
+    const path = await writeRandomFile(join(setup.dir, 'original'), 'cached.mp4', size, 3);
     const changed = readFileSync(path);
     changed[2_400_000] ^= 0xff;
     const changedPath = join(makeTempDir('vod-e2e-api-changed-'), 'cached.mp4');
@@ -85,7 +77,7 @@ forEngines(ENGINES, (engine, test) => {
     utimesSync(path, date, date);
     utimesSync(changedPath, date, date);
 
-    await openApiPage(engine, server, [path, changedPath]);
+    await openApiPage(engine, setup.server, [path, changedPath]);
     const runs = await engine.evaluate(async () => {
       const run = async (file, extra = {}) => {
         const onProgress = recorder();
@@ -116,36 +108,36 @@ forEngines(ENGINES, (engine, test) => {
   test('resume adopts the session\'s part size and sends only the missing parts', { timeout: 60000 }, async () => {
     // Another client opened the session with 512 KiB parts and sent the first one.
     const size = 1_600_000;
-    const path = await writeRandomFile(dir, 'resume.mp4', size, 4);
+    const path = await writeRandomFile(setup.dir, 'resume.mp4', size, 4);
     const bytes = readFileSync(path);
     const sha = sha1Hex(bytes);
-    const sig = encodeURIComponent(await devSignature(server.origin, { fileSha: sha, fileName: 'resume.mp4', ttl: 3600 }));
-    const init = await fetch(`${server.endpoint}?Action=InitUploadEx&fileSha=${sha}&fileSize=${size}&dataSize=${PART}&signature=${sig}`);
+    const sig = encodeURIComponent(await devSignature(setup.server.origin, { fileSha: sha, fileName: 'resume.mp4', ttl: 3600 }));
+    const init = await fetch(`${setup.server.endpoint}?Action=InitUploadEx&fileSha=${sha}&fileSize=${size}&dataSize=${PART}&signature=${sig}`);
     assert.equal((await init.json()).code, 0);
     const first = bytes.subarray(0, PART);
     const md5 = createHash('md5').update(first).digest('hex');
-    const part = await fetch(`${server.endpoint}?Action=UploadPartEx&fileSha=${sha}&offset=0&dataSize=${PART}&dataMd5=${md5}&signature=${sig}`, {
+    const part = await fetch(`${setup.server.endpoint}?Action=UploadPartEx&fileSha=${sha}&offset=0&dataSize=${PART}&dataMd5=${md5}&signature=${sig}`, {
       method: 'POST',
       body: first,
     });
     assert.equal((await part.json()).code, 0);
 
     // This upload asks for 1 MiB parts; the server's session says 512 KiB.
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     const { result, error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ partSize: 1048576 }))));
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal(result.resumedBytes, PART);
     assert.equal(result.uploadedBytes, size - PART);
     await assertSameBytes(result.url, path);
-    assert.equal((await stats(server.origin, sha)).partsReceived, 4, 'part 0 once by hand, parts 1-3 by the uploader');
+    assert.equal((await stats(setup.server.origin, sha)).partsReceived, 4, 'part 0 once by hand, parts 1-3 by the uploader');
   });
 
   test('without IndexedDB, Web Workers or BYOB reads of Blob streams, upload and hashFile fall back and still store the exact bytes', { timeout: 60000 }, async () => {
     // What a browser without them (or a page that forbids them) gives the package: no hash cache, the
     // hashing on the page's thread, and the file read as slices.
     const size = 9 * MiB + 4321;
-    const path = await writeRandomFile(dir, 'fallbacks.mp4', size, 16);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'fallbacks.mp4', size, 16);
+    await openApiPage(engine, setup.server, [path]);
     const { missing, result, error, sha, hashing } = await engine.evaluate(async () => {
       Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });
       window.Worker = undefined;
@@ -171,8 +163,8 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('a refused signature is asked for once more', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'refresh.mp4', 600_000, 6);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'refresh.mp4', 600_000, 6);
+    await openApiPage(engine, setup.server, [path]);
     const { result, error, signatureCalls } = await engine.evaluate(async () => {
       const getSignature = signer(1);
       const out = await outcome(api.upload(picked(), options({ getSignature })));
@@ -184,8 +176,8 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('a fatal error rejects with an UploadError carrying the server\'s code', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'fatal.mp4', 10_000, 7);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'fatal.mp4', 10_000, 7);
+    await openApiPage(engine, setup.server, [path]);
     const { error, signatureCalls } = await engine.evaluate(async () => {
       const getSignature = signer(2);
       const out = await outcome(api.upload(picked(), options({ getSignature })));
@@ -201,9 +193,9 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('abort mid-upload rejects with an AbortError and stops sending', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'abort.mp4', 6 * PART, 8);
+    const path = await writeRandomFile(setup.dir, 'abort.mp4', 6 * PART, 8);
     const sha = await sha1File(path);
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     const { error } = await engine.evaluate(() => {
       const controller = new AbortController();
       const onProgress = (p) => { if (p.phase === 'uploading' && p.loaded > 0) controller.abort(); };
@@ -211,16 +203,16 @@ forEngines(ENGINES, (engine, test) => {
     });
     assert.equal(error?.name, 'AbortError');
     assert.ok(error.isDomException, 'a DOMException');
-    const received = (await stats(server.origin, sha)).partsReceived;
+    const received = (await stats(setup.server.origin, sha)).partsReceived;
     assert.ok(received < 6, `the upload stopped early (${received} parts)`);
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await stats(server.origin, sha)).partsReceived, received, 'nothing sent after the abort');
+    assert.equal((await stats(setup.server.origin, sha)).partsReceived, received, 'nothing sent after the abort');
   });
 
   test('an already aborted signal rejects before any work', { timeout: 60000 }, async () => {
-    const path = join(dir, 'a.mp4');
+    const path = join(setup.dir, 'a.mp4');
     writeFileSync(path, 'abc');
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     const { error, signatureCalls } = await engine.evaluate(async () => {
       const getSignature = signer();
       const out = await outcome(api.upload(picked(), options({ getSignature, signal: AbortSignal.abort() })));
@@ -232,8 +224,8 @@ forEngines(ENGINES, (engine, test) => {
 
   test('abort during the hash pass rejects before any request', { timeout: 60000 }, async () => {
     // Several of the hash pass's 8 MiB read windows, so that the abort lands mid-pass.
-    const path = await writeRandomFile(dir, 'abort-hash.mp4', 24 * MiB, 15);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'abort-hash.mp4', 24 * MiB, 15);
+    await openApiPage(engine, setup.server, [path]);
     const before = await initCalls();
     const { error, signatureCalls } = await engine.evaluate(async () => {
       const controller = new AbortController();
@@ -248,9 +240,9 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('an empty file is refused before any request', { timeout: 60000 }, async () => {
-    const path = join(dir, 'empty.mp4');
+    const path = join(setup.dir, 'empty.mp4');
     writeFileSync(path, '');
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     const before = await initCalls();
     const { error, signatureCalls } = await engine.evaluate(async () => {
       const getSignature = signer();
@@ -265,9 +257,9 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('invalid arguments are TypeErrors that name what is wrong', { timeout: 60000 }, async () => {
-    const path = join(dir, 'x.mp4');
+    const path = join(setup.dir, 'x.mp4');
     writeFileSync(path, 'abc');
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     const outcomes = await engine.evaluate(async () => {
       const file = picked();
       const cases = [
@@ -289,8 +281,8 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('the shipped types name exactly the fields the API produces and reads', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'types.mp4', 1000, 13);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'types.mp4', 1000, 13);
+    await openApiPage(engine, setup.server, [path]);
     const seen = await engine.evaluate(async () => {
       // The keys a reader of `target` asks for.
       const spy = (target, read) => new Proxy(target, {

@@ -5,29 +5,21 @@
 // needs gc() in the page: Chromium's --js-flags=--expose-gc; Firefox and WebKit give a page none.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { makeTempDir, writeRandomFile } from '../../support/harness.mjs';
+import { writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { MiB, assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, waitForState } from './demo.mjs';
 
 const NO_GC = 'gc() cannot be exposed to a page in this engine (Chromium: --js-flags=--expose-gc)';
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir('vod-e2e-gc-');
-    server = await startDemoServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startDemoServer, { tempDir: 'vod-e2e-gc-' });
 
   test('with garbage collected every few milliseconds, hashing and every part complete', { timeout: 90000 }, async () => {
     const size = 48 * MiB + 321;
-    const path = await writeRandomFile(dir, 'collected.mp4', size, 1313);
-    await openDemo(engine, server, { partSize: 512 * 1024, concurrency: 4 });
+    const path = await writeRandomFile(setup.dir, 'collected.mp4', size, 1313);
+    await openDemo(engine, setup.server, { partSize: 512 * 1024, concurrency: 4 });
     await engine.evaluate(async () => { setInterval(() => globalThis.gc(), 5); });
 
     const [card] = await pickFiles(engine, [path]);

@@ -2,29 +2,21 @@
 // Record button records the (fake) camera and uploads the recording. Real vod-server, headless Chromium.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { forEngines } from '../../support/engines.mjs';
-import { fetchBytes, makeTempDir, writeRandomFile } from '../../support/harness.mjs';
+import { fetchBytes, writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { assertSameBytes, openDemo, pickFiles, readResult, startDemoServer, waitForState } from './demo.mjs';
 
 // Chromium only: it is the engine here with a fake camera (--use-fake-device-for-media-stream) that a
 // page may use without asking (--use-fake-ui-for-media-stream); the test drives the page's controls
 // through Playwright's page (engine.page).
 forEngines(['chromium'], (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir('vod-e2e-demo-queue-');
-    server = await startDemoServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startDemoServer, { tempDir: 'vod-e2e-demo-queue-' });
 
   test('the speed cap: at 250 kB/s a 1,500,000-byte file takes at least 4 s, and arrives whole', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'capped.mp4', 1_500_000, 71);
-    await openDemo(engine, server, { partSize: 524288 });
+    const path = await writeRandomFile(setup.dir, 'capped.mp4', 1_500_000, 71);
+    await openDemo(engine, setup.server, { partSize: 524288 });
     const [card] = await pickFiles(engine, [path]);
     await engine.page.getByTestId('speed-cap').selectOption('250000');
     const t0 = Date.now();
@@ -40,7 +32,7 @@ forEngines(['chromium'], (engine, test) => {
 
   test('Record: the fake camera is recorded, uploaded when stopped, and the stored file is linked', { timeout: 60000 }, async () => {
     const { page } = engine;
-    await openDemo(engine, server);
+    await openDemo(engine, setup.server);
     await page.getByTestId('record').click();
     const status = page.getByTestId('record-status');
     await page.locator('[data-testid="record-status"][data-state="recording"]').waitFor();

@@ -3,11 +3,11 @@
 // has its own server; one browser for the file.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import { seen } from '../../support/probe.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import {
   MiB, assertSameBytes, describeCard, globalStats, openDemo, pickFiles, readError, readResult,
   startDemoServer, throttleUploads, waitForState, waitForUploadProgress,
@@ -16,23 +16,14 @@ import {
 const PART = 512 * 1024;
 
 forEngines(ENGINES, (engine, test) => {
-  let dir;
-  const servers = [];
-
-  before(() => {
-    dir = makeTempDir(`vod-e2e-faults-${engine.name}-`);
-  });
-  after(async () => {
-    for (const server of servers) await server.stop();
-  });
+  const setup = serverFor(engine, startDemoServer, { tempDir: `vod-e2e-faults-${engine.name}-`, server: false });
 
   test('with faults injected on 25% of API calls, the upload completes with identical bytes', { timeout: 120000 }, async (t) => {
-    const server = await startDemoServer({
+    const server = await setup.startServer({
       faults: { rate: 0.25, seed: 20240611, kinds: ['retry-code', 'http500', 'http503', 'drop'] },
     });
-    servers.push(server);
     const size = 8 * MiB + 77;
-    const path = await writeRandomFile(dir, 'faulty-network.mp4', size, 606);
+    const path = await writeRandomFile(setup.dir, 'faulty-network.mp4', size, 606);
     await openDemo(engine, server, { partSize: PART, concurrency: 3, retries: 8 });
 
     const [card] = await pickFiles(engine, [path]);
@@ -49,10 +40,9 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('the server killed mid-upload and restarted: the upload recovers or Retry completes it', { timeout: 120000 }, async (t) => {
-    const server = await startDemoServer();
-    servers.push(server);
+    const server = await setup.startServer();
     const size = 12 * MiB + 5;
-    const path = await writeRandomFile(dir, 'server-crash.mp4', size, 707);
+    const path = await writeRandomFile(setup.dir, 'server-crash.mp4', size, 707);
     await openDemo(engine, server, { partSize: PART, concurrency: 2 });
     await throttleUploads(engine, 3 * MiB);
 
@@ -88,10 +78,9 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('the server down for longer than the retries: a clear error, and Retry once it is back completes the upload', { timeout: 120000 }, async (t) => {
-    const server = await startDemoServer();
-    servers.push(server);
+    const server = await setup.startServer();
     const size = 10 * MiB + 3;
-    const path = await writeRandomFile(dir, 'server-down.mp4', size, 808);
+    const path = await writeRandomFile(setup.dir, 'server-down.mp4', size, 808);
     await openDemo(engine, server, { partSize: PART, concurrency: 2, retries: 1, retryDelay: 200 });
     await throttleUploads(engine, 3 * MiB);
 
@@ -124,10 +113,9 @@ forEngines(ENGINES, (engine, test) => {
   // reads the new bytes: the server refuses a part whose body no longer has the MD5 read before
   // (-10006), the part read again has another MD5, and the upload fails as a read error all the same.
   test('the file changed on disk mid-upload: a read error, nothing stored, and the file picked again uploads its new contents', { timeout: 120000 }, async (t) => {
-    const server = await startDemoServer();
-    servers.push(server);
+    const server = await setup.startServer();
     const size = 12 * MiB + 9;
-    const path = await writeRandomFile(dir, 'edited-while-sent.mp4', size, 909);
+    const path = await writeRandomFile(setup.dir, 'edited-while-sent.mp4', size, 909);
     const oldSha = await sha1File(path);
     await openDemo(engine, server, { partSize: PART, concurrency: 2 });
     await throttleUploads(engine, 3 * MiB);
@@ -137,7 +125,7 @@ forEngines(ENGINES, (engine, test) => {
     await waitForUploadProgress(card, 0.3);
     // The same name and size, other bytes and a new modification time: the browser refuses to read the
     // File it was given any further.
-    await writeRandomFile(dir, 'edited-while-sent.mp4', size, 910);
+    await writeRandomFile(setup.dir, 'edited-while-sent.mp4', size, 910);
     await waitForState(card, 'error', { timeout: 30000 });
 
     const error = await readError(card);
@@ -159,9 +147,8 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('calls with no answer within the timeout are sent again, then fail saying so', { timeout: 60000 }, async (t) => {
-    const server = await startDemoServer({ faults: { rate: 1, kinds: ['slow'], slowMs: 5000 } });
-    servers.push(server);
-    const path = await writeRandomFile(dir, 'no-answer.mp4', 300 * 1024, 1001);
+    const server = await setup.startServer({ faults: { rate: 1, kinds: ['slow'], slowMs: 5000 } });
+    const path = await writeRandomFile(setup.dir, 'no-answer.mp4', 300 * 1024, 1001);
     await openDemo(engine, server);
     // An input of the test's own (the demo's clears itself once it made a card).
     await engine.evaluate(async () => document.body.insertAdjacentHTML('beforeend', '<input type="file" id="picked">'));

@@ -1,109 +1,47 @@
 // Answers and app callbacks that would make the client lie or hang (issue 15, client items), in
-// headless Chromium against the real vod-server. The page and the API are reached through a small
-// proxy in this file, which forwards every request to vod-server except those a test rewrites: a
-// redirect, an answer a server must never give, a part held back until another upload has finished.
+// headless Chromium against the real vod-server. The page and the API are reached through a proxy
+// (proxy.mjs), which forwards every request to vod-server except those a test rewrites: a redirect,
+// an answer a server must never give, a part held back until another upload has finished.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { after, before, beforeEach } from 'node:test';
+import { beforeEach } from 'node:test';
 
 import { forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { assertSameBytes } from './demo.mjs';
-
-/** Request headers not forwarded as they came: the proxy's own, and what names the page's origin. */
-const HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'origin', 'referer']);
-
-/**
- * A proxy to `target` on 127.0.0.1. `proxy.rule(action, request)` may answer a /v2 call itself with
- * `{ status, headers, body }` (or wait, then return nothing to forward it); `proxy.seen` lists the
- * actions that came in, and `proxy.answered(action, status, text)` is told each forwarded answer.
- */
-async function startProxy(target) {
-  const proxy = { url: '', seen: [], rule: null, answered: null, close: null };
-  const http = createServer(async (req, res) => {
-    try {
-      const body = Buffer.concat(await req.toArray());
-      const action = new URL(req.url, 'http://proxy').searchParams.get('Action');
-      if (action) proxy.seen.push(action);
-      const own = await proxy.rule?.(action, req);
-      if (own) {
-        res.writeHead(own.status ?? 200, own.headers ?? { 'content-type': 'application/json' });
-        return res.end(own.body ?? '');
-      }
-      const headers = Object.entries(req.headers).filter(([name]) => !HOP.has(name));
-      if (req.headers.origin) headers.push(['origin', target]);
-      const answer = await fetch(target + req.url, {
-        method: req.method,
-        headers,
-        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-        redirect: 'manual',
-      });
-      const text = Buffer.from(await answer.arrayBuffer());
-      proxy.answered?.(action, answer.status, text.toString());
-      const kept = [...answer.headers].filter(([name]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name));
-      res.writeHead(answer.status, Object.fromEntries(kept));
-      res.end(text);
-    } catch (error) {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`proxy: ${error}`);
-    }
-  });
-  http.listen(0, '127.0.0.1');
-  await new Promise((resolve) => http.once('listening', resolve));
-  proxy.url = `http://127.0.0.1:${http.address().port}/`;
-  proxy.close = () => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); });
-  return proxy;
-}
+import { startProxy } from './proxy.mjs';
 
 // Chromium only: these tests were written for it (the answers they check come from the package, the
 // same in every engine, so they are not repeated in Firefox and WebKit).
 forEngines(['chromium'], (engine, test) => {
-  let server;
-  let proxy;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir('vod-e2e-hostile-');
-    server = await startApiServer();
-    proxy = await startProxy(server.origin);
-  });
-  after(async () => {
-    await proxy?.close();
-    await server?.stop();
-  });
-  beforeEach(() => {
-    if (!proxy) return;
-    proxy.seen.length = 0;
-    proxy.rule = null;
-    proxy.answered = null;
-  });
+  const setup = serverFor(engine, startApiServer, { tempDir: 'vod-e2e-hostile-', proxy: startProxy });
+  beforeEach(() => setup.proxy?.reset());
 
   /** The API page through the proxy, with `paths` picked. */
   function openPage(paths) {
-    return openApiPage(engine, { url: proxy.url }, paths);
+    return openApiPage(engine, setup.proxy, paths);
   }
 
   /** How many times the proxy saw `action`. */
   function count(action) {
-    return proxy.seen.filter((a) => a === action).length;
+    return setup.proxy.seen.filter((a) => a === action).length;
   }
 
   test('uploads of one file at once all end with its fileId, also the one whose part came after the finish', { timeout: 90000 }, async () => {
     // The first part sent is held back until the other upload's FinishUploadEx has answered code 0: it
     // then reaches a finished session and gets −10005, and its upload asks InitUploadEx again.
-    const path = await writeRandomFile(dir, 'twice.mp4', 4 * 524288, 1);
+    const path = await writeRandomFile(setup.dir, 'twice.mp4', 4 * 524288, 1);
     let release;
     const finished = new Promise((resolve) => { release = resolve; });
     let held = false;
-    proxy.rule = async (action) => {
+    setup.proxy.rule = async (action) => {
       if (action !== 'UploadPartEx' || held) return;
       held = true;
       await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 30000))]);
     };
-    proxy.answered = (action, status, text) => {
+    setup.proxy.answered = (action, status, text) => {
       if (action === 'FinishUploadEx' && JSON.parse(text).code === 0) release();
     };
     await openPage([path]);
@@ -122,7 +60,7 @@ forEngines(['chromium'], (engine, test) => {
   });
 
   test('three uploads of one file started together resolve with the same fileId', { timeout: 90000 }, async (t) => {
-    const path = await writeRandomFile(dir, 'thrice.mp4', 3 * 1048576 + 1000, 2);
+    const path = await writeRandomFile(setup.dir, 'thrice.mp4', 3 * 1048576 + 1000, 2);
     await openPage([path]);
     const outcomes = await engine.evaluate(() => {
       const run = () => outcome(api.upload(picked(), options({ concurrency: 2, hashCache: false })));
@@ -138,14 +76,14 @@ forEngines(['chromium'], (engine, test) => {
   test('a redirect is not followed: the part is not taken as stored, and the error says why', { timeout: 60000 }, async () => {
     // Followed, the 302 would turn the POST into a GET without its body, to a place that answers code 0.
     let fakeAcks = 0;
-    proxy.rule = (action, req) => {
+    setup.proxy.rule = (action, req) => {
       if (action === 'UploadPartEx') return { status: 302, headers: { location: '/fake-ack' } };
       if (req.url === '/fake-ack') {
         fakeAcks += 1;
         return { body: '{"code":0,"message":"","codeDesc":"","canRetry":0}' };
       }
     };
-    const path = await writeRandomFile(dir, 'redirect.mp4', 700_000, 3);
+    const path = await writeRandomFile(setup.dir, 'redirect.mp4', 700_000, 3);
     await openPage([path]);
     const { result, error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ retries: 1, retryDelay: 0 }))));
     assert.equal(result, undefined, 'no success for parts that never arrived');
@@ -154,11 +92,11 @@ forEngines(['chromium'], (engine, test) => {
     assert.match(error.message, /UploadPartEx \(part step\) failed after 2 attempts: .*redirect \(HTTP 3xx\), which is not followed/);
     assert.equal(fakeAcks, 0, 'the redirect target was never asked');
     assert.equal(count('FinishUploadEx'), 0);
-    assert.equal((await stats(server.origin, await sha1File(path))).partsReceived, 0);
+    assert.equal((await stats(setup.server.origin, await sha1File(path))).partsReceived, 0);
   });
 
   test('a getSignature that never settles fails the upload at the timeout', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'hang.mp4', 1000, 4);
+    const path = await writeRandomFile(setup.dir, 'hang.mp4', 1000, 4);
     await openPage([path]);
     const { error, ms } = await engine.evaluate(async () => {
       const started = performance.now();
@@ -173,37 +111,37 @@ forEngines(['chromium'], (engine, test) => {
   });
 
   test('a 10 MiB signature fails at once, before any request', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'huge-signature.mp4', 1000, 5);
+    const path = await writeRandomFile(setup.dir, 'huge-signature.mp4', 1000, 5);
     await openPage([path]);
     const { error } = await engine.evaluate(() => outcome(api.upload(picked(), options({ getSignature: () => 'A'.repeat(10 << 20) }))));
     assert.equal(error?.name, 'UploadError');
     assert.equal(error.step, 'signature');
     assert.equal(error.canRetry, false);
     assert.equal(error.message, 'getSignature failed: it returned 10485760 bytes, and a signature is at most 4096');
-    assert.deepEqual(proxy.seen, [], 'no API call');
+    assert.deepEqual(setup.proxy.seen, [], 'no API call');
   });
 
   test('a resumed part size no session can have fails at InitUploadEx, quoting the answer', { timeout: 60000 }, async () => {
     const answer = '{"code":1,"message":"","codeDesc":"","canRetry":0,"dataSize":1,"listParts":[]}';
-    proxy.rule = (action) => (action === 'InitUploadEx' ? { body: answer } : undefined);
-    const path = await writeRandomFile(dir, 'tiny-parts.mp4', 4096, 6);
+    setup.proxy.rule = (action) => (action === 'InitUploadEx' ? { body: answer } : undefined);
+    const path = await writeRandomFile(setup.dir, 'tiny-parts.mp4', 4096, 6);
     await openPage([path]);
     const { error } = await engine.evaluate(() => outcome(api.upload(picked(), options())));
     assert.equal(error?.name, 'UploadError');
     assert.equal(error.step, 'init');
     assert.ok(error.message.includes('code 1 with dataSize 1, outside the 524288–1048576 bytes'), error.message);
     assert.ok(error.message.includes(answer), `the answer is quoted: ${error.message}`);
-    assert.deepEqual(proxy.seen, ['InitUploadEx']);
+    assert.deepEqual(setup.proxy.seen, ['InitUploadEx']);
   });
 
   test('after code 2, a refused FinishUploadEx fails and says so; one out of reach keeps the code 2', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'instant.mp4', 600_000, 7);
+    const path = await writeRandomFile(setup.dir, 'instant.mp4', 600_000, 7);
     await openPage([path]);
     const run = () => engine.evaluate(() => outcome(api.upload(picked(), options({ retries: 1, retryDelay: 0 }))));
     const first = await run();
     assert.equal(first.error, undefined, JSON.stringify(first.error));
 
-    proxy.rule = (action) => (action === 'FinishUploadEx' ? { body: '{"code":-10003,"message":"1 of 2 parts missing","canRetry":0}' } : undefined);
+    setup.proxy.rule = (action) => (action === 'FinishUploadEx' ? { body: '{"code":-10003,"message":"1 of 2 parts missing","canRetry":0}' } : undefined);
     const refused = await run();
     assert.equal(refused.error?.name, 'UploadError');
     assert.equal(refused.error.step, 'finish');
@@ -213,7 +151,7 @@ forEngines(['chromium'], (engine, test) => {
       `FinishUploadEx (finish step) was refused with code -10003: 1 of 2 parts missing (after InitUploadEx had answered code 2: file ${first.result.fileId} already stored)`,
     );
 
-    proxy.rule = (action) => (action === 'FinishUploadEx' ? { status: 503, headers: { 'content-type': 'text/html' }, body: '<h1>busy</h1>' } : undefined);
+    setup.proxy.rule = (action) => (action === 'FinishUploadEx' ? { status: 503, headers: { 'content-type': 'text/html' }, body: '<h1>busy</h1>' } : undefined);
     const unreached = await run();
     assert.equal(unreached.error, undefined, JSON.stringify(unreached.error));
     assert.equal(unreached.result.instant, true);

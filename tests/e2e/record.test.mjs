@@ -3,24 +3,19 @@
 // recording (its size as recorded, its SHA-1 the one taken while recording) and plays in a <video>.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { forEngines } from '../../support/engines.mjs';
 import { fetchBytes, sha1Hex } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 
 // Chromium only: it is the engine here with a fake camera (--use-fake-device-for-media-stream) that a
 // page may use without asking (--use-fake-ui-for-media-stream).
 forEngines(['chromium'], (engine, test) => {
-  let server;
-
-  before(async () => {
-    if (!engine.skipped) server = await startApiServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startApiServer);
 
   test('a recording from the camera uploads with no hash pass, and the stored file is the recording and plays', { timeout: 60000 }, async () => {
-    await openApiPage(engine, server);
+    await openApiPage(engine, setup.server);
     const out = await engine.evaluate(async () => {
       const { recordUpload } = await import('/dist/record.js');
       const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
@@ -74,7 +69,7 @@ forEngines(['chromium'], (engine, test) => {
   });
 
   test('the recording stops when all the stream\'s tracks end, and an aborted one rejects with AbortError and leaves nothing behind', { timeout: 60000 }, async () => {
-    await openApiPage(engine, server);
+    await openApiPage(engine, setup.server);
     const out = await engine.evaluate(async () => {
       const { recordUpload } = await import('/dist/record.js');
       const camera = () => navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });

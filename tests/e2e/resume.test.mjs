@@ -4,11 +4,11 @@
 // "mid-upload" lasts long enough to act on.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import { seen } from '../../support/probe.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import {
   MiB, assertSameBytes, cardCount, openDemo, pickFiles, readResult, startDemoServer, throttleUploads,
   waitForDemoReady, waitForState, waitForUploadProgress,
@@ -20,21 +20,13 @@ const QUERY = { partSize: PART, concurrency: CONCURRENCY };
 const SLOW = 3 * MiB; // bytes per second while we wait for the moment to interrupt
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir(`vod-e2e-resume-${engine.name}-`);
-    server = await startDemoServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startDemoServer, { tempDir: `vod-e2e-resume-${engine.name}-` });
 
   /** Writes a file, picks it on a throttled demo page and uploads it until `share` is acknowledged. */
   async function uploadPartWay(name, size, seed, share = 0.3) {
-    const path = await writeRandomFile(dir, name, size, seed);
+    const path = await writeRandomFile(setup.dir, name, size, seed);
     const sha = await sha1File(path);
-    await openDemo(engine, server, QUERY);
+    await openDemo(engine, setup.server, QUERY);
     await throttleUploads(engine, SLOW);
     const [card] = await pickFiles(engine, [path]);
     await card.click('upload');
@@ -60,7 +52,7 @@ forEngines(ENGINES, (engine, test) => {
     assert.match(await card.textContent(), /Paused/);
     assert.ok(await card.isVisible('resume'), 'Resume is offered');
 
-    const atPause = await stats(server.origin, sha);
+    const atPause = await stats(setup.server.origin, sha);
     assert.equal(atPause.finished, false);
     assert.ok(atPause.partsHeld > 0 && atPause.partsHeld < totalParts, `some parts held at pause (${atPause.partsHeld}/${totalParts})`);
 
@@ -74,7 +66,7 @@ forEngines(ENGINES, (engine, test) => {
     assert.match(result.transferText, /resumed/i, 'the card says it resumed');
     assert.ok(result.uploadedBytes < size, `less than the whole file was sent after resuming (${result.uploadedBytes})`);
 
-    const final = await stats(server.origin, sha);
+    const final = await stats(setup.server.origin, sha);
     assert.equal(final.finished, true);
     // Every part was stored (and counted) once; only the parts in flight when the page paused may have
     // gone twice.
@@ -98,7 +90,7 @@ forEngines(ENGINES, (engine, test) => {
     await waitForDemoReady(engine);
     assert.equal(await cardCount(engine), 0, 'the reloaded page starts empty');
 
-    const atReload = await stats(server.origin, sha);
+    const atReload = await stats(setup.server.origin, sha);
     assert.ok(atReload.partsHeld > 0 && atReload.partsHeld < totalParts, `some parts held at reload (${atReload.partsHeld}/${totalParts})`);
 
     const [again] = await pickFiles(engine, [path]);
@@ -108,7 +100,7 @@ forEngines(ENGINES, (engine, test) => {
     assert.equal(result.instant, false);
     assert.ok(result.resumedBytes > 0, `the result reports resumed bytes (${result.resumedBytes})`);
 
-    const final = await stats(server.origin, sha);
+    const final = await stats(setup.server.origin, sha);
     assert.ok(
       final.partsReceived <= totalParts + CONCURRENCY,
       `parts the server accepted: ${final.partsReceived} for ${totalParts} parts`,
@@ -128,7 +120,7 @@ forEngines(ENGINES, (engine, test) => {
     const sentAtCancel = (await partRequests()).length;
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal((await partRequests()).length, sentAtCancel, 'no part was sent after Cancel');
-    const fileStats = await stats(server.origin, sha);
+    const fileStats = await stats(setup.server.origin, sha);
     assert.equal(fileStats.finished, false);
   });
 });

@@ -3,10 +3,10 @@
 // the upload resumes from the parts the server holds.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, waitFor, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, waitFor, writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import {
   MiB, assertSameBytes, cardOf, openDemo, pickFiles, readResult, startDemoServer, throttleUploads,
   waitForDemoReady, waitForState, waitForUploadProgress,
@@ -17,22 +17,14 @@ const PART = 512 * 1024;
 // Chromium only: the test reloads the page and answers its file chooser, which only Playwright's page
 // does (engine.page).
 forEngines(['chromium'], (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir('vod-e2e-survive-demo-');
-    server = await startDemoServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startDemoServer, { tempDir: 'vod-e2e-survive-demo-' });
 
   test('after a reload the demo lists the unfinished upload, and Continue with the file re-picked resumes it', { timeout: 120000 }, async () => {
     const { page } = engine;
     const size = 10 * MiB + 321;
-    const path = await writeRandomFile(dir, 'unfinished.mp4', size, 606);
+    const path = await writeRandomFile(setup.dir, 'unfinished.mp4', size, 606);
     const sha = await sha1File(path);
-    await openDemo(engine, server, { partSize: PART, concurrency: 2 });
+    await openDemo(engine, setup.server, { partSize: PART, concurrency: 2 });
     assert.equal(await page.getByTestId('pending-item').count(), 0, 'nothing unfinished at first');
     await throttleUploads(engine, 3 * MiB);
     const [card] = await pickFiles(engine, [path]);
@@ -48,7 +40,7 @@ forEngines(['chromium'], (engine, test) => {
     assert.ok(await page.locator('#pending').isVisible(), 'the list of unfinished uploads is shown');
     assert.match(await item.textContent(), /unfinished\.mp4/);
     assert.match(await item.getByTestId('pending-note').textContent(), / of 10 MB uploaded/);
-    const held = (await stats(server.origin, sha)).partsHeld;
+    const held = (await stats(setup.server.origin, sha)).partsHeld;
     assert.ok(held > 0, 'the server holds some parts');
 
     // No handle was kept for a picked File: Continue asks for it again.

@@ -3,11 +3,11 @@
 // from pendingUploads() with an origin-private file handle. One server and one browser for the file.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 
 import { forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, waitFor, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, waitFor, writeRandomFile } from '../../support/harness.mjs';
 import { watch } from '../../support/probe.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { MiB, assertSameBytes, globalStats, throttleUploads } from './demo.mjs';
 
@@ -17,27 +17,19 @@ const PART = 512 * 1024;
 // only Playwright's page does (engine.page), and keep a file in the origin-private file system through
 // createWritable(), which WebKit does not have.
 forEngines(['chromium'], (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir('vod-e2e-survive-');
-    server = await startApiServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startApiServer, { tempDir: 'vod-e2e-survive-' });
 
   /** Uploads the picked file with `getSignature` (page source) and returns its outcome and what the server saw. */
   async function uploadWith(name, seed, getSignatureSource) {
-    const path = await writeRandomFile(dir, name, 700_000, seed);
-    await openApiPage(engine, server, [path]);
-    const before = (await globalStats(server.origin)).calls;
+    const path = await writeRandomFile(setup.dir, name, 700_000, seed);
+    await openApiPage(engine, setup.server, [path]);
+    const before = (await globalStats(setup.server.origin)).calls;
     const out = await engine.evaluate(async (source) => {
       // eslint-disable-next-line no-eval
       const getSignature = (0, eval)(source);
       return outcome(api.upload(picked(), options({ getSignature })));
     }, getSignatureSource);
-    return { ...out, sha: await sha1File(path), callsBefore: before, callsAfter: (await globalStats(server.origin)).calls };
+    return { ...out, sha: await sha1File(path), callsBefore: before, callsAfter: (await globalStats(setup.server.origin)).calls };
   }
 
   test('a signature for another file fails at the signature step and nothing is sent', { timeout: 60000 }, async () => {
@@ -70,9 +62,9 @@ forEngines(['chromium'], (engine, test) => {
   });
 
   test('a Blob uploads under options.fileName; without one it is a TypeError and nothing is asked', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'source.bin', 1_200_000, 34);
-    await openApiPage(engine, server, [path]);
-    const before = (await globalStats(server.origin)).calls;
+    const path = await writeRandomFile(setup.dir, 'source.bin', 1_200_000, 34);
+    await openApiPage(engine, setup.server, [path]);
+    const before = (await globalStats(setup.server.origin)).calls;
     const unnamed = await engine.evaluate(async () => {
       const getSignature = signer();
       const blob = new Blob([await picked().arrayBuffer()], { type: 'video/mp4' });
@@ -81,7 +73,7 @@ forEngines(['chromium'], (engine, test) => {
     assert.ok(unnamed.error?.isTypeError, JSON.stringify(unnamed.error));
     assert.match(unnamed.error.message, /fileName/);
     assert.equal(unnamed.asked, 0, 'no signature was asked for');
-    assert.deepEqual((await globalStats(server.origin)).calls, before, 'the server saw no call');
+    assert.deepEqual((await globalStats(setup.server.origin)).calls, before, 'the server saw no call');
 
     const named = await engine.evaluate(async () => {
       const getSignature = signer();
@@ -101,9 +93,9 @@ forEngines(['chromium'], (engine, test) => {
     // Over 8 MiB, so that a hash pass reports more than once (it reads 8 MiB windows).
     const size = 20 * PART + 777;
     const parts = 21;
-    const path = await writeRandomFile(dir, 'reload.mp4', size, 35);
+    const path = await writeRandomFile(setup.dir, 'reload.mp4', size, 35);
     const sha = await sha1File(path);
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     await watch(engine);
     await throttleUploads(engine, MiB);
     // The picked file goes into the origin-private file system; the upload is given its handle.
@@ -116,15 +108,15 @@ forEngines(['chromium'], (engine, test) => {
       window.started = root.getFileHandle('reload.mp4').then((h) => api.upload(h, options({ concurrency: 1 })));
       window.started.catch(() => {});
     });
-    await waitFor(async () => (await stats(server.origin, sha)).partsHeld >= 4, { timeout: 60000, message: '4 parts held' });
+    await waitFor(async () => (await stats(setup.server.origin, sha)).partsHeld >= 4, { timeout: 60000, message: '4 parts held' });
     // Within a second of the last acknowledged part, the entry says so.
     await new Promise((r) => setTimeout(r, 1000));
     // (The reload also lifts the throttle, which lived in the page.)
     await engine.page.reload();
     await engine.waitFor(() => document.body.dataset.ready === '1', null, { timeout: 15000, message: 'the API page to load again' });
     await new Promise((r) => setTimeout(r, 500));
-    const held = (await stats(server.origin, sha)).partsHeld;
-    const received = (await stats(server.origin, sha)).partsReceived;
+    const held = (await stats(setup.server.origin, sha)).partsHeld;
+    const received = (await stats(setup.server.origin, sha)).partsReceived;
 
     const { list, result, error, hashing, passReports } = await engine.evaluate(async () => {
       const entries = await api.pendingUploads();
@@ -151,7 +143,7 @@ forEngines(['chromium'], (engine, test) => {
 
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal(result.resumedBytes, held * PART, 'the parts the server held were not sent again');
-    assert.equal((await stats(server.origin, sha)).partsReceived - received, parts - held, 'only the missing parts were sent');
+    assert.equal((await stats(setup.server.origin, sha)).partsReceived - received, parts - held, 'only the missing parts were sent');
     assert.ok(passReports > 1, `a hash pass reports as it goes (${passReports} reports)`);
     assert.deepEqual(hashing.map((e) => e.loaded), [size], 'no hash pass after the reload: the SHA-1 was known');
     await assertSameBytes(result.url, path);
@@ -160,9 +152,9 @@ forEngines(['chromium'], (engine, test) => {
 
   test('offline for 10 s mid-upload: it waits, then completes with retries: 1', { timeout: 120000 }, async (t) => {
     const size = 16 * PART + 99;
-    const path = await writeRandomFile(dir, 'offline.mp4', size, 36);
+    const path = await writeRandomFile(setup.dir, 'offline.mp4', size, 36);
     const sha = await sha1File(path);
-    await openApiPage(engine, server, [path]);
+    await openApiPage(engine, setup.server, [path]);
     // Each part takes a while to go, so that the upload is under way when the network goes.
     const slowParts = async (route) => {
       await new Promise((r) => setTimeout(r, 250));
@@ -174,11 +166,11 @@ forEngines(['chromium'], (engine, test) => {
       window.onProgress = recorder();
       window.done = outcome(api.upload(picked(), options({ concurrency: 2, retries: 1, retryDelay: 100, onProgress })));
     });
-    await waitFor(async () => (await stats(server.origin, sha)).partsHeld >= 3, { timeout: 60000, message: '3 parts held' });
+    await waitFor(async () => (await stats(setup.server.origin, sha)).partsHeld >= 3, { timeout: 60000, message: '3 parts held' });
     await engine.page.context().setOffline(true);
     await new Promise((r) => setTimeout(r, 10000));
     const offline = await engine.evaluate(() => ({ last: onProgress.events.at(-1) }));
-    const heldOffline = (await stats(server.origin, sha)).partsHeld;
+    const heldOffline = (await stats(setup.server.origin, sha)).partsHeld;
     assert.equal(offline.last.phase, 'waiting', `progress says it waits: ${JSON.stringify(offline.last)}`);
     assert.equal(offline.last.total, size);
     await engine.page.context().setOffline(false);
@@ -194,8 +186,8 @@ forEngines(['chromium'], (engine, test) => {
   });
 
   test('abort while waiting to be online rejects with an AbortError', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'offline-abort.mp4', 4 * PART, 37);
-    await openApiPage(engine, server, [path]);
+    const path = await writeRandomFile(setup.dir, 'offline-abort.mp4', 4 * PART, 37);
+    await openApiPage(engine, setup.server, [path]);
     await engine.evaluate(() => api.ready());
     await engine.page.context().setOffline(true);
     const { error, events } = await engine.evaluate(async () => {

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { makeTempDir, sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, stats, writeRandomFile } from '../../support/harness.mjs';
 import { seen, signatureTtl } from '../../support/probe.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import {
   MiB, assertSameBytes, cardCount, globalStats, openDemo, pickFiles, progressOf, readError, readResult,
   cardOf, press, startDemoServer, statesSeen, waitForState,
@@ -20,20 +20,12 @@ const PART = 512 * 1024;
 const QUERY = { partSize: PART, concurrency: 3 };
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-  let dir;
-
-  before(async () => {
-    if (engine.skipped) return;
-    dir = makeTempDir(`vod-e2e-upload-${engine.name}-`);
-    server = await startDemoServer();
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, startDemoServer, { tempDir: `vod-e2e-upload-${engine.name}-` });
 
   test('a fresh upload: the card goes through hashing and uploading to done, and the link serves the same bytes', { timeout: 90000 }, async () => {
     const size = 12 * MiB + 12345;
-    const path = await writeRandomFile(dir, 'fresh-upload.mp4', size, 101);
-    await openDemo(engine, server, QUERY);
+    const path = await writeRandomFile(setup.dir, 'fresh-upload.mp4', size, 101);
+    await openDemo(engine, setup.server, QUERY);
 
     const [card] = await pickFiles(engine, [path]);
     assert.equal(await card.attr('data-file-name'), 'fresh-upload.mp4');
@@ -59,14 +51,14 @@ forEngines(ENGINES, (engine, test) => {
     }
 
     await assertSameBytes(result.url, path);
-    const fileStats = await stats(server.origin, result.fileSha);
+    const fileStats = await stats(setup.server.origin, result.fileSha);
     assert.equal(fileStats.finished, true);
     assert.equal(fileStats.fileId, result.fileId);
     assert.equal(fileStats.partsReceived, Math.ceil(size / PART), 'every part was sent once');
   });
 
   test('a real video, recorded in the browser, uploads and plays in the card', { timeout: 60000 }, async (t) => {
-    await openDemo(engine, server, QUERY);
+    await openDemo(engine, setup.server, QUERY);
     // A 1.5 s VP8 WebM of a changing canvas, made with MediaRecorder: a file the <video> can decode.
     const recorded = await engine.evaluate(async () => {
       if (typeof MediaRecorder !== 'function' || !MediaRecorder.isTypeSupported('video/webm;codecs=vp8')) {
@@ -104,7 +96,7 @@ forEngines(ENGINES, (engine, test) => {
     }
     const webm = Buffer.from(recorded.webm, 'base64');
     assert.ok(webm.length > 1000, `MediaRecorder produced a video (${webm.length} bytes)`);
-    const path = join(dir, 'recorded-clip.webm');
+    const path = join(setup.dir, 'recorded-clip.webm');
     writeFileSync(path, webm);
 
     const [card] = await pickFiles(engine, [path]);
@@ -129,8 +121,8 @@ forEngines(ENGINES, (engine, test) => {
 
   test('the same file picked again uploads instantly, with the same fileId', { timeout: 90000 }, async () => {
     const size = 6 * MiB + 1;
-    const path = await writeRandomFile(dir, 'twice.mp4', size, 202);
-    await openDemo(engine, server, QUERY);
+    const path = await writeRandomFile(setup.dir, 'twice.mp4', size, 202);
+    await openDemo(engine, setup.server, QUERY);
 
     const [first] = await pickFiles(engine, [path]);
     await first.click('upload');
@@ -148,18 +140,18 @@ forEngines(ENGINES, (engine, test) => {
     assert.equal(secondResult.url, firstResult.url);
     assert.equal(secondResult.uploadedBytes, 0);
 
-    const fileStats = await stats(server.origin, firstResult.fileSha);
+    const fileStats = await stats(setup.server.origin, firstResult.fileSha);
     assert.equal(fileStats.partsReceived, Math.ceil(size / PART), 'nothing was sent the second time');
     await assertSameBytes(secondResult.url, path);
   });
 
   test('several files, one dropped on the page and two picked: Upload all uploads every one', { timeout: 90000 }, async () => {
     const paths = await Promise.all([
-      writeRandomFile(dir, 'dropped.mp4', 1 * MiB + 100, 211),
-      writeRandomFile(dir, 'picked-a.mp4', 3 * MiB + 200, 212),
-      writeRandomFile(dir, 'picked-b.mp4', 2 * MiB + 300, 213),
+      writeRandomFile(setup.dir, 'dropped.mp4', 1 * MiB + 100, 211),
+      writeRandomFile(setup.dir, 'picked-a.mp4', 3 * MiB + 200, 212),
+      writeRandomFile(setup.dir, 'picked-b.mp4', 2 * MiB + 300, 213),
     ]);
-    await openDemo(engine, server, QUERY);
+    await openDemo(engine, setup.server, QUERY);
 
     // The file dropped on the drop zone: a DataTransfer holding it, in a dragenter and a drop.
     const dropped = readFileSync(paths[0]).toString('base64');
@@ -192,10 +184,10 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('an empty file shows a clear error and sends nothing to the server', { timeout: 60000 }, async () => {
-    const path = join(dir, 'empty.mp4');
+    const path = join(setup.dir, 'empty.mp4');
     writeFileSync(path, '');
-    await openDemo(engine, server, QUERY);
-    const statsBefore = await globalStats(server.origin);
+    await openDemo(engine, setup.server, QUERY);
+    const statsBefore = await globalStats(setup.server.origin);
 
     const [card] = await pickFiles(engine, [path]);
     await card.click('upload');
@@ -209,15 +201,15 @@ forEngines(ENGINES, (engine, test) => {
     const sent = (await seen(engine)).requests.map(({ method, url }) => `${method} ${url}`)
       .filter((line) => /^\S+ https?:\/\/[^/]+\/(v2|dev)\//.test(line));
     assert.deepEqual(sent, [], 'the page sent no request for an empty file');
-    assert.deepEqual(await globalStats(server.origin), statsBefore, 'the server saw no call');
+    assert.deepEqual(await globalStats(setup.server.origin), statsBefore, 'the server saw no call');
   });
 
   test('an expired signature shows a readable error, and no request reaches the server', { timeout: 60000 }, async () => {
-    const path = await writeRandomFile(dir, 'expired.mp4', 2 * MiB + 3, 303);
-    await openDemo(engine, server, QUERY);
+    const path = await writeRandomFile(setup.dir, 'expired.mp4', 2 * MiB + 3, 303);
+    await openDemo(engine, setup.server, QUERY);
     // The page's signing backend issues signatures that expired a minute ago.
     await signatureTtl(engine, -60);
-    const callsBefore = (await globalStats(server.origin)).calls;
+    const callsBefore = (await globalStats(setup.server.origin)).calls;
 
     const [card] = await pickFiles(engine, [path]);
     await card.click('upload');
@@ -231,6 +223,6 @@ forEngines(ENGINES, (engine, test) => {
     assert.equal(error.retryVisible, false, 'an expired signature is not offered as retryable');
     const signatureRequests = (await seen(engine)).requests.filter(({ url }) => new URL(url).pathname === '/dev/signature').length;
     assert.ok(signatureRequests >= 1, 'the page asked its backend for a signature');
-    assert.deepEqual((await globalStats(server.origin)).calls, callsBefore, 'no call reached the server');
+    assert.deepEqual((await globalStats(setup.server.origin)).calls, callsBefore, 'no call reached the server');
   });
 });

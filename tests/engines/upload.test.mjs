@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { before } from 'node:test';
 
 import { ENGINES, forEngines, resultPath } from '../../support/engines.mjs';
-import { DIST_DIR, REPO_ROOT, fetchBytes, makeTempDir, sha1File, startServer, writeRandomFile } from '../../support/harness.mjs';
+import { fetchBytes, sha1File, writeRandomFile } from '../../support/harness.mjs';
+import { serverFor } from '../../support/suite.mjs';
+import { startDemoServer } from '../e2e/demo.mjs';
 
 const MiB = 1 << 20;
 /** Three windows of the hash pass (8 MiB, the last one short) and 35 parts of 512 KiB, the last one short. */
@@ -59,23 +60,21 @@ function layout() {
 // ------------------------------------------------------------------------------------------------
 
 forEngines(ENGINES, (engine, test) => {
-  let server = null;
+  const setup = serverFor(engine, startDemoServer, { tempDir: 'vod-engines-' });
   let path;
   let sha;
 
   before(async () => {
     if (engine.skipped) return;
-    server = await startServer({ www: join(REPO_ROOT, 'www'), mounts: { '/dist': DIST_DIR } });
     const seed = ENGINES.indexOf(engine.name) + 1201;
-    path = await writeRandomFile(makeTempDir('vod-engines-'), `clip-${engine.name}.mp4`, SIZE, seed);
+    path = await writeRandomFile(setup.dir, `clip-${engine.name}.mp4`, SIZE, seed);
     sha = await sha1File(path);
   });
-  after(() => server?.stop());
 
   /** The demo at phone size with the file picked (one queued card). */
   async function demoWithFile() {
     await engine.setViewport(PHONE.width, PHONE.height);
-    await engine.goto(`${server.url}?partSize=524288`);
+    await engine.goto(`${setup.server.url}?partSize=524288`);
     await engine.evaluate(demoReady);
     await engine.setInputFiles(INPUT, [path]);
   }
@@ -96,7 +95,7 @@ forEngines(ENGINES, (engine, test) => {
     const card = await engine.evaluate(uploadFirstCard, 240000);
     assert.equal(card.state, 'done', `the card ended "${card.state}": ${card.error}`);
     assert.equal(card.sha, sha, 'the SHA-1 the upload reports');
-    const stored = await fetchBytes(new URL(card.link, server.url).href);
+    const stored = await fetchBytes(new URL(card.link, setup.server.url).href);
     assert.equal(stored.length, SIZE);
     assert.ok(stored.equals(readFileSync(path)), 'the stored file differs from the file picked');
     await engine.evaluate(async () => document.querySelector('[data-testid="upload-card"]').scrollIntoView());
@@ -104,7 +103,7 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('hashFile gives the SHA-1 Node computes for a file picked from disk', async () => {
-    await engine.goto(server.url);
+    await engine.goto(setup.server.url);
     await engine.evaluate(demoReady);
     // An input of its own: the demo's forgets its files once it made their cards.
     await engine.evaluate(async () => {
@@ -119,7 +118,7 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('the hash worker runs as a module worker, the buffers it hashes transferred to it and back', async () => {
-    await engine.goto(server.url);
+    await engine.goto(setup.server.url);
     await engine.evaluate(demoReady);
     const bytes = [...Buffer.from('every engine, fast where it can')];
     const got = await engine.evaluate(async (data) => {
@@ -144,7 +143,7 @@ forEngines(ENGINES, (engine, test) => {
 
   test('the demo page at 390×844, empty and with a file queued: nothing cut off horizontally', async () => {
     await engine.setViewport(PHONE.width, PHONE.height);
-    await engine.goto(server.url);
+    await engine.goto(setup.server.url);
     await engine.evaluate(demoReady);
     await checkPhoneLayout('empty');
     await engine.setInputFiles(INPUT, [path]);

@@ -1,12 +1,13 @@
 // The hash pass runs in the package's Web Worker, in Chromium, Firefox ESR and WebKitGTK: a real file
 // picked through <input type=file> is hashed off the page's thread, to the same SHA-1 as Node
 // computes, and an abort reaches the worker.
-import { after, before } from 'node:test';
+import { before } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
 import { makeTempDir, sha1File, writeRandomFile } from '../../support/harness.mjs';
 import { seen, watch } from '../../support/probe.mjs';
+import { serverFor } from '../../support/suite.mjs';
 import { fixtureSite } from './helpers.mjs';
 
 // Several of the hash pass's 8 MiB read windows, and not a multiple of one.
@@ -21,15 +22,10 @@ before(async () => {
 });
 
 forEngines(ENGINES, (engine, test) => {
-  let server;
-
-  before(async () => {
-    if (!engine.skipped) server = await fixtureSite([['hash.html', 'index.html']]);
-  });
-  after(() => server?.stop());
+  const setup = serverFor(engine, () => fixtureSite([['hash.html', 'index.html']]));
 
   async function pagePicking() {
-    await engine.goto(server.url);
+    await engine.goto(setup.server.url);
     await engine.waitFor(() => document.body.dataset.ready === '1', null, { message: 'the page to load' });
     await watch(engine);
     await engine.setInputFiles('#file', [path]);
