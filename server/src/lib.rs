@@ -12,6 +12,7 @@
 //! ```
 
 pub mod api;
+pub mod common;
 pub mod config;
 mod dev;
 pub mod error;

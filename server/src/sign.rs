@@ -134,7 +134,13 @@ pub struct Verified {
     pub uid: String,
     pub expires: i64,
     pub transcode: bool,
+    pub screenshot: bool,
+    pub watermark: bool,
     pub class_id: Option<u64>,
+    /// `tag.0` to `tag.9`, in order.
+    pub tags: Vec<String>,
+    /// The SecretId that signed it.
+    pub secret_id: String,
 }
 
 /// Checks `signature` for a call about `file_sha`, at time `now`. The error says what was wrong.
@@ -217,8 +223,9 @@ pub fn verify(
         }
     };
     let transcode = flag("tc")?;
-    flag("ss")?;
-    flag("wm")?;
+    let screenshot = flag("ss")?;
+    let watermark = flag("wm")?;
+    let tags = (0..10).filter_map(|i| fields.get(&format!("tag.{i}")).filter(|t| !t.is_empty()).cloned()).collect();
     let class_id = match fields.get("cid") {
         None => None,
         Some(v) => Some(v.parse::<u64>().map_err(|_| "signature field \"cid\" is not a number".to_string())?),
@@ -230,7 +237,11 @@ pub fn verify(
         uid: uid.to_string(),
         expires: e,
         transcode,
+        screenshot,
+        watermark,
         class_id,
+        tags,
+        secret_id: field("s")?.to_string(),
     })
 }
 
