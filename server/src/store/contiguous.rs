@@ -115,3 +115,75 @@ fn check_size(s: &Session, file_size: u64) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Flavour, Who};
+    use sha1::Sha1;
+
+    fn bytes(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 13 + i / 777) as u8).collect()
+    }
+
+    fn meta() -> Meta {
+        Meta { file_name: "old.mp4".into(), file_type: "mp4".into(), flavour: Flavour::Multipart, ..Meta::default() }
+    }
+
+    async fn put(store: &Arc<Store>, sha: &str, data: &[u8], offset: usize, len: usize) -> Segment {
+        let planned = match store.plan_segment(sha, data.len() as u64, offset as u64).await.unwrap() {
+            SegmentPlan::Store(s) => s,
+            other => panic!("{other:?}"),
+        };
+        let part = Bytes::copy_from_slice(&data[offset..offset + len]);
+        store.put_segment(sha, data.len() as u64, offset as u64, part, planned, meta()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn parts_follow_each_other_across_a_restart_and_the_last_finishes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(FIRST_PART as usize + 700_000 + 300_001);
+        let sha = hex::encode(<Sha1 as sha1::Digest>::digest(&data));
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            // With no session, only offset 0 is stored.
+            assert!(matches!(store.plan_segment(&sha, data.len() as u64, 5).await.unwrap(), SegmentPlan::Next(0)));
+            assert!(matches!(put(&store, &sha, &data, 0, FIRST_PART as usize).await, Segment::Next(FIRST_PART)));
+            // An Init call cannot take over (nor the other way round).
+            let e = store.init(&sha, Who::KeyHolder, data.len() as u64, FIRST_PART, Meta::default()).await.unwrap_err();
+            assert_eq!(e.code(), -10003, "{e}");
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        // The first part sent again learns where to go on.
+        match store.plan_segment(&sha, data.len() as u64, 0).await.unwrap() {
+            SegmentPlan::Next(offset) => assert_eq!(offset, FIRST_PART),
+            other => panic!("{other:?}"),
+        }
+        let e = store.plan_segment(&sha, data.len() as u64 + 1, FIRST_PART).await.unwrap_err();
+        assert_eq!(e.code(), -25981);
+        let second = FIRST_PART as usize;
+        assert!(matches!(put(&store, &sha, &data, second, 700_000).await, Segment::Next(n) if n == FIRST_PART + 700_000));
+        let f = match put(&store, &sha, &data, second + 700_000, 300_001).await {
+            Segment::Done(f) => f,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data);
+        assert_eq!((f.meta.file_name.as_str(), f.meta.flavour), ("old.mp4", Flavour::Multipart));
+        // The file is there for everyone now.
+        assert!(matches!(store.plan_segment(&sha, data.len() as u64, 0).await.unwrap(), SegmentPlan::Done(_)));
+    }
+
+    #[tokio::test]
+    async fn a_file_whose_sha1_does_not_match_is_29200_and_its_session_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let data = bytes(1000);
+        let sha = "ab".repeat(20);
+        let e = store.put_segment(&sha, 1000, 0, Bytes::from(data), None, meta()).await.unwrap_err();
+        assert_eq!(e.code(), -29200, "{e}");
+        assert!(store.sessions_of(&sha).is_empty());
+        assert_eq!(fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+    }
+
+    use std::fs;
+}

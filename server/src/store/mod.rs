@@ -589,6 +589,54 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_nonce_is_refused_within_two_hours_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_800_000_000;
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            assert!(store.remember_nonce("AKID", u64::MAX, now).await.unwrap());
+            assert!(!store.remember_nonce("AKID", u64::MAX, now + 10).await.unwrap());
+            // Another key's Nonce is its own.
+            assert!(store.remember_nonce("AKID2", u64::MAX, now + 10).await.unwrap());
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert!(!store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS).await.unwrap());
+        // Pruned once it is older than the window, and then accepted again.
+        store.expire(now + NONCE_WINDOW_SECS + 1).await;
+        assert_eq!(store.db.execute("DELETE FROM nonces WHERE secret_id = 'AKID2'", []).unwrap(), 1);
+        assert!(store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS + 1).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_metadata_opens_and_its_sessions_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(1000);
+        let sha = hex::encode(Sha1::digest(&data));
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            store.init(&sha, Who::Uid("u"), 1000, PART, Meta::default()).await.unwrap();
+            put(&store, &sha, &data, 0).await;
+        }
+        // Put the tables back as the second version left them: no metadata, no nonces.
+        {
+            let db = rusqlite::Connection::open(dir.path().join("vod.sqlite")).unwrap();
+            db.execute_batch(
+                "ALTER TABLE sessions DROP COLUMN meta; ALTER TABLE sessions DROP COLUMN contiguous;
+                 ALTER TABLE files DROP COLUMN meta; DROP TABLE nonces;",
+            )
+            .unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let s = store.find(&sha, Who::KeyHolder).expect("the session is open for a key holder too");
+        assert_eq!((s.meta.clone(), s.contiguous, s.held_count()), (Meta::default(), false, 1));
+        // Its metadata is not known: a key holder cannot name the file; its signature can.
+        assert_eq!(store.finish(&sha, Who::KeyHolder, None).await.unwrap_err().code(), -10003);
+        let f = store.finish(&sha, Who::Uid("u"), Some(("a.mp4", "mp4"))).await.unwrap();
+        assert_eq!((f.meta.file_name.as_str(), f.meta.file_type.as_str()), ("a.mp4", "mp4"));
+        assert!(store.remember_nonce("AKID", 1, 1).await.unwrap());
+    }
+
     #[test]
     fn file_ids_have_19_digits() {
         for sha in ["0000000000000000000000000000000000000000", "ffffffffffffffffffffffffffffffffffffffff"] {
