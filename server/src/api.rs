@@ -256,7 +256,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
 /// Checks a call's signature; its uid names the caller's sessions.
 fn check_signature(state: &AppState, signature: &str, sha: &str) -> Result<Verified, ApiError> {
     let c = state.config();
-    sign::verify(signature, sha, &c.secret_id, &c.secret_key, sign::now_unix()).map_err(ApiError::Signature)
+    sign::verify(signature, sha, |id| c.key_of(id), sign::now_unix()).map_err(ApiError::Signature)
 }
 
 fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
