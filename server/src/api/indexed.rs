@@ -24,7 +24,7 @@ pub const SERVER_DATA_SIZES: std::ops::RangeInclusive<u64> = 524_288..=1_048_576
 fn check_signature(state: &AppState, p: &Params, sha: &str) -> Result<Verified, ApiError> {
     let signature = p.common("signature")?;
     let c = state.config();
-    sign::verify(signature, sha, &c.secret_id, &c.secret_key, sign::now_unix()).map_err(ApiError::Signature)
+    sign::verify(signature, sha, |id| c.key_of(id), sign::now_unix()).map_err(ApiError::Signature)
 }
 
 /// What a UGC signature says of the file.
