@@ -183,7 +183,8 @@ fn main() -> std::process::ExitCode {
 fn run_sign(a: SignArgs) -> anyhow::Result<()> {
     if let Some(url) = &a.url {
         let now = u64::try_from(sign::now_unix()).context("the clock is before 1970")?;
-        let signed = common::sign_url(url, a.method.as_deref().unwrap_or("GET"), &a.secret_id, &a.secret_key, now, common::random_nonce())
+        let method = a.method.as_deref().unwrap_or("GET");
+        let signed = common::sign_url(url, method, &a.secret_id, &a.secret_key, now, common::random_nonce())
             .map_err(|m| anyhow::anyhow!("--url: {m}"))?;
         println!("{signed}");
         return Ok(());
