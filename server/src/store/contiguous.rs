@@ -23,7 +23,7 @@ pub(super) fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
 #[derive(Debug, Clone)]
 pub enum SegmentPlan {
     /// The file is there already.
-    Done(FinishedFile),
+    Done(Box<FinishedFile>),
     /// The part is not where the next one starts: it is not stored, and the answer names this offset.
     Next(u64),
     /// Store it: in this session, or (`None`, a first part) in one opened for it.
@@ -36,7 +36,7 @@ pub enum Segment {
     /// The next part starts here.
     Next(u64),
     /// That was the last byte: the file is finished.
-    Done(FinishedFile),
+    Done(Box<FinishedFile>),
 }
 
 impl Store {
@@ -45,7 +45,7 @@ impl Store {
         let this = Arc::clone(self);
         let sha_owned = sha.to_string();
         if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
-            return Ok(SegmentPlan::Done(f));
+            return Ok(SegmentPlan::Done(Box::new(f)));
         }
         let sessions = self.sessions_of(sha);
         if sessions.iter().any(|s| !s.contiguous) {
@@ -98,7 +98,7 @@ impl Store {
             return Ok(Segment::Next(end));
         }
         match self.finish_session(session, None).await {
-            Ok(f) => Ok(Segment::Done(f)),
+            Ok(f) => Ok(Segment::Done(Box::new(f))),
             Err(ApiError::ShaMismatch(m)) => Err(ApiError::Multipart(-29200, m)),
             Err(e) => Err(e),
         }

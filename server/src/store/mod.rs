@@ -76,7 +76,7 @@ impl Who<'_> {
 /// What is known of a SHA-1: the finished file, else the open sessions.
 #[derive(Debug, Clone)]
 pub enum Description {
-    Finished(FinishedFile),
+    Finished(Box<FinishedFile>),
     Uploading(Vec<Arc<Session>>),
 }
 
@@ -94,7 +94,7 @@ pub enum InitOutcome {
     Fresh,
     /// The session's own dataSize, and the session (its parts are listed as the answer is sent).
     Resume { data_size: u64, session: Arc<Session> },
-    Finished(FinishedFile),
+    Finished(Box<FinishedFile>),
 }
 
 impl PartialEq for InitOutcome {
@@ -269,7 +269,7 @@ impl Store {
         let this = Arc::clone(self);
         let sha_owned = sha.to_string();
         if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
-            return Ok(Description::Finished(f));
+            return Ok(Description::Finished(Box::new(f)));
         }
         let mut sessions = self.sessions_of(sha);
         sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
@@ -330,7 +330,7 @@ impl Store {
         let (sha, uid, key_holder) = (sha.to_string(), who.uid().to_string(), who == Who::KeyHolder);
         blocking(move || {
             if let Some(f) = this.servable(&sha)? {
-                return Ok(InitOutcome::Finished(f));
+                return Ok(InitOutcome::Finished(Box::new(f)));
             }
             let who = if key_holder { Who::KeyHolder } else { Who::Uid(&uid) };
             if let Some(s) = this.find(&sha, who) {
