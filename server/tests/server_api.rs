@@ -534,7 +534,7 @@ async fn init_upload_takes_any_data_size_between_524288_and_1048576() {
 #[tokio::test]
 async fn upload_part_is_post_only_and_checks_each_part() {
     let (r, _dir) = fresh().await;
-    let f = TestFile::new(HALF + 1000, 140);
+    let f = TestFile::new(700_000, 140);
     // No session yet.
     let (path, body) = part(&f, 0, HALF);
     expect(&api(&r, "POST", &path, body).await, -10005, 0);
