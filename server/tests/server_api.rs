@@ -25,6 +25,9 @@ const API_HOST: &str = "vod2.qcloud.com";
 /// A second configured key pair.
 const ID2: &str = "AKIDsecondkey";
 const KEY2: &str = "second-secret-key";
+/// The two key pairs (SecretId, key) the server knows.
+const PRIMARY: (&str, &str) = (SECRET_ID, SECRET_KEY);
+const SECOND: (&str, &str) = (ID2, KEY2);
 /// The largest part MultipartUploadVodFile takes (but the first, which is exactly HALF).
 const MP_MAX: usize = 5_242_880;
 
@@ -43,17 +46,17 @@ fn path_of(url: &str) -> String {
     url[url.find("/v2/index.php").expect("an API URL")..].to_string()
 }
 
-/// `Action` with `query` (already URL-encoded), signed by `sign_url` with (`id`, `key`) over
+/// `Action` with `query` (already URL-encoded), signed by `sign_url` with `key` (SecretId, key) over
 /// `host` for `method`, at `timestamp`, with `nonce`: the path and query to send.
-fn signed_at(method: &str, action: &str, query: &str, id: &str, key: &str, host: &str, timestamp: u64, nonce: u64) -> String {
+fn signed_at(method: &str, action: &str, query: &str, key: (&str, &str), host: &str, timestamp: u64, nonce: u64) -> String {
     let sep = if query.is_empty() { "" } else { "&" };
     let url = format!("http://{host}/v2/index.php?Action={action}{sep}{query}");
-    path_of(&api_common::sign_url(&url, method, id, key, timestamp, nonce).expect("sign_url"))
+    path_of(&api_common::sign_url(&url, method, key.0, key.1, timestamp, nonce).expect("sign_url"))
 }
 
 /// [`signed_at`] now, with a fresh Nonce and the primary key, over [`HOST`].
 fn signed(method: &str, action: &str, query: &str) -> String {
-    signed_at(method, action, query, SECRET_ID, SECRET_KEY, HOST, now(), nonce())
+    signed_at(method, action, query, PRIMARY, HOST, now(), nonce())
 }
 
 /// The contract's recipe, written here apart from the server's: `plain = METHOD + HOST +
@@ -292,18 +295,18 @@ async fn an_unknown_secret_id_or_a_wrong_mac_is_10002() {
     let f = TestFile::new(1000, 101);
     let q = init_query(&f, HALF, "");
     // An unknown SecretId, however well signed.
-    let path = signed_at("GET", "InitUpload", &q, "AKIDnobody", SECRET_KEY, HOST, now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q, ("AKIDnobody", SECRET_KEY), HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     // A known SecretId with another key (the second key's, too).
     for key in ["not-the-key", KEY2] {
-        let path = signed_at("GET", "InitUpload", &q, SECRET_ID, key, HOST, now(), nonce());
+        let path = signed_at("GET", "InitUpload", &q, (SECRET_ID, key), HOST, now(), nonce());
         expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     }
     // A MAC over a third host.
-    let path = signed_at("GET", "InitUpload", &q, SECRET_ID, SECRET_KEY, "evil.example:8080", now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q, PRIMARY, "evil.example:8080", now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     // A MAC for POST sent as GET (the method is signed).
-    let path = signed_at("POST", "InitUpload", &q, SECRET_ID, SECRET_KEY, HOST, now(), nonce());
+    let path = signed_at("POST", "InitUpload", &q, PRIMARY, HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     // A parameter changed after signing.
     let path = signed("GET", "InitUpload", &q).replace("fileSize=1000", "fileSize=1001");
@@ -322,21 +325,21 @@ async fn the_mac_is_taken_over_the_host_header_or_the_canonical_host() {
     let q = |f: &TestFile| init_query(f, HALF, "");
     let (a, b, c) = (TestFile::new(1000, 102), TestFile::new(1000, 103), TestFile::new(1000, 104));
     // Over the Host header as sent (with its port), and over the canonical host.
-    expect(&api(&r, "GET", &signed_at("GET", "InitUpload", &q(&a), SECRET_ID, SECRET_KEY, HOST, now(), nonce()), vec![]).await, 0, 0);
-    expect(&api(&r, "GET", &signed_at("GET", "InitUpload", &q(&b), SECRET_ID, SECRET_KEY, API_HOST, now(), nonce()), vec![]).await, 0, 0);
+    expect(&api(&r, "GET", &signed_at("GET", "InitUpload", &q(&a), PRIMARY, HOST, now(), nonce()), vec![]).await, 0, 0);
+    expect(&api(&r, "GET", &signed_at("GET", "InitUpload", &q(&b), PRIMARY, API_HOST, now(), nonce()), vec![]).await, 0, 0);
     // The Host header is what counts, not where the request went: another Host header, its MAC.
-    let path = signed_at("GET", "InitUpload", &q(&c), SECRET_ID, SECRET_KEY, "vod.example.com", now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q(&c), PRIMARY, "vod.example.com", now(), nonce());
     expect(&send_to(&r, "GET", &path, Some("vod.example.com"), vec![]).await, 0, 0);
     // The host without the port the Host header has is a third host.
     let d = TestFile::new(1000, 105);
-    let path = signed_at("GET", "InitUpload", &q(&d), SECRET_ID, SECRET_KEY, "127.0.0.1", now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q(&d), PRIMARY, "127.0.0.1", now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
 
     // A configured api_host replaces the default one.
     let (r, _dir) = router_with(|c| c.api_host = "vod.internal".into()).await;
-    let path = signed_at("GET", "InitUpload", &q(&d), SECRET_ID, SECRET_KEY, API_HOST, now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q(&d), PRIMARY, API_HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
-    let path = signed_at("GET", "InitUpload", &q(&d), SECRET_ID, SECRET_KEY, "vod.internal", now(), nonce());
+    let path = signed_at("GET", "InitUpload", &q(&d), PRIMARY, "vod.internal", now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, 0, 0);
 }
 
@@ -345,7 +348,7 @@ async fn a_timestamp_over_7200_s_off_or_in_milliseconds_is_4500() {
     let (r, _dir) = fresh().await;
     let f = TestFile::new(1000, 106);
     let q = init_query(&f, HALF, "");
-    let at = |ts: u64| signed_at("GET", "InitUpload", &q, SECRET_ID, SECRET_KEY, HOST, ts, nonce());
+    let at = |ts: u64| signed_at("GET", "InitUpload", &q, PRIMARY, HOST, ts, nonce());
     for ts in [now() - 7201, now() + 7201, now() * 1000, 1] {
         let v = api(&r, "GET", &at(ts), vec![]).await;
         expect(&v, 4500, 0);
@@ -368,29 +371,29 @@ async fn a_replayed_nonce_is_4500() {
         .find(|(k, _)| k == "Nonce")
         .map(|(_, v)| v.parse().unwrap())
         .unwrap();
-    let other = signed_at("GET", "InitUpload", &init_query(&g, HALF, ""), SECRET_ID, SECRET_KEY, HOST, now(), n);
+    let other = signed_at("GET", "InitUpload", &init_query(&g, HALF, ""), PRIMARY, HOST, now(), n);
     expect(&api(&r, "GET", &other, vec![]).await, 4500, 0);
     // The memory is per SecretId: the same Nonce under the second key is new.
-    let second = signed_at("GET", "InitUpload", &init_query(&g, HALF, ""), ID2, KEY2, HOST, now(), n);
+    let second = signed_at("GET", "InitUpload", &init_query(&g, HALF, ""), SECOND, HOST, now(), n);
     expect(&api(&r, "GET", &second, vec![]).await, 0, 0);
     // A request whose MAC failed recorded nothing: its Nonce, rightly signed, goes through.
     let m = nonce();
     let h = TestFile::new(1000, 109);
-    let bad = signed_at("GET", "InitUpload", &init_query(&h, HALF, ""), SECRET_ID, "not-the-key", HOST, now(), m);
+    let bad = signed_at("GET", "InitUpload", &init_query(&h, HALF, ""), (SECRET_ID, "not-the-key"), HOST, now(), m);
     expect(&api(&r, "GET", &bad, vec![]).await, -10002, 0);
-    let good = signed_at("GET", "InitUpload", &init_query(&h, HALF, ""), SECRET_ID, SECRET_KEY, HOST, now(), m);
+    let good = signed_at("GET", "InitUpload", &init_query(&h, HALF, ""), PRIMARY, HOST, now(), m);
     expect(&api(&r, "GET", &good, vec![]).await, 0, 0);
     // Whatever came after the MAC, the Nonce is spent: a call refused for its parameters...
     let k = nonce();
-    let refused = signed_at("GET", "InitUpload", &init_query(&h, 524_287, ""), SECRET_ID, SECRET_KEY, HOST, now(), k);
+    let refused = signed_at("GET", "InitUpload", &init_query(&h, 524_287, ""), PRIMARY, HOST, now(), k);
     expect(&api(&r, "GET", &refused, vec![]).await, -10003, 0);
-    let again = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), SECRET_ID, SECRET_KEY, HOST, now(), k);
+    let again = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), PRIMARY, HOST, now(), k);
     expect(&api(&r, "GET", &again, vec![]).await, 4500, 0);
     // ...or for its clock.
     let k = nonce();
-    let skewed = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), SECRET_ID, SECRET_KEY, HOST, now() - 8000, k);
+    let skewed = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), PRIMARY, HOST, now() - 8000, k);
     expect(&api(&r, "GET", &skewed, vec![]).await, 4500, 0);
-    let again = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), SECRET_ID, SECRET_KEY, HOST, now(), k);
+    let again = signed_at("GET", "FinishUpload", &format!("fileSha={}", h.sha), PRIMARY, HOST, now(), k);
     expect(&api(&r, "GET", &again, vec![]).await, 4500, 0);
 }
 
@@ -404,14 +407,14 @@ async fn a_request_failing_two_checks_gets_the_earlier_code() {
     expect(&api(&r, "GET", &path, vec![]).await, -10001, 0);
     // -10002 before 4500: a wrong key and a skewed Timestamp; a wrong key and a spent Nonce.
     let q = format!("fileSha={}", f.sha);
-    let path = signed_at("GET", "FinishUpload", &q, SECRET_ID, "not-the-key", HOST, now() - 9000, nonce());
+    let path = signed_at("GET", "FinishUpload", &q, (SECRET_ID, "not-the-key"), HOST, now() - 9000, nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     let spent = nonce();
-    expect(&api(&r, "GET", &signed_at("GET", "FinishUpload", &q, SECRET_ID, SECRET_KEY, HOST, now(), spent), vec![]).await, -10005, 0);
-    let path = signed_at("GET", "FinishUpload", &q, SECRET_ID, "not-the-key", HOST, now(), spent);
+    expect(&api(&r, "GET", &signed_at("GET", "FinishUpload", &q, PRIMARY, HOST, now(), spent), vec![]).await, -10005, 0);
+    let path = signed_at("GET", "FinishUpload", &q, (SECRET_ID, "not-the-key"), HOST, now(), spent);
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     // 4500 before the method and the parameters.
-    let path = signed_at("GET", "UploadPart", "fileSha=zz", SECRET_ID, SECRET_KEY, HOST, now() + 9000, nonce());
+    let path = signed_at("GET", "UploadPart", "fileSha=zz", PRIMARY, HOST, now() + 9000, nonce());
     expect(&api(&r, "GET", &path, vec![]).await, 4500, 0);
     // The wrong method after good common parameters: -10003.
     let q = format!("fileSha={}&offset=0&dataSize=1000&dataMd5={}", f.sha, md5_hex(&f.bytes));
@@ -443,7 +446,7 @@ fn the_nonce_memory_survives_sigkill() {
     let f = TestFile::new(1000, 112);
     let s = Server::start(dir.path(), &[]);
     let host = s.addr.to_string();
-    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), SECRET_ID, SECRET_KEY, &host, now(), nonce());
+    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), PRIMARY, &host, now(), nonce());
     let call = |s: &Server| -> Value {
         let r = s.http("GET", &path, &[("Host", &host)], b"").unwrap();
         assert_eq!(r.status, 200);
@@ -833,7 +836,7 @@ async fn describe_shows_init_upload_metadata_while_uploading_and_finished() {
     // Neither fileId nor fileSha, or an unknown fileId: -10003; DescribeVodInfo needs the key like the rest.
     expect(&api(&r, "GET", &signed("GET", "DescribeVodInfo", ""), vec![]).await, -10003, 0);
     expect(&api(&r, "GET", &describe("fileId", "1234567890123456789"), vec![]).await, -10003, 0);
-    let path = signed_at("GET", "DescribeVodInfo", &format!("fileSha={}", f.sha), SECRET_ID, "not-the-key", HOST, now(), nonce());
+    let path = signed_at("GET", "DescribeVodInfo", &format!("fileSha={}", f.sha), (SECRET_ID, "not-the-key"), HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
 }
 
@@ -896,12 +899,12 @@ async fn a_second_key_signs_server_api_calls_and_ugc_signatures() {
     let (r, _dir) = fresh().await;
     // The server API with the second key; the metadata names it.
     let f = TestFile::new(HALF + 1, 260);
-    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), ID2, KEY2, HOST, now(), nonce());
+    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), SECOND, HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, 0, 0);
     let v = api(&r, "GET", &describe("fileSha", &f.sha), vec![]).await;
     assert_eq!(v["sessions"][0]["meta"]["secretId"], ID2, "{v}");
     // The second SecretId with the primary key is refused.
-    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), ID2, SECRET_KEY, HOST, now(), nonce());
+    let path = signed_at("GET", "InitUpload", &init_query(&f, HALF, ""), (ID2, SECRET_KEY), HOST, now(), nonce());
     expect(&api(&r, "GET", &path, vec![]).await, -10002, 0);
     // A UGC signature by the second key: the whole upload goes.
     let mut g = TestFile::new(HALF + 2, 261);
