@@ -1,7 +1,7 @@
-//! `vod-upload` against the real `vod-server` binary on a real port, in the UGC flow (the one
-//! vod-server speaks today): a fresh upload (the bytes fetched back from the url and compared), an
+//! `vod-upload` against the real `vod-server` binary on a real port, in each flow (UGC, server API,
+//! MultipartUploadVodFile): a fresh upload (the bytes fetched back from the url and compared), an
 //! instant one, a resume after the CLI is killed mid-upload, a quarter of the calls failing, a wrong
-//! key failing fast with no part sent, and bad arguments.
+//! key failing fast with no part sent, the metadata as DescribeVodInfo shows it, and bad arguments.
 //!
 //! The server binary is `target/<profile>/vod-server` (`cargo test --workspace` builds it; alone,
 //! run `cargo build -p vod-server` first).
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SECRET_ID: &str = "AKIDclitest";
 const SECRET_KEY: &str = "cli-test-secret-key";
@@ -79,6 +79,18 @@ impl Server {
         assert!(!head.contains("chunked"), "{head}");
         raw[split + 4..].to_vec()
     }
+
+    /// DescribeVodInfo for `fileId`, by a URL that `vod-server sign --url` signed.
+    fn describe(&self, file_id: &str) -> Value {
+        let out = Command::new(server_binary())
+            .args(["sign", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--url"])
+            .arg(format!("{}?Action=DescribeVodInfo&fileId={file_id}", self.endpoint()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        serde_json::from_slice(&self.download(&url)).unwrap()
+    }
 }
 
 impl Drop for Server {
@@ -104,12 +116,17 @@ fn cli() -> Command {
     command
 }
 
-/// `vod-upload FILE --endpoint … --flow ugc --json` with the key in the environment, plus `extra`.
-fn ugc(server: &Server, file: &Path, extra: &[&str]) -> Command {
+/// `vod-upload FILE --endpoint … --flow FLOW --json` with the key in the environment, plus `extra`.
+fn keyed(server: &Server, flow: &str, file: &Path, extra: &[&str]) -> Command {
     let mut command = cli();
-    command.arg(file).args(["--endpoint", &server.endpoint(), "--flow", "ugc", "--json"]).args(extra);
+    command.arg(file).args(["--endpoint", &server.endpoint(), "--flow", flow, "--json"]).args(extra);
     command.env("VOD_SECRET_ID", SECRET_ID).env("VOD_SECRET_KEY", SECRET_KEY);
     command
+}
+
+/// [`keyed`] in the UGC flow (the signature made from the key).
+fn ugc(server: &Server, file: &Path, extra: &[&str]) -> Command {
+    keyed(server, "ugc", file, extra)
 }
 
 /// The one JSON object on stdout of a successful run.
@@ -128,34 +145,62 @@ fn sha1_hex(bytes: &[u8]) -> String {
     vod_ugc_uploader::hash::sha1_hex(bytes)
 }
 
-#[test]
-fn fresh_then_instant() {
+/// A fresh upload of a 3 MiB + 12345 file in `flow` with `extra`, then the same file again
+/// (instant): the server, for the counts of calls.
+fn fresh_then_instant(flow: &str, extra: &[&str]) -> Server {
     let server = Server::start(&[]);
     let bytes = data(3 * 1_048_576 + 12_345, 1);
     let file = write_file(server.dir.path(), "fresh clip.mp4", &bytes);
-    let v = result(&ugc(&server, &file, &["--part-size", "524288", "--concurrency", "3", "--tag", "cli", "--class-id", "4"]).output().unwrap());
+    let v = result(&keyed(&server, flow, &file, extra).output().unwrap());
     assert_eq!(v["fileSha"], sha1_hex(&bytes));
     assert_eq!((v["instant"].as_bool(), v["resumedBytes"].as_u64(), v["uploadedBytes"].as_u64()), (Some(false), Some(0), Some(bytes.len() as u64)));
     let file_id = v["fileId"].as_str().unwrap();
     assert!(file_id.len() >= 19 && file_id.bytes().all(|b| b.is_ascii_digit()), "{file_id}");
     assert_eq!(server.download(v["url"].as_str().unwrap()), bytes, "the stored file is the file");
-    assert_eq!(server.acknowledged("UploadPartEx"), 7);
 
-    let again = result(&ugc(&server, &file, &[]).output().unwrap());
+    let again = result(&keyed(&server, flow, &file, &[]).output().unwrap());
     assert_eq!((again["instant"].as_bool(), again["uploadedBytes"].as_u64()), (Some(true), Some(0)));
-    assert_eq!(again["fileId"], v["fileId"]);
+    assert_eq!((&again["fileId"], &again["url"]), (&v["fileId"], &v["url"]));
+    server
+}
+
+#[test]
+fn fresh_then_instant_ugc() {
+    let server = fresh_then_instant("ugc", &["--part-size", "524288", "--concurrency", "3", "--tag", "cli", "--class-id", "4"]);
+    assert_eq!(server.acknowledged("UploadPartEx"), 7);
     assert_eq!(server.sent("UploadPartEx"), 7, "nothing uploaded the second time");
 }
 
 #[test]
-fn resume_after_the_cli_is_killed_mid_upload() {
+fn fresh_then_instant_server_api() {
+    // 600000: a part size only InitUpload allows.
+    let server = fresh_then_instant("server", &["--part-size", "600000", "--concurrency", "3"]);
+    assert_eq!((server.sent("InitUpload"), server.acknowledged("UploadPart"), server.acknowledged("FinishUpload")), (2, 6, 2), "FinishUpload also after the instant code 2");
+    assert_eq!(server.sent("UploadPart"), 6, "nothing uploaded the second time");
+    assert_eq!(server.sent("UploadPartEx") + server.sent("InitUploadEx") + server.sent("MultipartUploadVodFile"), 0);
+}
+
+#[test]
+fn fresh_then_instant_multipart() {
+    // 524288, then parts of 1 MiB, the last one shorter: 4 parts; the second time the first part
+    // is answered flag 1 at once.
+    let server = fresh_then_instant("multipart", &["--part-size", "1048576"]);
+    assert_eq!(server.acknowledged("MultipartUploadVodFile"), 5);
+    assert_eq!(server.sent("MultipartUploadVodFile"), 5, "one part the second time");
+    assert_eq!(server.sent("UploadPart") + server.sent("InitUpload"), 0);
+}
+
+/// The CLI killed once at least 4 of 17 parts of 512 KiB are stored, then run again: only the
+/// missing parts are sent (and `resend` parts more: multipart sends part one again to learn where
+/// to go on).
+fn resume_after_kill(flow: &str, part_action: &str, resend: usize) {
     // Every call answered after 150 ms, one part at a time: the upload takes seconds.
     let server = Server::start(&["--fault-rate", "1", "--fault-kinds", "slow", "--slow-ms", "150"]);
     let bytes = data(16 * 524_288 + 77, 2);
     let file = write_file(server.dir.path(), "resume.mp4", &bytes);
-    let mut child = ugc(&server, &file, &["--part-size", "524288", "--concurrency", "1"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = keyed(&server, flow, &file, &["--part-size", "524288", "--concurrency", "1"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let started = Instant::now();
-    while server.acknowledged("UploadPartEx") < 4 {
+    while server.acknowledged(part_action) < 4 {
         assert!(started.elapsed() < Duration::from_secs(60), "no parts acknowledged");
         assert!(child.try_wait().unwrap().is_none(), "the CLI ended before it was killed");
         std::thread::sleep(Duration::from_millis(20));
@@ -164,27 +209,57 @@ fn resume_after_the_cli_is_killed_mid_upload() {
     child.wait().unwrap();
     // The part in flight when the CLI died may still be stored: let the server settle.
     std::thread::sleep(Duration::from_millis(500));
-    let held = server.acknowledged("UploadPartEx") as u64;
+    let held = server.acknowledged(part_action) as u64;
     assert!((4..16).contains(&held), "{held} parts held");
-    let sent_before = server.sent("UploadPartEx");
+    let sent_before = server.sent(part_action);
 
-    let v = result(&ugc(&server, &file, &["--part-size", "524288", "--concurrency", "4"]).output().unwrap());
+    let v = result(&keyed(&server, flow, &file, &["--part-size", "524288", "--concurrency", "4"]).output().unwrap());
     let (resumed, uploaded) = (v["resumedBytes"].as_u64().unwrap(), v["uploadedBytes"].as_u64().unwrap());
     assert_eq!(resumed, held * 524_288, "the parts held are not sent again");
     assert_eq!(resumed + uploaded, bytes.len() as u64);
-    assert_eq!(server.sent("UploadPartEx") - sent_before, 17 - held as usize, "only the missing parts are sent");
+    assert_eq!(server.sent(part_action) - sent_before, 17 - held as usize + resend, "only the missing parts are sent");
     assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
 }
 
 #[test]
-fn a_quarter_of_the_calls_failing_is_retried_through() {
+fn resume_after_the_cli_is_killed_mid_upload_ugc() {
+    resume_after_kill("ugc", "UploadPartEx", 0);
+}
+
+#[test]
+fn resume_after_the_cli_is_killed_mid_upload_server_api() {
+    resume_after_kill("server", "UploadPart", 0);
+}
+
+#[test]
+fn resume_after_the_cli_is_killed_mid_upload_multipart() {
+    resume_after_kill("multipart", "MultipartUploadVodFile", 1);
+}
+
+/// A quarter of the calls failing (every kind of fault): the upload of 7 parts goes through.
+fn faults_retried(flow: &str, part_action: &str) {
     let server = Server::start(&["--fault-rate", "0.25", "--fault-seed", "7", "--slow-ms", "50"]);
     let bytes = data(6 * 524_288 + 3, 3);
     let file = write_file(server.dir.path(), "faults.mp4", &bytes);
-    let output = ugc(&server, &file, &["--part-size", "524288", "--retries", "12"]).output().unwrap();
+    let output = keyed(&server, flow, &file, &["--part-size", "524288", "--retries", "12"]).output().unwrap();
     let v = result(&output);
     assert_eq!(server.download(v["url"].as_str().unwrap()), bytes);
-    assert!(server.sent("UploadPartEx") > 7, "some parts were sent again: {}", server.sent("UploadPartEx"));
+    assert!(server.sent(part_action) > 7, "some parts were sent again: {}", server.sent(part_action));
+}
+
+#[test]
+fn a_quarter_of_the_calls_failing_is_retried_through_ugc() {
+    faults_retried("ugc", "UploadPartEx");
+}
+
+#[test]
+fn a_quarter_of_the_calls_failing_is_retried_through_server_api() {
+    faults_retried("server", "UploadPart");
+}
+
+#[test]
+fn a_quarter_of_the_calls_failing_is_retried_through_multipart() {
+    faults_retried("multipart", "MultipartUploadVodFile");
 }
 
 #[test]
@@ -201,6 +276,46 @@ fn a_wrong_key_fails_fast_with_no_part_sent() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // The signature is refreshed once (the protocol's rule), then the upload fails: no part goes.
     assert_eq!((server.sent("InitUploadEx"), server.sent("UploadPartEx")), (2, 0));
+}
+
+#[test]
+fn a_wrong_key_fails_fast_in_the_keyed_flows() {
+    for (flow, first, part) in [("server", "InitUpload (init step)", "UploadPart"), ("multipart", "MultipartUploadVodFile (part step)", "MultipartUploadVodFile")] {
+        let server = Server::start(&[]);
+        let file = write_file(server.dir.path(), "wrong.mp4", &data(2 * 1_048_576, 4));
+        let started = Instant::now();
+        let output = keyed(&server, flow, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{flow}");
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {first}")) && stderr.contains("-10002"), "{flow}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // Refused at once, never retried round and round; no part stored (multipart: the first call
+        // carries the first part, refused before it is read).
+        let calls = server.sent(part) + server.sent("InitUpload");
+        assert!((1..=2).contains(&calls), "{flow}: {calls} calls");
+        assert_eq!(server.acknowledged(part), 0);
+        if flow == "server" {
+            assert_eq!(server.sent("UploadPart"), 0);
+        }
+    }
+}
+
+#[test]
+fn class_and_tags_reach_describe_vod_info() {
+    for flow in ["server", "multipart", "ugc"] {
+        let server = Server::start(&[]);
+        let bytes = data(1_048_576 + 5, 6);
+        let file = write_file(server.dir.path(), "meta clip.mp4", &bytes);
+        let args = ["--part-size", "524288", "--class-id", "4", "--tag", "cli", "--tag", "two words"];
+        let v = result(&keyed(&server, flow, &file, &args).output().unwrap());
+        let info = server.describe(v["fileId"].as_str().unwrap());
+        assert_eq!((&info["code"], &info["state"], &info["fileSha"], &info["size"]), (&json!(0), &json!("finished"), &json!(sha1_hex(&bytes)), &json!(bytes.len())), "{info}");
+        let meta = &info["meta"];
+        assert_eq!((&meta["fileName"], &meta["fileType"], &meta["classId"], &meta["tags"]), (&json!("meta clip.mp4"), &json!("mp4"), &json!(4), &json!(["cli", "two words"])), "{flow}: {info}");
+        assert_eq!((&meta["secretId"], &meta["flavour"]), (&json!(SECRET_ID), &json!(flow)), "{info}");
+    }
 }
 
 #[test]

@@ -4,16 +4,23 @@ use std::path::PathBuf;
 
 /// The largest file accepted by default (1 TiB; `--max-file-size`).
 pub const MAX_FILE_SIZE: u64 = 1 << 40;
+/// The canonical host of the server API by default (`--api-host`).
+pub const DEFAULT_API_HOST: &str = "vod2.qcloud.com";
 
 /// Everything the server needs to run. Build one with [`Config::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Folder for the database, upload sessions and finished files. Created if missing.
     pub data_dir: PathBuf,
-    /// The one SecretId the server knows (the `s` field of a signature).
+    /// The primary SecretId (the `s` field of a signature; dev signing uses it).
     pub secret_id: String,
-    /// The key that signs UGC upload signatures.
+    /// The primary SecretId's key.
     pub secret_key: String,
+    /// More key pairs (SecretId, SecretKey) a signature may name; none by default.
+    pub keys: Vec<(String, String)>,
+    /// The canonical host a server-API MAC may also be computed over, besides the `Host` header as
+    /// sent (default `vod2.qcloud.com`).
+    pub api_host: String,
     /// The key for `verify_content` (defaults to `secret_key`).
     pub verify_key: String,
     /// Base of the `url` of finished files, no trailing slash, e.g. `http://127.0.0.1:8080`.
@@ -35,13 +42,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: public URL `http://127.0.0.1:8080`, verify key = secret key, no static files,
-    /// no dev endpoints, no faults, files up to 1 TiB, the store's default [`crate::store::Limits`].
+    /// Defaults: no more keys, API host `vod2.qcloud.com`, public URL `http://127.0.0.1:8080`,
+    /// verify key = secret key, no static files, no dev endpoints, no faults, files up to 1 TiB,
+    /// the store's default [`crate::store::Limits`].
     pub fn new(data_dir: impl Into<PathBuf>, secret_id: &str, secret_key: &str) -> Config {
         Config {
             data_dir: data_dir.into(),
             secret_id: secret_id.to_string(),
             secret_key: secret_key.to_string(),
+            keys: Vec::new(),
+            api_host: DEFAULT_API_HOST.to_string(),
             verify_key: secret_key.to_string(),
             public_url: "http://127.0.0.1:8080".to_string(),
             www: None,
@@ -52,6 +62,14 @@ impl Config {
             max_file_size: MAX_FILE_SIZE,
             limits: crate::store::Limits::default(),
         }
+    }
+
+    /// The key of a SecretId: the primary's, else the first of `keys` that names it.
+    pub fn key_of(&self, secret_id: &str) -> Option<&str> {
+        if secret_id == self.secret_id {
+            return Some(&self.secret_key);
+        }
+        self.keys.iter().find(|(id, _)| id == secret_id).map(|(_, key)| key.as_str())
     }
 }
 

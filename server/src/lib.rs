@@ -12,6 +12,7 @@
 //! ```
 
 pub mod api;
+pub mod common;
 pub mod config;
 mod dev;
 pub mod error;
@@ -98,6 +99,18 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(!c.secret_id.is_empty(), "the secret id is empty");
     anyhow::ensure!(!c.secret_key.is_empty(), "the secret key is empty");
     anyhow::ensure!(!c.verify_key.is_empty(), "the verify key is empty");
+    for (i, (id, key)) in c.keys.iter().enumerate() {
+        anyhow::ensure!(!id.is_empty() && !key.is_empty(), "key pair {} has an empty SecretId or key", i + 1);
+        anyhow::ensure!(
+            c.key_of(id) == Some(key.as_str()),
+            "the SecretId {id:?} is given twice with different keys"
+        );
+    }
+    anyhow::ensure!(
+        !c.api_host.is_empty() && !c.api_host.contains(|ch: char| ch == '/' || ch.is_whitespace()),
+        "the API host {:?} must be a host[:port] without a scheme or path",
+        c.api_host
+    );
     anyhow::ensure!(!c.public_url.ends_with('/'), "the public URL must not end with '/'");
     anyhow::ensure!((0.0..=1.0).contains(&c.faults.rate), "the fault rate must be within 0..=1");
     anyhow::ensure!(c.max_file_size >= 1, "the largest file size must be at least 1 byte");

@@ -1,4 +1,5 @@
-//! `vod-server`: serve the v2 UGC upload API, or `vod-server sign ...` to print a signature.
+//! `vod-server`: serve the v2 UGC upload API, or `vod-server sign ...` to print a signature (or a
+//! signed server-API URL).
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -6,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 use vod_server::serve::{self, ServeLimits};
-use vod_server::{app, sign, AppState, Config, FaultConfig, FaultKind};
+use vod_server::{app, common, sign, AppState, Config, FaultConfig, FaultKind};
 
 #[derive(Parser)]
 #[command(name = "vod-server", version, about = "A local VOD server speaking the v2 UGC upload API")]
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print an upload signature for one file, the way an app backend makes one.
+    /// Print an upload signature for one file, the way an app backend makes one; with --url, a
+    /// signed server-API URL.
     Sign(SignArgs),
 }
 
@@ -32,12 +34,24 @@ struct ServeArgs {
     /// Folder for the database, sessions and finished files.
     #[arg(long, required = true)]
     data_dir: Option<PathBuf>,
-    /// The SecretId signatures must name.
-    #[arg(long, env = "VOD_SECRET_ID", required = true)]
+    /// The primary SecretId (dev signing uses it). Optional when --key or --keys-file give a key.
+    #[arg(long, env = "VOD_SECRET_ID")]
     secret_id: Option<String>,
-    /// The key signatures are checked with.
-    #[arg(long, env = "VOD_SECRET_KEY", required = true, hide_env_values = true)]
+    /// The primary SecretId's key. A key on the command line is visible to other users of this
+    /// machine (ps): prefer the environment (VOD_SECRET_KEY) or --keys-file.
+    #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
+    /// One more key pair a signature may name (repeatable). Visible to other users of this machine,
+    /// like any argument: prefer --keys-file or the environment.
+    #[arg(long = "key", value_name = "ID:KEY")]
+    keys: Vec<String>,
+    /// A file of key pairs, one ID:KEY a line (blank lines and lines starting with # skipped).
+    /// The first key from any source (--secret-id, then --key, then this file) is the primary.
+    #[arg(long, value_name = "PATH")]
+    keys_file: Option<PathBuf>,
+    /// The canonical host a server-API signature may be computed over, besides the Host header.
+    #[arg(long, default_value = vod_server::config::DEFAULT_API_HOST)]
+    api_host: String,
     /// The key of `verify_content` (default: the secret key).
     #[arg(long, env = "VOD_VERIFY_KEY", hide_env_values = true)]
     verify_key: Option<String>,
@@ -94,16 +108,26 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct SignArgs {
+    /// The SecretId to sign as.
     #[arg(long, env = "VOD_SECRET_ID")]
     secret_id: String,
+    /// Its key. A key on the command line is visible to other users of this machine (ps): prefer
+    /// the environment (VOD_SECRET_KEY).
     #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
     secret_key: String,
+    /// Sign a server-API call instead: http://host:port/v2/index.php?Action=...&... is printed with
+    /// Region, Timestamp (now), Nonce (random), SecretId and Signature appended.
+    #[arg(long, conflicts_with_all = ["file_sha", "file_name", "ttl", "uid"])]
+    url: Option<String>,
+    /// The method the signed URL is to be called with: GET (default) or POST.
+    #[arg(long, value_parser = ["GET", "POST"])]
+    method: Option<String>,
     /// SHA-1 of the whole file, hex.
-    #[arg(long)]
-    file_sha: String,
+    #[arg(long, required_unless_present = "url")]
+    file_sha: Option<String>,
     /// The file's name (its extension gives the type).
-    #[arg(long)]
-    file_name: String,
+    #[arg(long, required_unless_present = "url")]
+    file_name: Option<String>,
     /// Seconds the signature stays valid (negative: already expired).
     #[arg(long, default_value_t = 3600, allow_hyphen_values = true)]
     ttl: i64,
@@ -157,30 +181,92 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_sign(a: SignArgs) -> anyhow::Result<()> {
+    if let Some(url) = &a.url {
+        let now = u64::try_from(sign::now_unix()).context("the clock is before 1970")?;
+        let method = a.method.as_deref().unwrap_or("GET");
+        let signed = common::sign_url(url, method, &a.secret_id, &a.secret_key, now, common::random_nonce())
+            .map_err(|m| anyhow::anyhow!("--url: {m}"))?;
+        println!("{signed}");
+        return Ok(());
+    }
+    anyhow::ensure!(a.method.is_none(), "--method goes with --url");
+    let (Some(file_sha), Some(file_name)) = (&a.file_sha, &a.file_name) else {
+        anyhow::bail!("--file-sha and --file-name are required (or --url)");
+    };
     anyhow::ensure!(
-        a.file_sha.len() == 40 && a.file_sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        file_sha.len() == 40 && file_sha.bytes().all(|b| b.is_ascii_hexdigit()),
         "--file-sha must be 40 hex digits"
     );
-    sign::check_file_name(&a.file_name).map_err(anyhow::Error::msg)?;
-    sign::check_file_type(sign::extension_of(&a.file_name))
+    sign::check_file_name(file_name).map_err(anyhow::Error::msg)?;
+    sign::check_file_type(sign::extension_of(file_name))
         .map_err(|m| anyhow::anyhow!("--file-name needs an extension: {m}"))?;
-    let params = sign::SignParams::new(&a.secret_id, &a.file_sha, &a.file_name, &a.uid, a.ttl);
+    let params = sign::SignParams::new(&a.secret_id, file_sha, file_name, &a.uid, a.ttl);
     println!("{}", sign::sign(&params, &a.secret_key));
     Ok(())
 }
 
+/// Every key pair, the primary first: `--secret-id`/`--secret-key`, the `--key`s, the keys file.
+/// Errors name the flag or the file's line, never a key.
+fn collect_keys(a: &ServeArgs) -> anyhow::Result<Vec<(String, String)>> {
+    let mut keys = Vec::new();
+    match (&a.secret_id, &a.secret_key) {
+        (Some(id), Some(key)) => keys.push((id.clone(), key.clone())),
+        (None, None) => {}
+        (Some(_), None) => anyhow::bail!("--secret-id needs --secret-key (or VOD_SECRET_KEY)"),
+        (None, Some(_)) => anyhow::bail!("--secret-key needs --secret-id (or VOD_SECRET_ID)"),
+    }
+    for (i, pair) in a.keys.iter().enumerate() {
+        keys.push(key_pair(pair).with_context(|| format!("--key number {} is not ID:KEY", i + 1))?);
+    }
+    if let Some(path) = &a.keys_file {
+        keys.extend(read_keys_file(path)?);
+    }
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "no key: give --secret-id and --secret-key (or VOD_SECRET_ID and VOD_SECRET_KEY), --key ID:KEY, or --keys-file PATH"
+    );
+    Ok(keys)
+}
+
+/// `ID:KEY` (split at the first ':', both sides trimmed and non-empty).
+fn key_pair(s: &str) -> Option<(String, String)> {
+    let (id, key) = s.split_once(':')?;
+    let (id, key) = (id.trim(), key.trim());
+    (!id.is_empty() && !key.is_empty()).then(|| (id.to_string(), key.to_string()))
+}
+
+fn read_keys_file(path: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the keys file {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            eprintln!("vod-server: warning: other users may read the keys file {} (chmod 600 it)", path.display());
+        }
+    }
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let pair = key_pair(line);
+        keys.push(pair.with_context(|| format!("the keys file {}: line {} is not ID:KEY", path.display(), n + 1))?);
+    }
+    Ok(keys)
+}
+
 async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
+    let mut keys = collect_keys(&a)?.into_iter();
+    let (secret_id, secret_key) = keys.next().expect("collect_keys gives at least one key");
+    let mut config = Config::new(a.data_dir.context("--data-dir is required")?, &secret_id, &secret_key);
+    config.keys = keys.collect();
+    config.api_host = a.api_host;
+    config.verify_key = a.verify_key.unwrap_or(secret_key);
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     let bound = listener.local_addr()?;
-    let secret_key = a.secret_key.context("--secret-key is required")?;
-    let mut config = Config::new(
-        a.data_dir.context("--data-dir is required")?,
-        &a.secret_id.context("--secret-id is required")?,
-        &secret_key,
-    );
-    config.verify_key = a.verify_key.unwrap_or(secret_key);
     // An unspecified bind address (0.0.0.0) is no URL a browser can fetch: use loopback there.
     let mut reachable = bound;
     if reachable.ip().is_unspecified() {

@@ -134,15 +134,22 @@ pub struct Verified {
     pub uid: String,
     pub expires: i64,
     pub transcode: bool,
+    pub screenshot: bool,
+    pub watermark: bool,
     pub class_id: Option<u64>,
+    /// `tag.0` to `tag.9`, in order.
+    pub tags: Vec<String>,
+    /// The SecretId that signed it.
+    pub secret_id: String,
 }
 
-/// Checks `signature` for a call about `file_sha`, at time `now`. The error says what was wrong.
-pub fn verify(
+/// Checks `signature` for a call about `file_sha`, at time `now`, against the key `key_of` gives
+/// for the SecretId its `s` names (`|id| config.key_of(id)`; one pair: [`single_key`]). The error
+/// says what was wrong.
+pub fn verify<'k>(
     signature: &str,
     file_sha: &str,
-    secret_id: &str,
-    secret_key: &str,
+    key_of: impl Fn(&str) -> Option<&'k str>,
     now: i64,
 ) -> Result<Verified, String> {
     // A '+' that reached us unencoded in a query string arrives as a space.
@@ -167,9 +174,7 @@ pub fn verify(
             .filter(|v| !v.is_empty())
             .ok_or_else(|| format!("signature lacks the field {name:?}"))
     };
-    if field("s")? != secret_id {
-        return Err("signature names an unknown SecretId".into());
-    }
+    let secret_key = key_of(field("s")?).ok_or("signature names an unknown SecretId")?;
     let mut mac = HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(original_bytes);
     mac.verify_slice(mac_bytes).map_err(|_| "signature MAC does not match".to_string())?;
@@ -217,8 +222,9 @@ pub fn verify(
         }
     };
     let transcode = flag("tc")?;
-    flag("ss")?;
-    flag("wm")?;
+    let screenshot = flag("ss")?;
+    let watermark = flag("wm")?;
+    let tags = (0..10).filter_map(|i| fields.get(&format!("tag.{i}")).filter(|t| !t.is_empty()).cloned()).collect();
     let class_id = match fields.get("cid") {
         None => None,
         Some(v) => Some(v.parse::<u64>().map_err(|_| "signature field \"cid\" is not a number".to_string())?),
@@ -230,7 +236,11 @@ pub fn verify(
         uid: uid.to_string(),
         expires: e,
         transcode,
+        screenshot,
+        watermark,
         class_id,
+        tags,
+        secret_id: field("s")?.to_string(),
     })
 }
 
@@ -257,6 +267,11 @@ pub fn check_file_type(ft: &str) -> Result<(), String> {
         return Err(format!("file type {ft:?} must be 1 to 16 ASCII letters or digits"));
     }
     Ok(())
+}
+
+/// The `key_of` of [`verify`] for a server that knows one key pair.
+pub fn single_key<'k>(secret_id: &'k str, secret_key: &'k str) -> impl Fn(&str) -> Option<&'k str> {
+    move |id| (id == secret_id).then_some(secret_key)
 }
 
 /// `verify_content = Base64( hex(HMAC-SHA1(verifyKey, plain)) ++ plain )`,
@@ -316,10 +331,10 @@ mod tests {
 
     #[test]
     fn document_vector_is_refused_as_expired() {
-        let err = verify(VECTOR_SIG, SHA, VECTOR_ID, VECTOR_KEY, now_unix()).unwrap_err();
+        let err = verify(VECTOR_SIG, SHA, single_key(VECTOR_ID, VECTOR_KEY), now_unix()).unwrap_err();
         assert!(err.contains("expired"), "{err}");
         // Before its expiry it gets past the MAC and time checks and fails on the missing `fs`.
-        let err = verify(VECTOR_SIG, SHA, VECTOR_ID, VECTOR_KEY, 1437995650).unwrap_err();
+        let err = verify(VECTOR_SIG, SHA, single_key(VECTOR_ID, VECTOR_KEY), 1437995650).unwrap_err();
         assert!(err.contains("\"fs\""), "{err}");
     }
 
@@ -335,25 +350,39 @@ mod tests {
             ..SignParams::new("id", SHA, "my clip & co.MP4", "u1", 0)
         };
         let s = sign(&p, "key");
-        let v = verify(&s, SHA, "id", "key", 1500).unwrap();
+        let v = verify(&s, SHA, single_key("id", "key"), 1500).unwrap();
         assert_eq!(v.file_name, "my clip & co.MP4");
         assert_eq!(v.file_type, "mp4");
         assert_eq!(v.file_sha, SHA);
         assert!(v.transcode);
         assert_eq!(v.class_id, Some(7));
-        assert!(verify(&s, SHA, "id", "other", 1500).unwrap_err().contains("MAC"));
-        assert!(verify(&s, SHA, "other", "key", 1500).unwrap_err().contains("SecretId"));
-        assert!(verify(&s, SHA, "id", "key", 2000).unwrap_err().contains("expired"));
-        assert!(verify(&s, &"0".repeat(40), "id", "key", 1500).unwrap_err().contains("fs"));
+        assert!(verify(&s, SHA, single_key("id", "other"), 1500).unwrap_err().contains("MAC"));
+        assert!(verify(&s, SHA, single_key("other", "key"), 1500).unwrap_err().contains("SecretId"));
+        assert!(verify(&s, SHA, single_key("id", "key"), 2000).unwrap_err().contains("expired"));
+        assert!(verify(&s, &"0".repeat(40), single_key("id", "key"), 1500).unwrap_err().contains("fs"));
+    }
+
+    #[test]
+    fn any_configured_key_by_the_secret_id_it_names() {
+        let mut config = crate::Config::new("/nonexistent", "first", "key-1");
+        config.keys = vec![("second".into(), "key-2".into())];
+        let key_of = |id: &str| config.key_of(id);
+        let by = |id: &str, key: &str| sign(&SignParams { t: 1000, e: 2000, ..SignParams::new(id, SHA, "a.mp4", "u", 0) }, key);
+        assert_eq!(verify(&by("first", "key-1"), SHA, key_of, 1500).unwrap().uid, "u");
+        assert_eq!(verify(&by("second", "key-2"), SHA, key_of, 1500).unwrap().uid, "u");
+        // Each SecretId with its own key only.
+        assert!(verify(&by("second", "key-1"), SHA, key_of, 1500).unwrap_err().contains("MAC"));
+        assert!(verify(&by("first", "key-2"), SHA, key_of, 1500).unwrap_err().contains("MAC"));
+        assert!(verify(&by("third", "key-1"), SHA, key_of, 1500).unwrap_err().contains("unknown SecretId"));
     }
 
     #[test]
     fn negative_ttl_is_expired_with_e_before_t() {
         let s = sign_now("id", "key", SHA, "a.mp4", -60);
-        let err = verify(&s, SHA, "id", "key", now_unix()).unwrap_err();
+        let err = verify(&s, SHA, single_key("id", "key"), now_unix()).unwrap_err();
         assert!(err.contains("expired"), "{err}");
         let ok = sign_now("id", "key", SHA, "a.mp4", 60);
-        assert!(verify(&ok, SHA, "id", "key", now_unix()).is_ok());
+        assert!(verify(&ok, SHA, single_key("id", "key"), now_unix()).is_ok());
     }
 
     #[test]

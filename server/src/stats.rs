@@ -18,14 +18,15 @@ pub struct Stats {
 impl Stats {
     pub fn count_call(&self, action: Action) {
         let counter = match action {
-            Action::Init => &self.init_calls,
-            Action::UploadPart => &self.part_calls,
-            Action::Finish => &self.finish_calls,
+            Action::InitEx | Action::Init => &self.init_calls,
+            Action::UploadPartEx | Action::UploadPart | Action::Multipart => &self.part_calls,
+            Action::FinishEx | Action::Finish => &self.finish_calls,
+            Action::Describe => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// An UploadPartEx body answered `code 0` (re-sends count too).
+    /// A part stored (or already held: re-sends count too), whatever the call.
     pub fn part_received(&self, sha: &str, bytes: u64) {
         self.parts_received.fetch_add(1, Ordering::Relaxed);
         self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
@@ -35,7 +36,8 @@ impl Stats {
         entry.1 += bytes;
     }
 
-    /// `(calls of InitUploadEx, UploadPartEx, FinishUploadEx, parts received, bytes received)`.
+    /// `(calls of the Init actions, of the part actions, of the Finish actions, parts received, bytes
+    /// received)`.
     pub fn totals(&self) -> (u64, u64, u64, u64, u64) {
         (
             self.init_calls.load(Ordering::Relaxed),

@@ -79,10 +79,10 @@ fn sign_subcommand_prints_a_valid_signature() {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
     let s = run("600");
-    let v = vod_server::sign::verify(&s, &sha, SECRET_ID, SECRET_KEY, vod_server::sign::now_unix()).unwrap();
+    let v = vod_server::sign::verify(&s, &sha, vod_server::sign::single_key(SECRET_ID, SECRET_KEY), vod_server::sign::now_unix()).unwrap();
     assert_eq!((v.file_name.as_str(), v.file_type.as_str(), v.uid.as_str()), ("hello world.mp4", "mp4", "alice"));
     let expired = run("-10");
-    let err = vod_server::sign::verify(&expired, &sha, SECRET_ID, SECRET_KEY, vod_server::sign::now_unix()).unwrap_err();
+    let err = vod_server::sign::verify(&expired, &sha, vod_server::sign::single_key(SECRET_ID, SECRET_KEY), vod_server::sign::now_unix()).unwrap_err();
     assert!(err.contains("expired"), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_vod-server"))
         .args(["sign", "--secret-id", "a", "--secret-key", "b", "--file-sha", "xyz", "--file-name", "a.mp4"])

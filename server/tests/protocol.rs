@@ -382,7 +382,7 @@ async fn static_folders_and_dev_endpoints() {
     assert_eq!(status, 200);
     let s: Value = serde_json::from_slice(&body).unwrap();
     let s = s["signature"].as_str().unwrap();
-    let v = vod_server::sign::verify(s, &f.sha, SECRET_ID, SECRET_KEY, vod_server::sign::now_unix()).unwrap();
+    let v = vod_server::sign::verify(s, &f.sha, vod_server::sign::single_key(SECRET_ID, SECRET_KEY), vod_server::sign::now_unix()).unwrap();
     assert_eq!((v.file_name.as_str(), v.file_type.as_str(), v.uid.as_str()), ("a b.mp4", "mp4", "alice"));
     assert_eq!(get(&r, &init_uri(&f.sha, 100, HALF as u64, s)).await["code"], 0);
     // A negative ttl gives an expired signature.

@@ -4,7 +4,7 @@
 //! Files are named relative to the data folder (a session's data file by its name inside
 //! `uploads/`), so the folder can be given another way, or moved, without losing anything.
 
-use super::{lock, FinishedFile};
+use super::{lock, FinishedFile, Meta};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     data_size INTEGER NOT NULL,
     created INTEGER NOT NULL,
     touched INTEGER NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    contiguous INTEGER NOT NULL DEFAULT 0,
     UNIQUE (sha, uid)
 );
 CREATE TABLE IF NOT EXISTS parts (
@@ -35,9 +37,24 @@ CREATE TABLE IF NOT EXISTS files (
     file_type TEXT NOT NULL,
     size INTEGER NOT NULL,
     moved_from TEXT,
-    created INTEGER NOT NULL
+    created INTEGER NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS nonces (
+    secret_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    PRIMARY KEY (secret_id, nonce)
+);
+CREATE INDEX IF NOT EXISTS nonces_seen ON nonces (seen);
 ";
+
+/// Columns added after the second version, each with the default its old rows get.
+const ADDED_COLUMNS: [(&str, &str, &str); 3] = [
+    ("sessions", "meta", "TEXT NOT NULL DEFAULT '{}'"),
+    ("sessions", "contiguous", "INTEGER NOT NULL DEFAULT 0"),
+    ("files", "meta", "TEXT NOT NULL DEFAULT '{}'"),
+];
 
 /// The first version's tables named sessions and parts by SHA-1 alone, with full paths.
 const MIGRATE_FROM_V1: &str = "
@@ -55,6 +72,11 @@ pub(super) struct SessionRow {
     pub data_size: u64,
     /// When it last got a part (or was opened), Unix seconds.
     pub touched: i64,
+    /// When it was opened, Unix seconds.
+    pub created: i64,
+    pub meta: Meta,
+    /// A MultipartUploadVodFile session: contiguous bytes, parts of any size.
+    pub contiguous: bool,
 }
 
 /// A finished file whose move into `vod/` is not known to be done.
@@ -84,6 +106,14 @@ impl Db {
             tx.execute_batch(MIGRATE_FROM_V1)?;
         }
         tx.execute_batch(SCHEMA)?;
+        for (table, column, declaration) in ADDED_COLUMNS {
+            let present: bool = tx
+                .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"))?
+                .exists([])?;
+            if !present {
+                tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"))?;
+            }
+        }
         if v1 {
             let rows: Vec<(String, String, u64, u64, i64)> = tx
                 .prepare("SELECT sha, path, file_size, data_size, created FROM sessions_v1")?
@@ -134,8 +164,8 @@ impl Db {
 
     pub fn pending_moves(&self) -> rusqlite::Result<Vec<PendingMove>> {
         lock(&self.0)
-            .prepare("SELECT sha, file_id, file_name, file_type, size, moved_from FROM files WHERE moved_from IS NOT NULL")?
-            .query_map([], |r| Ok(PendingMove { file: finished_file(r)?, from: r.get(5)? }))?
+            .prepare(&format!("SELECT {FILE_COLUMNS}, moved_from FROM files WHERE moved_from IS NOT NULL"))?
+            .query_map([], |r| Ok(PendingMove { file: finished_file(r)?, from: r.get(6)? }))?
             .collect()
     }
 
@@ -146,7 +176,7 @@ impl Db {
 
     pub fn sessions(&self) -> rusqlite::Result<Vec<SessionRow>> {
         lock(&self.0)
-            .prepare("SELECT name, sha, uid, file_size, data_size, touched FROM sessions")?
+            .prepare("SELECT name, sha, uid, file_size, data_size, touched, created, meta, contiguous FROM sessions")?
             .query_map([], |r| {
                 Ok(SessionRow {
                     name: r.get(0)?,
@@ -155,6 +185,9 @@ impl Db {
                     file_size: r.get(3)?,
                     data_size: r.get(4)?,
                     touched: r.get(5)?,
+                    created: r.get(6)?,
+                    meta: Meta::from_json(&r.get::<_, String>(7)?),
+                    contiguous: r.get(8)?,
                 })
             })?
             .collect()
@@ -176,8 +209,9 @@ impl Db {
     pub fn insert_session(&self, row: &SessionRow) -> rusqlite::Result<()> {
         lock(&self.0)
             .execute(
-                "INSERT INTO sessions (name, sha, uid, file_size, data_size, created, touched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![row.name, row.sha, row.uid, row.file_size, row.data_size, row.touched],
+                "INSERT INTO sessions (name, sha, uid, file_size, data_size, created, touched, meta, contiguous) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![row.name, row.sha, row.uid, row.file_size, row.data_size, row.created, row.touched, row.meta.to_json(), row.contiguous],
             )
             .map(drop)
     }
@@ -206,12 +240,37 @@ impl Db {
     /// The finished file for `sha`, and the data file it is still to be moved from, if any.
     pub fn finished(&self, sha: &str) -> rusqlite::Result<Option<(FinishedFile, Option<String>)>> {
         lock(&self.0)
-            .query_row(
-                "SELECT sha, file_id, file_name, file_type, size, moved_from FROM files WHERE sha = ?1",
-                [sha],
-                |r| Ok((finished_file(r)?, r.get(5)?)),
-            )
+            .query_row(&format!("SELECT {FILE_COLUMNS}, moved_from FROM files WHERE sha = ?1"), [sha], |r| {
+                Ok((finished_file(r)?, r.get(6)?))
+            })
             .optional()
+    }
+
+    /// The SHA-1 of the finished file `file_id`, if there is one.
+    pub fn sha_of_file(&self, file_id: &str) -> rusqlite::Result<Option<String>> {
+        lock(&self.0).query_row("SELECT sha FROM files WHERE file_id = ?1", [file_id], |r| r.get(0)).optional()
+    }
+
+    /// Records that `secret_id` used `nonce` at `now`, unless it did within the last `window`
+    /// seconds: then returns `false` (a replay) and changes nothing. Committed before it returns.
+    pub fn remember_nonce(&self, secret_id: &str, nonce: u64, now: i64, window: i64) -> rusqlite::Result<bool> {
+        let mut db = lock(&self.0);
+        let tx = db.transaction()?;
+        let nonce = nonce.to_string();
+        let seen: Option<i64> = tx
+            .query_row("SELECT seen FROM nonces WHERE secret_id = ?1 AND nonce = ?2", [secret_id, &nonce], |r| r.get(0))
+            .optional()?;
+        if seen.is_some_and(|seen| seen >= now - window) {
+            return Ok(false);
+        }
+        tx.execute("INSERT OR REPLACE INTO nonces (secret_id, nonce, seen) VALUES (?1, ?2, ?3)", params![secret_id, nonce, now])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Forgets the nonces seen before `before`; returns how many.
+    pub fn forget_nonces(&self, before: i64) -> rusqlite::Result<usize> {
+        lock(&self.0).execute("DELETE FROM nonces WHERE seen < ?1", [before])
     }
 
     /// In one transaction: records the finished file (under the first free fileId that
@@ -225,14 +284,12 @@ impl Db {
     ) -> rusqlite::Result<FinishedFile> {
         let mut db = lock(&self.0);
         let tx = db.transaction()?;
-        let known: Option<(String, String, String)> = tx
-            .query_row("SELECT file_id, file_name, file_type FROM files WHERE sha = ?1", [&f.sha], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+        let known: Option<FinishedFile> = tx
+            .query_row(&format!("SELECT {FILE_COLUMNS} FROM files WHERE sha = ?1"), [&f.sha], finished_file)
             .optional()?;
-        if let Some((file_id, file_name, file_type)) = known {
-            // Uploaded again after its file went missing: same fileId, name and url as before.
-            (f.file_id, f.file_name, f.file_type) = (file_id, file_name, file_type);
+        if let Some(known) = known {
+            // Uploaded again after its file went missing: same fileId, name, url and metadata as before.
+            f = known;
             tx.execute("UPDATE files SET moved_from = ?1 WHERE sha = ?2", params![session, f.sha])?;
         } else {
             let mut bump = 0;
@@ -246,8 +303,9 @@ impl Db {
                 bump += 1;
             };
             tx.execute(
-                "INSERT INTO files (sha, file_id, file_name, file_type, size, moved_from, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![f.sha, f.file_id, f.file_name, f.file_type, f.size, session, crate::sign::now_unix()],
+                "INSERT INTO files (sha, file_id, file_name, file_type, size, moved_from, created, meta) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![f.sha, f.file_id, f.file_name, f.file_type, f.size, session, crate::sign::now_unix(), f.meta.to_json()],
             )?;
         }
         tx.execute("DELETE FROM parts WHERE session = ?1", [session])?;
@@ -262,6 +320,16 @@ impl Db {
     }
 }
 
+/// The columns [`finished_file`] reads, in its order.
+const FILE_COLUMNS: &str = "sha, file_id, file_name, file_type, size, meta";
+
 fn finished_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<FinishedFile> {
-    Ok(FinishedFile { sha: r.get(0)?, file_id: r.get(1)?, file_name: r.get(2)?, file_type: r.get(3)?, size: r.get(4)? })
+    Ok(FinishedFile {
+        sha: r.get(0)?,
+        file_id: r.get(1)?,
+        file_name: r.get(2)?,
+        file_type: r.get(3)?,
+        size: r.get(4)?,
+        meta: Meta::from_json(&r.get::<_, String>(5)?),
+    })
 }

@@ -1,11 +1,11 @@
-//! FinishUploadEx's commit: check every part and the SHA-1, record the file, move it into `vod/`.
+//! The Finish calls' commit: check every part and the SHA-1, record the file, move it into `vod/`.
 //!
 //! The file's row (with the data file it is still to be moved from) and the session's removal
 //! commit in one transaction before the move; until the move is done (a crash, `vod/` full or on
 //! another filesystem) the file's calls answer `-10004` and retry it, and a start retries it.
 
 use super::session::Session;
-use super::{blocking, gone, lock, read_err, write_err, FinishedFile, Store};
+use super::{blocking, gone, lock, read_err, write_err, FinishedFile, Store, Who};
 use crate::error::ApiError;
 use std::sync::Arc;
 
@@ -21,13 +21,15 @@ pub(super) fn file_id_candidate(sha: &str, bump: u64) -> String {
 }
 
 impl Store {
-    /// FinishUploadEx for `uid`: checks that every part is held and the SHA-1 matches, then records
-    /// the file and moves the data into place. A finished file (anyone's) is answered again.
-    pub async fn finish(self: &Arc<Self>, sha: &str, uid: &str, file_name: &str, file_type: &str) -> Result<FinishedFile, ApiError> {
+    /// A Finish call of `who`: checks that every part of the session `who` sees is held and the
+    /// SHA-1 matches, then records the file and moves the data into place. A finished file
+    /// (anyone's) is answered again. `name`: the file's name and type as a UGC signature gives them
+    /// (else the session's).
+    pub async fn finish(self: &Arc<Self>, sha: &str, who: Who<'_>, name: Option<(&str, &str)>) -> Result<FinishedFile, ApiError> {
         let this = Arc::clone(self);
         let sha_owned = sha.to_string();
         if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
-            if let Some(own) = self.session(sha, uid) {
+            if let Some(own) = self.find(sha, who) {
                 // Someone else finished it first: this session is not needed any more.
                 let mut gate = own.gate.write().await;
                 let (this, s) = (Arc::clone(self), Arc::clone(&own));
@@ -36,24 +38,28 @@ impl Store {
             }
             return Ok(f);
         }
-        let session = self.session(sha, uid).ok_or_else(|| gone(sha))?;
+        let session = self.find_indexed(sha, who)?;
+        self.finish_session(session, name.map(|(n, t)| (n.to_string(), t.to_string()))).await
+    }
+
+    /// Finishes `session` (see [`Store::finish`]); a session finished meanwhile answers its file.
+    pub(super) async fn finish_session(self: &Arc<Self>, session: Arc<Session>, name: Option<(String, String)>) -> Result<FinishedFile, ApiError> {
         let mut gate = session.gate.write().await;
         if *gate {
             drop(gate);
             let this = Arc::clone(self);
-            let sha = sha.to_string();
+            let sha = session.sha.clone();
             return blocking(move || this.servable(&sha)).await?.ok_or_else(|| gone(&session.sha));
         }
         let this = Arc::clone(self);
         let s = Arc::clone(&session);
-        let (name, ft) = (file_name.to_string(), file_type.to_string());
-        let outcome = blocking(move || this.finish_blocking(&s, name, ft)).await;
+        let outcome = blocking(move || this.finish_blocking(&s, name)).await;
         // Closed once it is no longer open (finished or dropped).
-        *gate = self.session(sha, uid).is_none_or(|open| open.name != session.name);
+        *gate = !self.is_open(&session);
         outcome
     }
 
-    fn finish_blocking(&self, s: &Session, name: String, ft: String) -> Result<FinishedFile, ApiError> {
+    fn finish_blocking(&self, s: &Session, name: Option<(String, String)>) -> Result<FinishedFile, ApiError> {
         let file = self.data_file(s)?;
         let len = file.metadata().map_err(|e| read_err("reading the data file", e))?.len();
         if len < s.file_size {
@@ -63,13 +69,28 @@ impl Store {
             *lock(&s.running) = super::session::Running { hasher: None, frontier: 0 };
             file.set_len(s.file_size).map_err(|e| write_err("repairing the data file", e))?;
         }
-        let held = lock(&s.parts).held.len() as u64;
-        let total = s.part_count();
-        if held < total {
-            return Err(ApiError::Param(format!(
-                "{} of {total} parts are missing ({held} held); upload them before FinishUploadEx",
-                total - held
-            )));
+        if s.contiguous {
+            let end = s.contiguous_end();
+            if end < s.file_size {
+                return Err(ApiError::Param(format!("bytes {end} to {} are missing", s.file_size)));
+            }
+        } else {
+            let held = lock(&s.parts).held.len() as u64;
+            let total = s.part_count();
+            if held < total {
+                return Err(ApiError::Param(format!(
+                    "{} of {total} parts are missing ({held} held); upload them before finishing",
+                    total - held
+                )));
+            }
+        }
+        let mut meta = s.meta.clone();
+        if let Some((file_name, file_type)) = name {
+            (meta.file_name, meta.file_type) = (file_name, file_type);
+        }
+        if meta.file_type.is_empty() {
+            // A session opened before metadata was kept, by a UGC signature: its signature names it.
+            return Err(ApiError::Param("the upload session does not know the file's type: finish it with FinishUploadEx".into()));
         }
         let actual = s.whole_sha1(&file).map_err(|e| read_err("reading the data file", e))?;
         if !actual.eq_ignore_ascii_case(&s.sha) {
@@ -80,20 +101,21 @@ impl Store {
             )));
         }
         drop(file);
-        let f = FinishedFile { sha: s.sha.clone(), file_id: String::new(), file_name: name, file_type: ft, size: s.file_size };
+        let f = FinishedFile {
+            sha: s.sha.clone(),
+            file_id: String::new(),
+            file_name: meta.file_name.clone(),
+            file_type: meta.file_type.clone(),
+            size: s.file_size,
+            meta,
+        };
         let f = self
             .db
             .record_finished(f, &s.name, |bump| file_id_candidate(&s.sha, bump))
             .map_err(|e| write_err("recording the file", e))?;
         // From here the file is finished; its move is completed now, or at its next call or start.
         self.files.close(&s.name);
-        {
-            let mut sessions = lock(&self.sessions);
-            let key = (s.sha.clone(), s.uid.clone());
-            if sessions.get(&key).is_some_and(|open| open.name == s.name) {
-                sessions.remove(&key);
-            }
-        }
+        self.forget(s);
         self.layout.place(&s.name, &f).map_err(|e| write_err("moving the finished file into place failed; retry", e))?;
         self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
         Ok(f)

@@ -13,7 +13,7 @@
 
 use super::db::{Db, SessionRow};
 use super::session::{Parts, Session};
-use super::FinishedFile;
+use super::{FinishedFile, Meta};
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -222,14 +222,18 @@ fn is_upload_name(name: &str) -> bool {
     }
 }
 
-/// The row of a new session.
-pub(super) fn new_row(sha: &str, uid: &str, file_size: u64, data_size: u64) -> SessionRow {
+/// The row of a new session (a MultipartUploadVodFile one is `contiguous`).
+pub(super) fn new_row(sha: &str, uid: &str, file_size: u64, data_size: u64, meta: Meta, contiguous: bool) -> SessionRow {
+    let now = crate::sign::now_unix();
     SessionRow {
         name: Layout::new_upload_name(sha),
         sha: sha.to_string(),
         uid: uid.to_string(),
         file_size,
         data_size,
-        touched: crate::sign::now_unix(),
+        touched: now,
+        created: now,
+        meta,
+        contiguous,
     }
 }

@@ -2,7 +2,12 @@
 //! - [`layout`]: the data folder, its checks and crash recovery;
 //! - [`session`]: an open session with its running SHA-1;
 //! - [`db`]: the SQL (SQLite, WAL, `synchronous=FULL`);
-//! - [`finish`]: the finish commit.
+//! - [`finish`]: the finish commit;
+//! - [`contiguous`]: MultipartUploadVodFile's sessions, whose parts follow each other;
+//! - [`meta`]: what is known of a file besides its bytes.
+//!
+//! Sessions are found by SHA-1 and by who calls ([`Who`]): a UGC signature's uid sees its own session,
+//! else a key holder's; a key holder (the server API) sees the oldest session of any uid.
 //!
 //! Crash safety: a part is on disk (`sync_data`) before its row is committed, and its row is
 //! committed before `code 0`. Finishing commits the file's row (with the data file it is still to
@@ -10,11 +15,15 @@
 //! interrupted is completed at the file's next call or at start. Every file is named relative to
 //! the data folder. Data files are opened on demand and kept in a small cache.
 
+mod contiguous;
 mod db;
 mod finish;
 mod layout;
+mod meta;
 mod session;
 
+pub use contiguous::{Segment, SegmentPlan};
+pub use meta::{Flavour, Meta};
 pub use session::Session;
 
 use crate::error::ApiError;
@@ -38,6 +47,37 @@ pub struct FinishedFile {
     pub file_name: String,
     pub file_type: String,
     pub size: u64,
+    pub meta: Meta,
+}
+
+/// The uid of the sessions a key holder (the server API, MultipartUploadVodFile) opens; a UGC
+/// signature's uid is never empty.
+pub const KEY_HOLDER: &str = "";
+
+/// Who calls, for finding sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who<'a> {
+    /// A UGC signature's user.
+    Uid(&'a str),
+    /// A caller that holds a key (common parameters).
+    KeyHolder,
+}
+
+impl Who<'_> {
+    /// The uid a session this caller opens gets.
+    fn uid(&self) -> &str {
+        match self {
+            Who::Uid(uid) => uid,
+            Who::KeyHolder => KEY_HOLDER,
+        }
+    }
+}
+
+/// What is known of a SHA-1: the finished file, else the open sessions.
+#[derive(Debug, Clone)]
+pub enum Description {
+    Finished(Box<FinishedFile>),
+    Uploading(Vec<Arc<Session>>),
 }
 
 /// One part the server holds.
@@ -48,13 +88,13 @@ pub struct HeldPart {
     pub md5: String,
 }
 
-/// The answer to InitUploadEx, before it becomes JSON.
+/// The answer to an Init call, before it becomes JSON.
 #[derive(Debug, Clone)]
 pub enum InitOutcome {
     Fresh,
     /// The session's own dataSize, and the session (its parts are listed as the answer is sent).
     Resume { data_size: u64, session: Arc<Session> },
-    Finished(FinishedFile),
+    Finished(Box<FinishedFile>),
 }
 
 impl PartialEq for InitOutcome {
@@ -68,7 +108,7 @@ impl PartialEq for InitOutcome {
     }
 }
 
-/// What UploadPartEx did with a part.
+/// What an UploadPart call did with a part.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PutOutcome {
     Stored,
@@ -78,7 +118,7 @@ pub enum PutOutcome {
 /// The store's ceilings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// Open sessions at most; an InitUploadEx that would open one more answers `-10004` (retry later).
+    /// Open sessions at most; a call that would open one more answers `-10004` (retry later).
     pub max_sessions: usize,
     /// A session that got no part for this long is dropped.
     pub session_ttl_secs: i64,
@@ -149,8 +189,11 @@ fn read_err(what: &str, e: impl std::fmt::Display) -> ApiError {
 }
 
 fn gone(sha: &str) -> ApiError {
-    ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call InitUploadEx"))
+    ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
 }
+
+/// How long a (SecretId, Nonce) is remembered: the server API's clock skew.
+pub const NONCE_WINDOW_SECS: i64 = 7200;
 
 /// Runs blocking storage work off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -184,6 +227,60 @@ impl Store {
     /// The open session of `uid` for `sha`, if any.
     pub fn session(&self, sha: &str, uid: &str) -> Option<Arc<Session>> {
         lock(&self.sessions).get(&(sha.to_string(), uid.to_string())).cloned()
+    }
+
+    /// The session `who` sees for `sha`: a uid's own, else a key holder's; for a key holder the
+    /// oldest of any uid.
+    pub fn find(&self, sha: &str, who: Who<'_>) -> Option<Arc<Session>> {
+        match who {
+            Who::Uid(uid) => self.session(sha, uid).or_else(|| self.session(sha, KEY_HOLDER)),
+            Who::KeyHolder => self.sessions_of(sha).into_iter().min_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name))),
+        }
+    }
+
+    /// The session an UploadPart or Finish call of `who` continues: `-10005` if there is none,
+    /// `-10003` if it is a MultipartUploadVodFile session.
+    pub fn find_indexed(&self, sha: &str, who: Who<'_>) -> Result<Arc<Session>, ApiError> {
+        let s = self.find(sha, who).ok_or_else(|| gone(sha))?;
+        if s.contiguous {
+            return Err(contiguous::exclusive(sha, "MultipartUploadVodFile", "this"));
+        }
+        Ok(s)
+    }
+
+    /// Whether `s` is still open (not finished, dropped or replaced).
+    fn is_open(&self, s: &Session) -> bool {
+        lock(&self.sessions).get(&(s.sha.clone(), s.uid.clone())).is_some_and(|open| open.name == s.name)
+    }
+
+    /// Records that `secret_id` used `nonce` now; `false` if it did within [`NONCE_WINDOW_SECS`]
+    /// (a replay). Durable before it returns: a restart lets no replay through.
+    pub async fn remember_nonce(self: &Arc<Self>, secret_id: &str, nonce: u64, now: i64) -> Result<bool, ApiError> {
+        let this = Arc::clone(self);
+        let secret_id = secret_id.to_string();
+        blocking(move || {
+            this.db.remember_nonce(&secret_id, nonce, now, NONCE_WINDOW_SECS).map_err(|e| write_err("recording the Nonce", e))
+        })
+        .await
+    }
+
+    /// The finished file for `sha` if it can be served, else its open sessions (oldest first).
+    pub async fn describe(self: &Arc<Self>, sha: &str) -> Result<Description, ApiError> {
+        let this = Arc::clone(self);
+        let sha_owned = sha.to_string();
+        if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
+            return Ok(Description::Finished(Box::new(f)));
+        }
+        let mut sessions = self.sessions_of(sha);
+        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
+        Ok(Description::Uploading(sessions))
+    }
+
+    /// The SHA-1 of the finished file `file_id`, if there is one.
+    pub async fn sha_of_file(self: &Arc<Self>, file_id: &str) -> Result<Option<String>, ApiError> {
+        let this = Arc::clone(self);
+        let file_id = file_id.to_string();
+        blocking(move || this.db.sha_of_file(&file_id).map_err(|e| read_err("reading the database", e))).await
     }
 
     /// Every open session for `sha`, whatever its uid.
@@ -226,32 +323,45 @@ impl Store {
         Ok(self.layout.is_placed(&f).then_some(f))
     }
 
-    /// InitUploadEx for `uid`: report the finished file, resume the uid's session, or open one.
-    pub async fn init(self: &Arc<Self>, sha: &str, uid: &str, file_size: u64, data_size: u64) -> Result<InitOutcome, ApiError> {
+    /// An Init call of `who`: report the finished file, resume the session `who` sees, or open one
+    /// (with `meta`).
+    pub async fn init(self: &Arc<Self>, sha: &str, who: Who<'_>, file_size: u64, data_size: u64, meta: Meta) -> Result<InitOutcome, ApiError> {
         let this = Arc::clone(self);
-        let (sha, uid) = (sha.to_string(), uid.to_string());
+        let (sha, uid, key_holder) = (sha.to_string(), who.uid().to_string(), who == Who::KeyHolder);
         blocking(move || {
             if let Some(f) = this.servable(&sha)? {
-                return Ok(InitOutcome::Finished(f));
+                return Ok(InitOutcome::Finished(Box::new(f)));
             }
-            if let Some(s) = this.session(&sha, &uid) {
+            let who = if key_holder { Who::KeyHolder } else { Who::Uid(&uid) };
+            if let Some(s) = this.find(&sha, who) {
                 return s.resume(file_size);
             }
-            this.create_session(&sha, &uid, file_size, data_size)
+            match this.open_session(&sha, &uid, file_size, data_size, meta, false)? {
+                (_, true) => Ok(InitOutcome::Fresh),
+                (s, false) => s.resume(file_size),
+            }
         })
         .await
     }
 
-    /// Creates the data file and the session row (or resumes the session another request just
-    /// opened).
-    fn create_session(&self, sha: &str, uid: &str, file_size: u64, data_size: u64) -> Result<InitOutcome, ApiError> {
+    /// Creates the data file and the session row; `true` with it. If another request has just
+    /// opened the session of `uid`, that one instead, with `false`.
+    fn open_session(
+        &self,
+        sha: &str,
+        uid: &str,
+        file_size: u64,
+        data_size: u64,
+        meta: Meta,
+        contiguous: bool,
+    ) -> Result<(Arc<Session>, bool), ApiError> {
         if self.open_sessions() >= self.limits.max_sessions {
             return Err(ApiError::StorageWrite(format!(
                 "{} upload sessions are open, the most this server keeps; retry later",
                 self.limits.max_sessions
             )));
         }
-        let row = layout::new_row(sha, uid, file_size, data_size);
+        let row = layout::new_row(sha, uid, file_size, data_size, meta, contiguous);
         let path = self.layout.upload_path(&row.name);
         let file = OpenOptions::new()
             .read(true)
@@ -272,14 +382,15 @@ impl Store {
         let key = (sha.to_string(), uid.to_string());
         if let Some(existing) = sessions.get(&key) {
             let _ = fs::remove_file(&path);
-            return existing.resume(file_size);
+            return Ok((Arc::clone(existing), false));
         }
         if let Err(e) = self.db.insert_session(&row) {
             let _ = fs::remove_file(&path);
             return Err(write_err("recording the session", e));
         }
-        sessions.insert(key, Arc::new(Session::new(row, Parts::default(), true)));
-        Ok(InitOutcome::Fresh)
+        let session = Arc::new(Session::new(row, Parts::default(), true));
+        sessions.insert(key, Arc::clone(&session));
+        Ok((session, true))
     }
 
     /// The session's data file; a data file gone behind the server's back drops the session
@@ -290,7 +401,7 @@ impl Store {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let _ = self.drop_session(s);
                 Err(ApiError::NoSession(format!(
-                    "the upload session's data file is gone; the session is dropped: call InitUploadEx for fileSha {}",
+                    "the upload session's data file is gone; the session is dropped: call an Init action for fileSha {}",
                     s.sha
                 )))
             }
@@ -302,19 +413,28 @@ impl Store {
     /// deleted at start), its place in the map, its data file.
     fn drop_session(&self, s: &Session) -> rusqlite::Result<()> {
         self.db.drop_session(&s.name)?;
-        let key = (s.sha.clone(), s.uid.clone());
-        let mut sessions = lock(&self.sessions);
-        if sessions.get(&key).is_some_and(|open| open.name == s.name) {
-            sessions.remove(&key);
-        }
-        drop(sessions);
+        self.forget(s);
         self.files.close(&s.name);
         let _ = fs::remove_file(self.layout.upload_path(&s.name));
         Ok(())
     }
 
-    /// Drops every session that got no part for the session TTL; returns how many.
+    /// Takes `s` out of the open sessions (if it is still there).
+    fn forget(&self, s: &Session) {
+        let key = (s.sha.clone(), s.uid.clone());
+        let mut sessions = lock(&self.sessions);
+        if sessions.get(&key).is_some_and(|open| open.name == s.name) {
+            sessions.remove(&key);
+        }
+    }
+
+    /// Drops every session that got no part for the session TTL (returns how many), and forgets
+    /// the Nonces seen longer ago than [`NONCE_WINDOW_SECS`].
     pub async fn expire(self: &Arc<Self>, now: i64) -> usize {
+        let this = Arc::clone(self);
+        if let Err(e) = blocking(move || this.db.forget_nonces(now - NONCE_WINDOW_SECS).map_err(|e| write_err("forgetting old Nonces", e))).await {
+            eprintln!("vod-server: {e}");
+        }
         let cutoff = now - self.limits.session_ttl_secs;
         let stale: Vec<Arc<Session>> =
             lock(&self.sessions).values().filter(|s| s.touched.load(Ordering::Relaxed) < cutoff).cloned().collect();
@@ -335,8 +455,8 @@ impl Store {
         dropped
     }
 
-    /// UploadPartEx, after the request was checked against the session's sizes: writes the part at
-    /// its offset, fsyncs, records it, and carries the SHA-1 forward.
+    /// An UploadPart call, after the request was checked against the session's sizes: writes the
+    /// part at its offset, fsyncs, records it, and carries the SHA-1 forward.
     pub async fn put_part(self: &Arc<Self>, session: Arc<Session>, offset: u64, bytes: Bytes, md5: String) -> Result<PutOutcome, ApiError> {
         let gate = session.gate.read().await;
         if *gate {
@@ -423,7 +543,7 @@ mod tests {
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let data = bytes(PART as usize * 3 + 77);
         let sha = hex::encode(Sha1::digest(&data));
-        assert_eq!(store.init(&sha, "u", data.len() as u64, PART).await.unwrap(), InitOutcome::Fresh);
+        assert_eq!(store.init(&sha, Who::Uid("u"), data.len() as u64, PART, Meta::default()).await.unwrap(), InitOutcome::Fresh);
         for (i, frontier) in [(2, 0), (1, 0), (0, 3 * PART), (3, data.len() as u64)] {
             put(&store, &sha, &data, i).await;
             let s = store.session(&sha, "u").unwrap();
@@ -431,7 +551,7 @@ mod tests {
             assert!(running.hasher.is_some());
             assert_eq!(running.frontier, frontier, "after part {i}");
         }
-        let f = store.finish(&sha, "u", "a.mp4", "mp4").await.unwrap();
+        let f = store.finish(&sha, Who::Uid("u"), Some(("a.mp4", "mp4"))).await.unwrap();
         assert_eq!(f.size, data.len() as u64);
         assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data);
         assert_eq!(fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
@@ -444,11 +564,11 @@ mod tests {
         let sha = hex::encode(Sha1::digest(&data));
         let (file_id, upload_path) = {
             let store = Arc::new(Store::open(dir.path()).unwrap());
-            store.init(&sha, "u", 1000, PART).await.unwrap();
+            store.init(&sha, Who::Uid("u"), 1000, PART, Meta::default()).await.unwrap();
             let name = store.session(&sha, "u").unwrap().name.clone();
             let upload_path = store.layout.upload_path(&name);
             put(&store, &sha, &data, 0).await;
-            let f = store.finish(&sha, "u", "a.mp4", "mp4").await.unwrap();
+            let f = store.finish(&sha, Who::Uid("u"), Some(("a.mp4", "mp4"))).await.unwrap();
             // Put things back as a crash between the commit and the rename leaves them.
             fs::rename(store.layout.final_path(&f.file_id, "mp4"), &upload_path).unwrap();
             store
@@ -463,10 +583,58 @@ mod tests {
         let store = Arc::new(Store::open(dir.path()).unwrap());
         assert_eq!(fs::read(store.layout.final_path(&file_id, "mp4")).unwrap(), data);
         assert!(!upload_path.exists() && !stray.exists());
-        match store.init(&sha, "u", 1000, PART).await.unwrap() {
+        match store.init(&sha, Who::Uid("u"), 1000, PART, Meta::default()).await.unwrap() {
             InitOutcome::Finished(f) => assert_eq!(f.file_id, file_id),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_refused_within_two_hours_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_800_000_000;
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            assert!(store.remember_nonce("AKID", u64::MAX, now).await.unwrap());
+            assert!(!store.remember_nonce("AKID", u64::MAX, now + 10).await.unwrap());
+            // Another key's Nonce is its own.
+            assert!(store.remember_nonce("AKID2", u64::MAX, now + 10).await.unwrap());
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert!(!store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS).await.unwrap());
+        // Pruned once it is older than the window, and then accepted again.
+        store.expire(now + NONCE_WINDOW_SECS + 1).await;
+        assert_eq!(store.db.execute("DELETE FROM nonces WHERE secret_id = 'AKID2'", []).unwrap(), 1);
+        assert!(store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS + 1).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_metadata_opens_and_its_sessions_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(1000);
+        let sha = hex::encode(Sha1::digest(&data));
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            store.init(&sha, Who::Uid("u"), 1000, PART, Meta::default()).await.unwrap();
+            put(&store, &sha, &data, 0).await;
+        }
+        // Put the tables back as the second version left them: no metadata, no nonces.
+        {
+            let db = rusqlite::Connection::open(dir.path().join("vod.sqlite")).unwrap();
+            db.execute_batch(
+                "ALTER TABLE sessions DROP COLUMN meta; ALTER TABLE sessions DROP COLUMN contiguous;
+                 ALTER TABLE files DROP COLUMN meta; DROP TABLE nonces;",
+            )
+            .unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let s = store.find(&sha, Who::KeyHolder).expect("the session is open for a key holder too");
+        assert_eq!((s.meta.clone(), s.contiguous, s.held_count()), (Meta::default(), false, 1));
+        // Its metadata is not known: a key holder cannot name the file; its signature can.
+        assert_eq!(store.finish(&sha, Who::KeyHolder, None).await.unwrap_err().code(), -10003);
+        let f = store.finish(&sha, Who::Uid("u"), Some(("a.mp4", "mp4"))).await.unwrap();
+        assert_eq!((f.meta.file_name.as_str(), f.meta.file_type.as_str()), ("a.mp4", "mp4"));
+        assert!(store.remember_nonce("AKID", 1, 1).await.unwrap());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! carried forward in memory as contiguous parts arrive.
 
 use super::db::SessionRow;
-use super::{lock, HeldPart, InitOutcome};
+use super::{lock, HeldPart, InitOutcome, Meta};
 use crate::error::ApiError;
 use sha1::{Digest, Sha1};
 use std::collections::{BTreeMap, HashSet};
@@ -40,12 +40,19 @@ pub(super) struct Running {
     pub frontier: u64,
 }
 
-/// An open upload session, keyed by the SHA-1 and the uid of the signature that opened it.
+/// An open upload session, keyed by the SHA-1 and the uid of the signature that opened it (a key
+/// holder's session: [`super::KEY_HOLDER`]).
 pub struct Session {
     pub sha: String,
     pub uid: String,
     pub file_size: u64,
+    /// The size of every part but the last (of a contiguous session: of its first part).
     pub data_size: u64,
+    /// A MultipartUploadVodFile session: contiguous bytes from 0, parts of any size.
+    pub contiguous: bool,
+    /// When it was opened, Unix seconds.
+    pub created: i64,
+    pub meta: Meta,
     /// Its data file's name inside `uploads/` (opened on demand, through the store's cache).
     pub(super) name: String,
     /// When it last got a part (or was opened), Unix seconds.
@@ -71,6 +78,9 @@ impl Session {
             uid: row.uid,
             file_size: row.file_size,
             data_size: row.data_size,
+            contiguous: row.contiguous,
+            created: row.created,
+            meta: row.meta,
             name: row.name,
             touched: AtomicI64::new(row.touched),
             gate: tokio::sync::RwLock::new(false),
@@ -99,8 +109,28 @@ impl Session {
         lock(&self.parts).held.len()
     }
 
-    /// InitUploadEx on an open session: resumed, if `file_size` is its own.
+    /// How many bytes the parts held now cover.
+    pub fn held_bytes(&self) -> u64 {
+        lock(&self.parts).held.values().map(|(size, _)| u64::from(*size)).sum()
+    }
+
+    /// Where the bytes held from offset 0 on without a gap end: where a contiguous session's next
+    /// part starts.
+    pub fn contiguous_end(&self) -> u64 {
+        let parts = lock(&self.parts);
+        let mut end = 0;
+        while let Some((size, _)) = parts.held.get(&end) {
+            end += u64::from(*size);
+        }
+        end
+    }
+
+    /// An Init call on an open session: resumed, if `file_size` is its own and it is not a
+    /// MultipartUploadVodFile session.
     pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
+        if self.contiguous {
+            return Err(super::contiguous::exclusive(&self.sha, "MultipartUploadVodFile", "Init"));
+        }
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(
                 "fileSize {file_size} differs from the upload session's {}",

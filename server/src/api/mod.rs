@@ -1,58 +1,100 @@
-//! The `/v2/index.php` endpoint: InitUploadEx, UploadPartEx, FinishUploadEx.
+//! The `/v2/index.php` endpoint: every Action the contract names.
+//!
+//! - [`indexed`]: InitUploadEx / UploadPartEx / FinishUploadEx (a UGC signature in each call) and their
+//!   server-API twins InitUpload / UploadPart / FinishUpload (common parameters);
+//! - [`multipart`]: MultipartUploadVodFile, the older one-call flow;
+//! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters).
+//!
+//! A call is parsed, then (server API) its common parameters are checked in the contract's order,
+//! then its method, then its own parameters.
 
+mod describe;
+mod indexed;
+mod multipart;
+
+use crate::common::{self, Caller};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::sign::{self, Verified};
-use crate::store::{InitOutcome, PutOutcome, Session};
+use crate::store::{Flavour, Meta, Session};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use axum::Json;
-use md5::{Digest, Md5};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The largest body UploadPartEx accepts.
+/// The largest body UploadPartEx and UploadPart accept.
 pub const MAX_PART_BYTES: usize = 1_048_576;
-/// The part sizes InitUploadEx accepts.
-pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
+/// The largest body MultipartUploadVodFile accepts (and the most any refused body is read for).
+pub const MAX_SEGMENT_BYTES: usize = 5_242_880;
 /// How long a `verify_content` stays valid.
 pub const VERIFY_CONTENT_TTL_SECS: i64 = 86_400;
 
-/// One of the three calls.
+/// One of the calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    InitEx,
+    UploadPartEx,
+    FinishEx,
     Init,
     UploadPart,
     Finish,
+    Multipart,
+    Describe,
 }
 
 impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::InitEx,
+        Action::UploadPartEx,
+        Action::FinishEx,
+        Action::Init,
+        Action::UploadPart,
+        Action::Finish,
+        Action::Multipart,
+        Action::Describe,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
-            Action::Init => "InitUploadEx",
-            Action::UploadPart => "UploadPartEx",
-            Action::Finish => "FinishUploadEx",
+            Action::InitEx => "InitUploadEx",
+            Action::UploadPartEx => "UploadPartEx",
+            Action::FinishEx => "FinishUploadEx",
+            Action::Init => "InitUpload",
+            Action::UploadPart => "UploadPart",
+            Action::Finish => "FinishUpload",
+            Action::Multipart => "MultipartUploadVodFile",
+            Action::Describe => "DescribeVodInfo",
         }
     }
 
-    fn method(self) -> Method {
-        match self {
-            Action::UploadPart => Method::POST,
-            _ => Method::GET,
-        }
+    /// Authenticated by the common parameters (the caller holds a key), not a UGC signature.
+    pub fn keyed(self) -> bool {
+        !matches!(self, Action::InitEx | Action::UploadPartEx | Action::FinishEx)
     }
 
-    /// `-10003` unless the call came with the action's one method.
+    /// Whether it carries a part in its body.
+    pub fn sends_part(self) -> bool {
+        matches!(self, Action::UploadPartEx | Action::UploadPart | Action::Multipart)
+    }
+
+    /// `-10003` unless the call came with a method the action takes: POST for a part; GET for the
+    /// Ex calls; GET or POST for the others (their MAC covers the method used).
     fn check_method(self, method: &Method) -> Result<(), ApiError> {
-        if *method != self.method() {
-            return Err(ApiError::Param(format!("{} takes {} only, not {method}", self.name(), self.method())));
+        let allowed: &[Method] = match self {
+            _ if self.sends_part() => &[Method::POST],
+            Action::InitEx | Action::FinishEx => &[Method::GET],
+            _ => &[Method::GET, Method::POST],
+        };
+        if !allowed.contains(method) {
+            let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+            return Err(ApiError::Param(format!("{} takes {} only, not {method}", self.name(), names.join(" or "))));
         }
         Ok(())
     }
@@ -61,8 +103,9 @@ impl Action {
 impl std::str::FromStr for Action {
     type Err = ApiError;
     fn from_str(s: &str) -> Result<Action, ApiError> {
-        [Action::Init, Action::UploadPart, Action::Finish].into_iter().find(|a| a.name() == s).ok_or_else(|| {
-            ApiError::Param(format!("unknown Action {s:?} (expected InitUploadEx, UploadPartEx or FinishUploadEx)"))
+        Action::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            ApiError::Param(format!("unknown Action {s:?} (expected one of {})", names.join(", ")))
         })
     }
 }
@@ -101,6 +144,11 @@ impl Params {
         v.parse().map_err(|_| ApiError::Param(format!("the parameter {name:?} is out of range")))
     }
 
+    /// Every parameter, decoded.
+    fn map(&self) -> &HashMap<String, String> {
+        &self.0
+    }
+
     fn hex(&self, name: &str, len: usize) -> Result<String, ApiError> {
         let v = self.required(name)?;
         if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -108,6 +156,74 @@ impl Params {
         }
         Ok(v.to_ascii_lowercase())
     }
+}
+
+/// A metadata field of a key holder's call, for the code its refusal gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    FileName,
+    FileType,
+    Transcode,
+    Watermark,
+    Screenshot,
+    ClassId,
+    Tag,
+}
+
+/// Tags a file may have.
+const MAX_TAGS: usize = 10;
+/// The longest tag, in bytes.
+const MAX_TAG_BYTES: usize = 128;
+
+/// What a key holder's call says of the file (InitUpload, MultipartUploadVodFile's first part):
+/// `fileName`, `fileType`, the `is*` flags (0/1), `classId`, tags as `tags.N` (or `tag.N`), N 0–9.
+/// `refuse` gives the error each field's fault is answered with.
+fn read_meta(p: &Params, flavour: Flavour, secret_id: &str, refuse: impl Fn(Field, String) -> ApiError) -> Result<Meta, ApiError> {
+    let required = |field, name| p.get(name).ok_or_else(|| refuse(field, format!("the parameter {name:?} is missing")));
+    let file_name = required(Field::FileName, "fileName")?;
+    crate::sign::check_file_name(file_name).map_err(|m| refuse(Field::FileName, format!("fileName: {m}")))?;
+    let file_type = required(Field::FileType, "fileType")?;
+    crate::sign::check_file_type(file_type).map_err(|m| refuse(Field::FileType, format!("fileType: {m}")))?;
+    let flag = |field, name| match p.0.get(name).map(String::as_str) {
+        None | Some("0") => Ok(0),
+        Some("1") => Ok(1),
+        Some(v) => Err(refuse(field, format!("{name} must be 0 or 1, got {v:?}"))),
+    };
+    let (is_transcode, is_watermark, is_screenshot) =
+        (flag(Field::Transcode, "isTranscode")?, flag(Field::Watermark, "isWatermark")?, flag(Field::Screenshot, "isScreenshot")?);
+    let class_id = match p.get("classId") {
+        None => None,
+        Some(v) if v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
+        Some(v) => return Err(refuse(Field::ClassId, format!("classId must be a non-negative integer, got {v:?}"))),
+    };
+    let mut tags: Vec<(usize, &str)> = Vec::new();
+    for (name, value) in &p.0 {
+        let Some(index) = name.strip_prefix("tags.").or_else(|| name.strip_prefix("tag.")) else { continue };
+        let index = match index.parse::<usize>() {
+            Ok(i) if i < MAX_TAGS && !index.starts_with('+') => i,
+            _ => return Err(refuse(Field::Tag, format!("{name}: tags are tags.0 to tags.{}", MAX_TAGS - 1))),
+        };
+        if tags.iter().any(|(i, _)| *i == index) {
+            return Err(refuse(Field::Tag, format!("tag {index} is given twice (as tags.{index} and tag.{index})")));
+        }
+        if value.is_empty() || value.len() > MAX_TAG_BYTES || value.chars().any(char::is_control) {
+            return Err(refuse(Field::Tag, format!("{name} must be 1 to {MAX_TAG_BYTES} bytes without control characters")));
+        }
+        tags.push((index, value));
+    }
+    tags.sort_unstable();
+    Ok(Meta {
+        file_name: file_name.to_string(),
+        file_type: file_type.to_ascii_lowercase(),
+        class_id,
+        tags: tags.into_iter().map(|(_, t)| t.to_string()).collect(),
+        is_transcode,
+        is_screenshot,
+        is_watermark,
+        uid: None,
+        secret_id: secret_id.to_string(),
+        flavour,
+    })
 }
 
 fn ok(extra: Value) -> Value {
@@ -134,8 +250,8 @@ impl From<Value> for Answer {
     }
 }
 
-/// `GET|POST /v2/index.php?Action=...`: parse, check the method, dispatch the action. Faults,
-/// counters and the log are [`around`]'s.
+/// `GET|POST /v2/index.php?Action=...`: parse, check the common parameters (server API) and the
+/// method, dispatch the action. Faults, counters and the log are [`around`]'s.
 pub async fn v2(
     State(state): State<AppState>,
     method: Method,
@@ -147,11 +263,23 @@ pub async fn v2(
     let answer = async {
         let params = Params::parse(query.as_deref().unwrap_or(""))?;
         let action: Action = params.common("Action")?.parse()?;
+        let caller = match action.keyed() {
+            true => Some(authorize(&state, &params, &method, &headers).await?),
+            false => None,
+        };
         action.check_method(&method)?;
-        match action {
-            Action::Init => init(&state, &params).await,
-            Action::UploadPart => upload_part(&state, &params, &headers, &mut body).await.map(Answer::from),
-            Action::Finish => finish(&state, &params).await.map(Answer::from),
+        match (action, caller) {
+            (Action::InitEx, _) => indexed::init(&state, &params, None).await,
+            (Action::UploadPartEx, _) => indexed::upload_part(&state, &params, None, &headers, &mut body).await.map(Answer::from),
+            (Action::FinishEx, _) => indexed::finish(&state, &params, None).await.map(Answer::from),
+            (Action::Init, caller) => indexed::init(&state, &params, caller.as_ref()).await,
+            (Action::UploadPart, caller) => {
+                indexed::upload_part(&state, &params, caller.as_ref(), &headers, &mut body).await.map(Answer::from)
+            }
+            (Action::Finish, caller) => indexed::finish(&state, &params, caller.as_ref()).await.map(Answer::from),
+            (Action::Multipart, Some(caller)) => multipart::segment(&state, &params, &caller, &headers, &mut body).await.map(Answer::from),
+            (Action::Describe, Some(_)) => describe::describe(&state, &params).await.map(Answer::from),
+            (Action::Multipart | Action::Describe, None) => unreachable!("keyed actions are authorized"),
         }
     };
     let answer = answer.await;
@@ -172,6 +300,26 @@ pub async fn v2(
     response
 }
 
+/// The server API's common parameters, in the contract's order: present and well-formed (-10001),
+/// a known SecretId and a MAC that matches (-10002); the Nonce then recorded, durably; the clock
+/// (4500); a Nonce seen within the last 7200 s (4500).
+async fn authorize(state: &AppState, params: &Params, method: &Method, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let caller = common::authenticate(params.map(), method.as_str(), host, state.config())?;
+    let now = crate::sign::now_unix();
+    let fresh = state.store().remember_nonce(&caller.secret_id, caller.nonce, now).await?;
+    common::check_clock(&caller, now)?;
+    if !fresh {
+        return Err(ApiError::Replay(format!(
+            "Nonce {} of SecretId {} was used within the last {} s: a replayed request (sign every request afresh)",
+            caller.nonce,
+            caller.secret_id,
+            crate::store::NONCE_WINDOW_SECS
+        )));
+    }
+    Ok(caller)
+}
+
 /// The middleware around [`v2`]: counts the call, injects the fault it is due (before any work),
 /// and logs one line per call: action, the SHA-1's first 8 characters, code, duration.
 pub async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -188,7 +336,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         let name = action.map(Action::name).unwrap_or("-");
         eprintln!("{name} sha={sha_prefix} {outcome} {}ms", started.elapsed().as_millis());
     };
-    let fault = action.and_then(|a| {
+    let fault = action.filter(|a| *a != Action::Describe).and_then(|a| {
         state.stats().count_call(a);
         state.faults().decide()
     });
@@ -213,35 +361,37 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Reads and discards at most [`MAX_PART_BYTES`] of a body, holding one frame at a time.
+/// Reads and discards at most [`MAX_SEGMENT_BYTES`] of a body, holding one frame at a time.
 async fn drain(body: Body) {
-    let mut body = http_body_util::Limited::new(body, MAX_PART_BYTES);
+    let mut body = http_body_util::Limited::new(body, MAX_SEGMENT_BYTES);
     while let Some(Ok(_)) = body.frame().await {}
 }
 
-/// Refuses a body declared larger than [`MAX_PART_BYTES`], before reading any of it.
-fn check_declared_length(headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
-        if len > MAX_PART_BYTES as u64 {
-            return Err(ApiError::Param(format!("the body is larger than {MAX_PART_BYTES} bytes, the largest part")));
-        }
-    }
-    Ok(())
+/// The body's length as its Content-Length declares it, if it does.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
 }
 
-/// Reads at most [`MAX_PART_BYTES`] of the body; never buffers more.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let too_big = || ApiError::Param(format!("the body is larger than {MAX_PART_BYTES} bytes, the largest part"));
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
-        if len > MAX_PART_BYTES as u64 {
-            return Err(too_big());
-        }
+/// Refuses a body declared larger than `limit`, before reading any of it.
+fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    match declared_length(headers) {
+        Some(len) if len > limit as u64 => Err(too_big(limit)),
+        _ => Ok(()),
     }
-    axum::body::to_bytes(body, MAX_PART_BYTES).await.map_err(|e| {
+}
+
+fn too_big(limit: usize) -> ApiError {
+    ApiError::Param(format!("the body is larger than {limit} bytes, the largest part"))
+}
+
+/// Reads at most `limit` bytes of the body; never buffers more.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    check_declared_length(headers, limit)?;
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if s.is::<http_body_util::LengthLimitError>() {
-                return too_big();
+                return too_big(limit);
             }
             if s.is::<tower_http::timeout::TimeoutError>() {
                 // The client went quiet mid-body (see `serve`): nothing is stored; send it again.
@@ -253,38 +403,8 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Checks a call's signature; its uid names the caller's sessions.
-fn check_signature(state: &AppState, signature: &str, sha: &str) -> Result<Verified, ApiError> {
-    let c = state.config();
-    sign::verify(signature, sha, &c.secret_id, &c.secret_key, sign::now_unix()).map_err(ApiError::Signature)
-}
-
-fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
+pub(crate) fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
     format!("{}/vod/{file_id}/f0.{file_type}", state.config().public_url)
-}
-
-async fn init(state: &AppState, p: &Params) -> Result<Answer, ApiError> {
-    let signature = p.common("signature")?;
-    let sha = p.hex("fileSha", 40)?;
-    let file_size = p.number("fileSize")?;
-    let max = state.config().max_file_size;
-    if file_size == 0 || file_size > max {
-        return Err(ApiError::Param(format!("fileSize must be 1 to {max} bytes, got {file_size}")));
-    }
-    let data_size = p.number("dataSize")?;
-    if !DATA_SIZES.contains(&data_size) {
-        return Err(ApiError::Param(format!("dataSize must be 524288 or 1048576, got {data_size}")));
-    }
-    let verified = check_signature(state, signature, &sha)?;
-    Ok(match state.store().init(&sha, &verified.uid, file_size, data_size).await? {
-        InitOutcome::Fresh => ok(json!({})).into(),
-        InitOutcome::Resume { data_size, session } => Answer::Streamed { code: 1, body: list_parts(data_size, session) },
-        InitOutcome::Finished(f) => json!({
-            "code": 2, "message": "", "codeDesc": "Exists", "canRetry": 0,
-            "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type),
-        })
-        .into(),
-    })
 }
 
 /// How many listParts entries are formatted at a time.
@@ -323,71 +443,12 @@ fn list_parts_in_chunks(data_size: u64, session: Arc<Session>, chunk_len: usize)
     Body::from_stream(stream)
 }
 
-/// UploadPartEx. Everything that does not need the body is checked before it is read: the
-/// parameters, the signature, the session, the part's place and size.
-async fn upload_part(state: &AppState, p: &Params, headers: &HeaderMap, body: &mut Option<Body>) -> Result<Value, ApiError> {
-    let signature = p.common("signature")?;
-    let sha = p.hex("fileSha", 40)?;
-    let offset = p.number("offset")?;
-    let data_size = p.number("dataSize")?;
-    let md5 = p.hex("dataMd5", 32)?;
-    check_declared_length(headers)?;
-    let verified = check_signature(state, signature, &sha)?;
-    let session = state.store().session(&sha, &verified.uid).ok_or_else(|| {
-        ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished)"))
-    })?;
-    if offset % session.data_size != 0 {
-        return Err(ApiError::Param(format!("offset {offset} is not a multiple of the session's dataSize {}", session.data_size)));
-    }
-    if offset >= session.file_size {
-        return Err(ApiError::Param(format!("offset {offset} is at or past the end of the file ({} bytes)", session.file_size)));
-    }
-    let expected = session.data_size.min(session.file_size - offset);
-    if data_size != expected {
-        return Err(ApiError::Param(format!(
-            "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
-        )));
-    }
-    let body = read_body(headers, body.take().unwrap_or_default()).await?;
-    if body.len() as u64 != data_size {
-        return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
-    }
-    let actual = hex::encode(Md5::digest(&body));
-    if actual != md5 {
-        return Err(ApiError::PartDamaged(format!("the body's MD5 is {actual}, not dataMd5 {md5}: damaged on the way, send it again")));
-    }
-    let len = body.len() as u64;
-    // Stored and counted in a task of its own: a client that goes away mid-write (an abort) drops
-    // this handler, but not the write, the session gate it holds, or the count.
-    let task_state = state.clone();
-    let stored = tokio::spawn(async move {
-        let outcome = task_state.store().put_part(session, offset, body, md5).await?;
-        match outcome {
-            PutOutcome::Stored | PutOutcome::AlreadyHeld => task_state.stats().part_received(&sha, len),
-        }
-        Ok::<_, ApiError>(())
-    });
-    stored.await.map_err(|e| ApiError::StorageWrite(format!("storing the part failed: {e}")))??;
-    Ok(ok(json!({})))
-}
-
-async fn finish(state: &AppState, p: &Params) -> Result<Value, ApiError> {
-    let signature = p.common("signature")?;
-    let sha = p.hex("fileSha", 40)?;
-    let verified = check_signature(state, signature, &sha)?;
-    let f = state.store().finish(&sha, &verified.uid, &verified.file_name, &verified.file_type).await?;
-    let exp = sign::now_unix() + VERIFY_CONTENT_TTL_SECS;
-    Ok(ok(json!({
-        "fileId": f.file_id,
-        "url": url_of(state, &f.file_id, &f.file_type),
-        "verify_content": sign::verify_content(&state.config().verify_key, &f.file_id, exp),
-    })))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
+    use indexed::DATA_SIZES;
+    use md5::{Digest, Md5};
 
     #[tokio::test]
     async fn list_parts_is_the_same_json_whatever_the_chunk_length() {
@@ -396,7 +457,7 @@ mod tests {
         let half = DATA_SIZES[0];
         let data: Vec<u8> = (0..half * 4 + 9).map(|i| (i % 251) as u8).collect();
         let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&data));
-        store.init(&sha, "u", data.len() as u64, half).await.unwrap();
+        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, Meta::default()).await.unwrap();
         let session = store.session(&sha, "u").unwrap();
         for i in [0u64, 1, 3, 4] {
             let part = &data[(i * half) as usize..((i + 1) * half).min(data.len() as u64) as usize];

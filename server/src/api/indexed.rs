@@ -1,0 +1,161 @@
+//! The calls of fixed-size parts: InitUploadEx / UploadPartEx / FinishUploadEx (a UGC signature in
+//! each call; its uid names the caller's sessions) and their server-API twins InitUpload / UploadPart
+//! / FinishUpload (the caller holds a key and sees the session of any uid). Same storage, same rules;
+//! they differ in how the caller is known, where the metadata comes from, InitUpload's wider range
+//! of part sizes, and FinishUpload's answer without `verify_content`.
+
+use super::{list_parts, ok, read_body, read_meta, url_of, Answer, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
+use crate::common::Caller;
+use crate::error::ApiError;
+use crate::sign::{self, Verified};
+use crate::store::{Flavour, InitOutcome, Meta, PutOutcome, Who};
+use crate::AppState;
+use axum::body::Body;
+use axum::http::HeaderMap;
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+
+/// The part sizes InitUploadEx accepts.
+pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
+/// The part sizes InitUpload accepts.
+pub const SERVER_DATA_SIZES: std::ops::RangeInclusive<u64> = 524_288..=1_048_576;
+
+/// Checks a UGC call's signature (`-10001` when it is missing, `-10002` when it is refused).
+fn check_signature(state: &AppState, p: &Params, sha: &str) -> Result<Verified, ApiError> {
+    let signature = p.common("signature")?;
+    let c = state.config();
+    sign::verify(signature, sha, |id| c.key_of(id), sign::now_unix()).map_err(ApiError::Signature)
+}
+
+/// What a UGC signature says of the file.
+fn ugc_meta(v: &Verified) -> Meta {
+    Meta {
+        file_name: v.file_name.clone(),
+        file_type: v.file_type.clone(),
+        class_id: v.class_id,
+        tags: v.tags.clone(),
+        is_transcode: v.transcode.into(),
+        is_screenshot: v.screenshot.into(),
+        is_watermark: v.watermark.into(),
+        uid: Some(v.uid.clone()),
+        secret_id: v.secret_id.clone(),
+        flavour: Flavour::Ugc,
+    }
+}
+
+/// InitUploadEx (`caller` none: a UGC signature) or InitUpload (a key holder).
+pub(super) async fn init(state: &AppState, p: &Params, caller: Option<&Caller>) -> Result<Answer, ApiError> {
+    if caller.is_none() {
+        p.common("signature")?;
+    }
+    let sha = p.hex("fileSha", 40)?;
+    let file_size = p.number("fileSize")?;
+    let max = state.config().max_file_size;
+    if file_size == 0 || file_size > max {
+        return Err(ApiError::Param(format!("fileSize must be 1 to {max} bytes, got {file_size}")));
+    }
+    let data_size = p.number("dataSize")?;
+    let (uid, meta) = match caller {
+        None => {
+            if !DATA_SIZES.contains(&data_size) {
+                return Err(ApiError::Param(format!("dataSize must be 524288 or 1048576, got {data_size}")));
+            }
+            let verified = check_signature(state, p, &sha)?;
+            (Some(verified.uid.clone()), ugc_meta(&verified))
+        }
+        Some(caller) => {
+            if !SERVER_DATA_SIZES.contains(&data_size) {
+                return Err(ApiError::Param(format!("dataSize must be 524288 to 1048576, got {data_size}")));
+            }
+            (None, read_meta(p, Flavour::Server, &caller.secret_id, |_, m| ApiError::Param(m))?)
+        }
+    };
+    let who = uid.as_deref().map_or(Who::KeyHolder, Who::Uid);
+    Ok(match state.store().init(&sha, who, file_size, data_size, meta).await? {
+        InitOutcome::Fresh => ok(json!({})).into(),
+        InitOutcome::Resume { data_size, session } => Answer::Streamed { code: 1, body: list_parts(data_size, session) },
+        InitOutcome::Finished(f) => json!({
+            "code": 2, "message": "", "codeDesc": "Exists", "canRetry": 0,
+            "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type),
+        })
+        .into(),
+    })
+}
+
+/// UploadPartEx or UploadPart. Everything that does not need the body is checked before it is
+/// read: the parameters, the signature, the session, the part's place and size.
+pub(super) async fn upload_part(
+    state: &AppState,
+    p: &Params,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Value, ApiError> {
+    if caller.is_none() {
+        p.common("signature")?;
+    }
+    let sha = p.hex("fileSha", 40)?;
+    let offset = p.number("offset")?;
+    let data_size = p.number("dataSize")?;
+    let md5 = p.hex("dataMd5", 32)?;
+    super::check_declared_length(headers, MAX_PART_BYTES)?;
+    let verified = match caller {
+        None => Some(check_signature(state, p, &sha)?),
+        Some(_) => None,
+    };
+    let who = verified.as_ref().map_or(Who::KeyHolder, |v| Who::Uid(&v.uid));
+    let session = state.store().find_indexed(&sha, who)?;
+    if offset % session.data_size != 0 {
+        return Err(ApiError::Param(format!("offset {offset} is not a multiple of the session's dataSize {}", session.data_size)));
+    }
+    if offset >= session.file_size {
+        return Err(ApiError::Param(format!("offset {offset} is at or past the end of the file ({} bytes)", session.file_size)));
+    }
+    let expected = session.data_size.min(session.file_size - offset);
+    if data_size != expected {
+        return Err(ApiError::Param(format!(
+            "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
+        )));
+    }
+    let body = read_body(headers, body.take().unwrap_or_default(), MAX_PART_BYTES).await?;
+    if body.len() as u64 != data_size {
+        return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
+    }
+    let actual = hex::encode(Md5::digest(&body));
+    if actual != md5 {
+        return Err(ApiError::PartDamaged(format!("the body's MD5 is {actual}, not dataMd5 {md5}: damaged on the way, send it again")));
+    }
+    let len = body.len() as u64;
+    // Stored and counted in a task of its own: a client that goes away mid-write (an abort) drops
+    // this handler, but not the write, the session gate it holds, or the count.
+    let task_state = state.clone();
+    let stored = tokio::spawn(async move {
+        let outcome = task_state.store().put_part(session, offset, body, md5).await?;
+        match outcome {
+            PutOutcome::Stored | PutOutcome::AlreadyHeld => task_state.stats().part_received(&sha, len),
+        }
+        Ok::<_, ApiError>(())
+    });
+    stored.await.map_err(|e| ApiError::StorageWrite(format!("storing the part failed: {e}")))??;
+    Ok(ok(json!({})))
+}
+
+/// FinishUploadEx (with `verify_content`, name and type from the signature) or FinishUpload (name
+/// and type as InitUpload gave them; the caller is the trusted backend: no `verify_content`).
+pub(super) async fn finish(state: &AppState, p: &Params, caller: Option<&Caller>) -> Result<Value, ApiError> {
+    if caller.is_some() {
+        let sha = p.hex("fileSha", 40)?;
+        let f = state.store().finish(&sha, Who::KeyHolder, None).await?;
+        return Ok(ok(json!({ "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type) })));
+    }
+    p.common("signature")?;
+    let sha = p.hex("fileSha", 40)?;
+    let v = check_signature(state, p, &sha)?;
+    let f = state.store().finish(&sha, Who::Uid(&v.uid), Some((&v.file_name, &v.file_type))).await?;
+    let exp = sign::now_unix() + VERIFY_CONTENT_TTL_SECS;
+    Ok(ok(json!({
+        "fileId": f.file_id,
+        "url": url_of(state, &f.file_id, &f.file_type),
+        "verify_content": sign::verify_content(&state.config().verify_key, &f.file_id, exp),
+    })))
+}
