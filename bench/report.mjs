@@ -118,8 +118,11 @@ export function formatTable(res) {
   }
 
   const p = res.package;
-  out.push(`package: dist JS + wasm, gzipped: ${(p.gz / 1024).toFixed(1)} KB of the ${(p.budget / 1024).toFixed(0)} KB budget (${p.within ? 'within' : 'OVER'}); raw ${(p.raw / 1024).toFixed(1)} KB`);
-  for (const f of p.files) out.push(`  ${f.file}: ${(f.gz / 1024).toFixed(1)} KB gzipped`);
+  out.push('package: per entry point, what a page importing it downloads (its JS, the hash worker, the wasm), gzipped');
+  for (const e of p.entries) {
+    out.push(`  ${e.entry}: ${(e.gz / 1024).toFixed(1)} KB of its ${(e.budget / 1024).toFixed(0)} KB budget (${e.within ? 'within' : 'OVER'}): `
+      + e.files.map((f) => `${f.file.replace(/^dist\//, '')} ${(f.gz / 1024).toFixed(1)}`).join(' + '));
+  }
   if (res.errors.length) {
     out.push('');
     out.push(`PROBLEMS (${res.errors.length}):`);

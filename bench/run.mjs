@@ -9,7 +9,7 @@
 //   upload   ours end to end (upload()) and its upload phase, against plain fetch POSTs of the same parts
 //            at the same concurrency, for each concurrency in --concurrency
 //   memory   peak JS heap (CDP Performance.getMetrics, every 250 ms), wasm memory, renderer RSS
-//   package  gzipped size of dist's JS + wasm against the 40 KB budget
+//   package  per entry point, what a page importing it downloads (JS + wasm) gzipped, against its budget
 //   engines  per engine of --engines (Chromium, Firefox ESR, WebKitGTK: support/engines.mjs), in one
 //            page of its own: hashFile, and upload() end to end at the default concurrency (the hash
 //            pass and the upload phase timed from its progress reports)
@@ -37,18 +37,17 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 
 import { ENGINES, launchEngine, unavailable } from '../support/engines.mjs';
 import { devSignature, launchBrowser, makeTempDir, startServer } from '../support/harness.mjs';
+import { entrySizes } from '../support/sizes.mjs';
 import { formatTable, renderSvg } from './report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1 << 20;
 const PART_SIZE = MiB; // the uploader's default partSize; the baseline posts the same parts
-const BUDGET_BYTES = 40 * 1024;
 const USAGE = 'usage: node bench/run.mjs [--sizes 256M,1G] [--quick] [--runs 2] [--concurrency 1,2,4,6] [--legacy-cap 256M] '
   + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0] [--engines chromium,firefox,webkit]';
 const DEFAULT_CONCURRENCY = 4; // the uploader's default: measured first
@@ -206,15 +205,9 @@ function walk(dir) {
 function packageSize() {
   const dist = join(ROOT, 'dist');
   if (!existsSync(join(dist, 'index.js'))) throw new Error('dist/index.js is missing: run node scripts/build.mjs first');
-  const files = walk(dist)
-    .filter((p) => /\.(m?js|wasm)$/.test(p))
-    .map((p) => {
-      const buf = readFileSync(p);
-      return { file: relative(ROOT, p), raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
-    });
-  const gz = files.reduce((a, f) => a + f.gz, 0);
-  const raw = files.reduce((a, f) => a + f.raw, 0);
-  return { files, raw, gz, budget: BUDGET_BYTES, within: gz <= BUDGET_BYTES };
+  const shipped = new Set(walk(dist).map((p) => relative(ROOT, p).split(sep).join('/')));
+  const entries = entrySizes(ROOT, shipped).map((e) => ({ ...e, within: e.gz <= e.budget }));
+  return { entries, within: entries.every((e) => e.within) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,7 +85,13 @@ impl Answer {
 
 const BODY_SNIPPET: usize = 200;
 
-/// HTTP status and body to an answer with `code >= 0`, or the failure it stands for.
+/// The codes of success (the contract): 0, and 1 or 2 from an Init call. Every other code, negative,
+/// from 4000 to 7000 or one no document names, is a failure that carries it.
+fn is_success(step: Step, code: i64) -> bool {
+    code == 0 || (step == Step::Init && (1..=2).contains(&code))
+}
+
+/// HTTP status and body to an answer with a code of success, or the failure it stands for.
 pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
     if reply.status != 200 {
         let body = snippet(&reply.body, BODY_SNIPPET);
@@ -93,7 +99,7 @@ pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
     }
     let answer = Answer::from_json::<PlatformJson>(&reply.body)
         .map_err(|reason| UploadError::new(step, ErrorKind::Malformed { reason, body: snippet(&reply.body, BODY_SNIPPET) }))?;
-    if answer.code < 0 || answer.code >= 4000 {
+    if !is_success(step, answer.code) {
         let message = match (answer.message.is_empty(), answer.code_desc.is_empty()) {
             (false, _) => answer.message.clone(),
             (true, false) => answer.code_desc.clone(),
@@ -276,6 +282,19 @@ mod tests {
     }
 
     #[test]
+    fn a_code_no_document_names_for_the_call_is_a_failure_that_carries_it() {
+        let e = init_decision(&ok(r#"{"code":7,"message":"odd","canRetry":1}"#)).unwrap_err();
+        assert_eq!((e.step, e.code(), e.is_transient()), (Step::Init, Some(7), false));
+        assert!(matches!(&e.kind, ErrorKind::Server { message, .. } if message == "odd"));
+        for body in [r#"{"code":1,"dataSize":524288}"#, r#"{"code":2,"fileId":"1","url":"u"}"#, r#"{"code":3999}"#] {
+            let e = part_ack(&ok(body)).unwrap_err();
+            assert_eq!((e.step, e.code().is_some()), (Step::Part, true), "{body}: {e}");
+        }
+        let e = finished(&ok(r#"{"code":4500,"message":"replayed"}"#)).unwrap_err();
+        assert_eq!((e.step, e.code(), e.is_transient()), (Step::Finish, Some(4500), false));
+    }
+
+    #[test]
     fn lenient_where_the_documents_are_inconsistent() {
         let a = Answer::from_json::<PlatformJson>(r#"{"code":"-10004","canRetry":true,"message":null}"#).unwrap();
         assert_eq!((a.code, a.can_retry, a.message.as_str()), (-10004, true, ""));
@@ -285,7 +304,7 @@ mod tests {
 
     #[test]
     fn answers_missing_required_fields_are_malformed() {
-        for body in [r#"{"code":1}"#, r#"{"code":1,"dataSize":0}"#, r#"{"code":2,"url":"u"}"#, r#"{"code":7}"#] {
+        for body in [r#"{"code":1}"#, r#"{"code":1,"dataSize":0}"#, r#"{"code":2,"url":"u"}"#] {
             let e = init_decision(&ok(body)).unwrap_err();
             assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{body}: {e}");
         }

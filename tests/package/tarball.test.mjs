@@ -4,10 +4,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
 
 import { REPO_ROOT } from '../../support/harness.mjs';
+import { entrySizes } from '../../support/sizes.mjs';
 import { makeApp, packTarball, run } from './helpers.mjs';
 
 let tarball;
@@ -42,37 +42,10 @@ test('the tarball ships the built package and nothing else', () => {
   console.log(`tarball: ${info.size} bytes packed, ${info.unpackedSize} unpacked, ${info.entryCount} files`);
 });
 
-// The main entry, with all it loads, gzipped, is held to its 40 KB budget (issues 13 and 14).
-// The optional entries (queue, record) load the main entry's code and their own: held to 2 KB above it.
-const MAIN_BUDGET = 40 * 1024;
-const OPTIONAL_BUDGET = MAIN_BUDGET + 2 * 1024;
-
 test('each entry point, with all the JS and wasm a page that imports it downloads, gzipped, stays within its budget', () => {
-  const shipped = new Set(info.files.map((f) => f.path));
-  const gz = (p) => gzipSync(readFileSync(join(REPO_ROOT, p)), { level: 9 }).length;
-  // A module and the modules it imports statically (dist/ files, as shipped), itself first.
-  const closure = (file, seen = new Set()) => {
-    if (seen.has(file)) return seen;
-    assert.ok(shipped.has(file), `${file} is imported but not in the tarball`);
-    seen.add(file);
-    const code = readFileSync(join(REPO_ROOT, file), 'utf8');
-    for (const [, spec] of code.matchAll(/(?:\bfrom|\bimport)\s*["'](\.{1,2}\/[^"']+)["']/g)) {
-      closure(posix.join(posix.dirname(file), spec), seen);
-    }
-    return seen;
-  };
-  const wasm = [...shipped].filter((p) => p.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, 'the wasm is in the tarball');
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-  const entries = Object.values(pkg.exports).map((e) => e.default).filter((p) => p?.endsWith('.js')).map((p) => p.slice(2));
-  assert.ok(entries.includes('dist/index.js'), 'the main entry is among the exports');
-  // Every entry starts the hash worker and loads the wasm.
-  for (const entry of entries) {
-    const files = new Set([...closure(entry), ...closure('dist/hash-worker.js'), ...wasm]);
-    const total = [...files].reduce((sum, p) => sum + gz(p), 0);
-    console.log(`${entry}: ${[...files].join(' + ')} = ${(total / 1024).toFixed(1)} KB gzipped`);
-    const budget = entry === 'dist/index.js' ? MAIN_BUDGET : OPTIONAL_BUDGET;
-    assert.ok(total <= budget, `${entry}: ${(total / 1024).toFixed(1)} KB gzipped, over its ${(budget / 1024).toFixed(1)} KB budget`);
+  for (const { entry, files, gz, budget } of entrySizes(REPO_ROOT, new Set(info.files.map((f) => f.path)))) {
+    console.log(`${entry}: ${files.map((f) => f.file).join(' + ')} = ${(gz / 1024).toFixed(1)} KB gzipped`);
+    assert.ok(gz <= budget, `${entry}: ${(gz / 1024).toFixed(1)} KB gzipped, over its ${(budget / 1024).toFixed(1)} KB budget`);
   }
 });
 

@@ -268,18 +268,16 @@ pub async fn v2(
             false => None,
         };
         action.check_method(&method)?;
-        match (action, caller) {
-            (Action::InitEx, _) => indexed::init(&state, &params, None).await,
-            (Action::UploadPartEx, _) => indexed::upload_part(&state, &params, None, &headers, &mut body).await.map(Answer::from),
-            (Action::FinishEx, _) => indexed::finish(&state, &params, None).await.map(Answer::from),
-            (Action::Init, caller) => indexed::init(&state, &params, caller.as_ref()).await,
-            (Action::UploadPart, caller) => {
-                indexed::upload_part(&state, &params, caller.as_ref(), &headers, &mut body).await.map(Answer::from)
+        let caller = caller.as_ref();
+        match action {
+            // An Ex call has no caller: its signature is checked in the call.
+            Action::InitEx | Action::Init => indexed::init(&state, &params, caller).await,
+            Action::UploadPartEx | Action::UploadPart => {
+                indexed::upload_part(&state, &params, caller, &headers, &mut body).await.map(Answer::from)
             }
-            (Action::Finish, caller) => indexed::finish(&state, &params, caller.as_ref()).await.map(Answer::from),
-            (Action::Multipart, Some(caller)) => multipart::segment(&state, &params, &caller, &headers, &mut body).await.map(Answer::from),
-            (Action::Describe, Some(_)) => describe::describe(&state, &params).await.map(Answer::from),
-            (Action::Multipart | Action::Describe, None) => unreachable!("keyed actions are authorized"),
+            Action::FinishEx | Action::Finish => indexed::finish(&state, &params, caller).await.map(Answer::from),
+            Action::Multipart => multipart::segment(&state, &params, caller, &headers, &mut body).await.map(Answer::from),
+            Action::Describe => describe::describe(&state, &params).await.map(Answer::from),
         }
     };
     let answer = answer.await;

@@ -50,7 +50,14 @@ fn done(state: &AppState, f: &FinishedFile) -> Value {
 
 /// MultipartUploadVodFile: the parameters, then the part's size, then where it goes (decided before
 /// the body is read), then the body.
-pub(super) async fn segment(state: &AppState, p: &Params, caller: &Caller, headers: &HeaderMap, body: &mut Option<Body>) -> Result<Value, ApiError> {
+pub(super) async fn segment(
+    state: &AppState,
+    p: &Params,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Value, ApiError> {
+    let secret_id = caller.map_or("", |c| c.secret_id.as_str());
     // The name first (-10003), as InitUpload checks it; the rest of the metadata below.
     let name = p.get("fileName").unwrap_or_default();
     crate::sign::check_file_name(name).map_err(|m| ApiError::Param(format!("fileName: {m}")))?;
@@ -65,7 +72,7 @@ pub(super) async fn segment(state: &AppState, p: &Params, caller: &Caller, heade
     }
     let offset = number(p, "offset", -10003)?;
     let data_size = number(p, "dataSize", -25982)?;
-    let meta = read_meta(p, Flavour::Multipart, &caller.secret_id, refuse)?;
+    let meta = read_meta(p, Flavour::Multipart, secret_id, refuse)?;
     if offset.checked_add(data_size).is_none_or(|end| end > file_size) {
         return Err(ApiError::Multipart(
             -25977,
