@@ -192,6 +192,13 @@ fn gone(sha: &str) -> ApiError {
     ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
 }
 
+/// `-10003`: `sha` has a session of `open` kind, which calls of another kind cannot continue.
+fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
+    ApiError::Param(format!(
+        "an {open} upload of fileSha {sha} is open: {call} calls cannot continue it (one kind of upload per file at a time)"
+    ))
+}
+
 /// How long a (SecretId, Nonce) is remembered: the server API's clock skew.
 pub const NONCE_WINDOW_SECS: i64 = 7200;
 
@@ -243,7 +250,7 @@ impl Store {
     pub fn find_indexed(&self, sha: &str, who: Who<'_>) -> Result<Arc<Session>, ApiError> {
         let s = self.find(sha, who).ok_or_else(|| gone(sha))?;
         if s.contiguous {
-            return Err(contiguous::exclusive(sha, "MultipartUploadVodFile", "this"));
+            return Err(exclusive(sha, "MultipartUploadVodFile", "this"));
         }
         Ok(s)
     }
