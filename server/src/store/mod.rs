@@ -241,7 +241,7 @@ impl Store {
     pub fn find(&self, sha: &str, who: Who<'_>) -> Option<Arc<Session>> {
         match who {
             Who::Uid(uid) => self.session(sha, uid).or_else(|| self.session(sha, KEY_HOLDER)),
-            Who::KeyHolder => self.sessions_of(sha).into_iter().min_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name))),
+            Who::KeyHolder => self.sessions_of(sha).into_iter().next(),
         }
     }
 
@@ -278,9 +278,7 @@ impl Store {
         if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
             return Ok(Description::Finished(Box::new(f)));
         }
-        let mut sessions = self.sessions_of(sha);
-        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
-        Ok(Description::Uploading(sessions))
+        Ok(Description::Uploading(self.sessions_of(sha)))
     }
 
     /// The SHA-1 of the finished file `file_id`, if there is one.
@@ -290,9 +288,11 @@ impl Store {
         blocking(move || this.db.sha_of_file(&file_id).map_err(|e| read_err("reading the database", e))).await
     }
 
-    /// Every open session for `sha`, whatever its uid.
+    /// Every open session for `sha`, whatever its uid, the oldest first.
     pub fn sessions_of(&self, sha: &str) -> Vec<Arc<Session>> {
-        lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect()
+        let mut sessions: Vec<Arc<Session>> = lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect();
+        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
+        sessions
     }
 
     /// How many sessions are open.
