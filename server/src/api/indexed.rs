@@ -4,7 +4,8 @@
 //! they differ in how the caller is known, where the metadata comes from, InitUpload's wider range
 //! of part sizes, and FinishUpload's answer without `verify_content`.
 
-use super::{list_parts, ok, read_body, read_meta, url_of, Answer, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
+use super::meta::read_meta;
+use super::{list_parts, ok, read_body, url_of, Answer, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
 use crate::common::Caller;
 use crate::error::ApiError;
 use crate::sign::{self, Verified};

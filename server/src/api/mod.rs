@@ -3,19 +3,21 @@
 //! - [`indexed`]: InitUploadEx / UploadPartEx / FinishUploadEx (a UGC signature in each call) and their
 //!   server-API twins InitUpload / UploadPart / FinishUpload (common parameters);
 //! - [`multipart`]: MultipartUploadVodFile, the older one-call flow;
-//! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters).
+//! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters);
+//! - [`meta`]: the metadata a key holder's call gives of the file.
 //!
 //! A call is parsed, then (server API) its common parameters are checked in the contract's order,
 //! then its method, then its own parameters.
 
 mod describe;
 mod indexed;
+mod meta;
 mod multipart;
 
 use crate::common::{self, Caller};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::store::{Flavour, Meta, Session};
+use crate::store::Session;
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request, State};
@@ -156,74 +158,6 @@ impl Params {
         }
         Ok(v.to_ascii_lowercase())
     }
-}
-
-/// A metadata field of a key holder's call, for the code its refusal gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    FileName,
-    FileType,
-    Transcode,
-    Watermark,
-    Screenshot,
-    ClassId,
-    Tag,
-}
-
-/// Tags a file may have.
-const MAX_TAGS: usize = 10;
-/// The longest tag, in bytes.
-const MAX_TAG_BYTES: usize = 128;
-
-/// What a key holder's call says of the file (InitUpload, MultipartUploadVodFile's first part):
-/// `fileName`, `fileType`, the `is*` flags (0/1), `classId`, tags as `tags.N` (or `tag.N`), N 0–9.
-/// `refuse` gives the error each field's fault is answered with.
-fn read_meta(p: &Params, flavour: Flavour, secret_id: &str, refuse: impl Fn(Field, String) -> ApiError) -> Result<Meta, ApiError> {
-    let required = |field, name| p.get(name).ok_or_else(|| refuse(field, format!("the parameter {name:?} is missing")));
-    let file_name = required(Field::FileName, "fileName")?;
-    crate::sign::check_file_name(file_name).map_err(|m| refuse(Field::FileName, format!("fileName: {m}")))?;
-    let file_type = required(Field::FileType, "fileType")?;
-    crate::sign::check_file_type(file_type).map_err(|m| refuse(Field::FileType, format!("fileType: {m}")))?;
-    let flag = |field, name| match p.0.get(name).map(String::as_str) {
-        None | Some("0") => Ok(0),
-        Some("1") => Ok(1),
-        Some(v) => Err(refuse(field, format!("{name} must be 0 or 1, got {v:?}"))),
-    };
-    let (is_transcode, is_watermark, is_screenshot) =
-        (flag(Field::Transcode, "isTranscode")?, flag(Field::Watermark, "isWatermark")?, flag(Field::Screenshot, "isScreenshot")?);
-    let class_id = match p.get("classId") {
-        None => None,
-        Some(v) if v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
-        Some(v) => return Err(refuse(Field::ClassId, format!("classId must be a non-negative integer, got {v:?}"))),
-    };
-    let mut tags: Vec<(usize, &str)> = Vec::new();
-    for (name, value) in &p.0 {
-        let Some(index) = name.strip_prefix("tags.").or_else(|| name.strip_prefix("tag.")) else { continue };
-        let index = match index.parse::<usize>() {
-            Ok(i) if i < MAX_TAGS && !index.starts_with('+') => i,
-            _ => return Err(refuse(Field::Tag, format!("{name}: tags are tags.0 to tags.{}", MAX_TAGS - 1))),
-        };
-        if tags.iter().any(|(i, _)| *i == index) {
-            return Err(refuse(Field::Tag, format!("tag {index} is given twice (as tags.{index} and tag.{index})")));
-        }
-        if value.is_empty() || value.len() > MAX_TAG_BYTES || value.chars().any(char::is_control) {
-            return Err(refuse(Field::Tag, format!("{name} must be 1 to {MAX_TAG_BYTES} bytes without control characters")));
-        }
-        tags.push((index, value));
-    }
-    tags.sort_unstable();
-    Ok(Meta {
-        file_name: file_name.to_string(),
-        file_type: file_type.to_ascii_lowercase(),
-        class_id,
-        tags: tags.into_iter().map(|(_, t)| t.to_string()).collect(),
-        is_transcode,
-        is_screenshot,
-        is_watermark,
-        uid: None,
-        secret_id: secret_id.to_string(),
-        flavour,
-    })
 }
 
 fn ok(extra: Value) -> Value {
@@ -455,7 +389,7 @@ mod tests {
         let half = DATA_SIZES[0];
         let data: Vec<u8> = (0..half * 4 + 9).map(|i| (i % 251) as u8).collect();
         let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&data));
-        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, Meta::default()).await.unwrap();
+        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, crate::store::Meta::default()).await.unwrap();
         let session = store.session(&sha, "u").unwrap();
         for i in [0u64, 1, 3, 4] {
             let part = &data[(i * half) as usize..((i + 1) * half).min(data.len() as u64) as usize];

@@ -4,7 +4,8 @@
 //! expects the next one is not stored; the answer names the expected offset. Its own codes:
 //! -25977 to -25986 for parameters, -29200 for a file whose SHA-1 does not match.
 
-use super::{ok, read_body, read_meta, url_of, Field, Params, MAX_SEGMENT_BYTES};
+use super::meta::{read_meta, Field};
+use super::{ok, read_body, url_of, Params, MAX_SEGMENT_BYTES};
 use crate::common::Caller;
 use crate::error::ApiError;
 use crate::store::{FinishedFile, Flavour, Segment, SegmentPlan};

@@ -3,7 +3,7 @@
 //! Init kind for its SHA-1 (and the other way round): one kind of session per file at a time.
 
 use super::session::Session;
-use super::{blocking, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
+use super::{blocking, exclusive, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
 use crate::error::ApiError;
 use bytes::Bytes;
 use md5::{Digest, Md5};
@@ -11,13 +11,6 @@ use std::sync::Arc;
 
 /// The size of a MultipartUploadVodFile upload's first part (or the whole file, if smaller).
 pub const FIRST_PART: u64 = 524_288;
-
-/// `-10003`: `sha` has a session of `open` kind, which calls of another kind cannot continue.
-pub(super) fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
-    ApiError::Param(format!(
-        "an {open} upload of fileSha {sha} is open: {call} calls cannot continue it (one kind of upload per file at a time)"
-    ))
-}
 
 /// What to do with a part, decided before its body is read.
 #[derive(Debug, Clone)]

@@ -192,6 +192,13 @@ fn gone(sha: &str) -> ApiError {
     ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
 }
 
+/// `-10003`: `sha` has a session of `open` kind, which calls of another kind cannot continue.
+fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
+    ApiError::Param(format!(
+        "an {open} upload of fileSha {sha} is open: {call} calls cannot continue it (one kind of upload per file at a time)"
+    ))
+}
+
 /// How long a (SecretId, Nonce) is remembered: the server API's clock skew.
 pub const NONCE_WINDOW_SECS: i64 = 7200;
 
@@ -234,7 +241,7 @@ impl Store {
     pub fn find(&self, sha: &str, who: Who<'_>) -> Option<Arc<Session>> {
         match who {
             Who::Uid(uid) => self.session(sha, uid).or_else(|| self.session(sha, KEY_HOLDER)),
-            Who::KeyHolder => self.sessions_of(sha).into_iter().min_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name))),
+            Who::KeyHolder => self.sessions_of(sha).into_iter().next(),
         }
     }
 
@@ -243,7 +250,7 @@ impl Store {
     pub fn find_indexed(&self, sha: &str, who: Who<'_>) -> Result<Arc<Session>, ApiError> {
         let s = self.find(sha, who).ok_or_else(|| gone(sha))?;
         if s.contiguous {
-            return Err(contiguous::exclusive(sha, "MultipartUploadVodFile", "this"));
+            return Err(exclusive(sha, "MultipartUploadVodFile", "this"));
         }
         Ok(s)
     }
@@ -271,9 +278,7 @@ impl Store {
         if let Some(f) = blocking(move || this.servable(&sha_owned)).await? {
             return Ok(Description::Finished(Box::new(f)));
         }
-        let mut sessions = self.sessions_of(sha);
-        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
-        Ok(Description::Uploading(sessions))
+        Ok(Description::Uploading(self.sessions_of(sha)))
     }
 
     /// The SHA-1 of the finished file `file_id`, if there is one.
@@ -283,9 +288,11 @@ impl Store {
         blocking(move || this.db.sha_of_file(&file_id).map_err(|e| read_err("reading the database", e))).await
     }
 
-    /// Every open session for `sha`, whatever its uid.
+    /// Every open session for `sha`, whatever its uid, the oldest first.
     pub fn sessions_of(&self, sha: &str) -> Vec<Arc<Session>> {
-        lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect()
+        let mut sessions: Vec<Arc<Session>> = lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect();
+        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
+        sessions
     }
 
     /// How many sessions are open.

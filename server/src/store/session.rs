@@ -129,7 +129,7 @@ impl Session {
     /// MultipartUploadVodFile session.
     pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
         if self.contiguous {
-            return Err(super::contiguous::exclusive(&self.sha, "MultipartUploadVodFile", "Init"));
+            return Err(super::exclusive(&self.sha, "MultipartUploadVodFile", "Init"));
         }
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(
