@@ -1,13 +1,13 @@
 //! DescribeVodInfo: what the server knows of a file, for a key holder: by `fileId` or `fileSha`, the
 //! finished file with its metadata, else the open uploads of that SHA-1 with theirs.
 
-use super::{ok, url_of, Params};
+use super::{ok, url_of, Call};
 use crate::error::ApiError;
 use crate::store::Description;
-use crate::AppState;
 use serde_json::{json, Value};
 
-pub(super) async fn describe(state: &AppState, p: &Params) -> Result<Value, ApiError> {
+pub(super) async fn describe(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let (state, p) = (call.state, &call.params);
     let store = state.store();
     let sha = match (p.get("fileId"), p.get("fileSha")) {
         (Some(id), None) => {

@@ -5,14 +5,11 @@
 //! of part sizes, and FinishUpload's answer without `verify_content`.
 
 use super::meta::read_meta;
-use super::{list_parts, ok, read_body, url_of, Answer, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
-use crate::common::Caller;
+use super::{list_parts, ok, url_of, Answer, Call, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
 use crate::error::ApiError;
 use crate::sign::{self, Verified};
 use crate::store::{Flavour, InitOutcome, Meta, PutOutcome, Who};
 use crate::AppState;
-use axum::body::Body;
-use axum::http::HeaderMap;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
@@ -45,7 +42,8 @@ fn ugc_meta(v: &Verified) -> Meta {
 }
 
 /// InitUploadEx (`caller` none: a UGC signature) or InitUpload (a key holder).
-pub(super) async fn init(state: &AppState, p: &Params, caller: Option<&Caller>) -> Result<Answer, ApiError> {
+pub(super) async fn init(call: &mut Call<'_>) -> Result<Answer, ApiError> {
+    let (state, p, caller) = (call.state, &call.params, call.caller.as_ref());
     if caller.is_none() {
         p.common("signature")?;
     }
@@ -85,13 +83,8 @@ pub(super) async fn init(state: &AppState, p: &Params, caller: Option<&Caller>) 
 
 /// UploadPartEx or UploadPart. Everything that does not need the body is checked before it is
 /// read: the parameters, the signature, the session, the part's place and size.
-pub(super) async fn upload_part(
-    state: &AppState,
-    p: &Params,
-    caller: Option<&Caller>,
-    headers: &HeaderMap,
-    body: &mut Option<Body>,
-) -> Result<Value, ApiError> {
+pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let (state, p, caller) = (call.state, &call.params, call.caller.as_ref());
     if caller.is_none() {
         p.common("signature")?;
     }
@@ -99,7 +92,7 @@ pub(super) async fn upload_part(
     let offset = p.number("offset")?;
     let data_size = p.number("dataSize")?;
     let md5 = p.hex("dataMd5", 32)?;
-    super::check_declared_length(headers, MAX_PART_BYTES)?;
+    super::check_declared_length(call.headers, MAX_PART_BYTES)?;
     let verified = match caller {
         None => Some(check_signature(state, p, &sha)?),
         Some(_) => None,
@@ -118,7 +111,7 @@ pub(super) async fn upload_part(
             "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
         )));
     }
-    let body = read_body(headers, body.take().unwrap_or_default(), MAX_PART_BYTES).await?;
+    let body = call.read_body(MAX_PART_BYTES).await?;
     if body.len() as u64 != data_size {
         return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
     }
@@ -143,8 +136,9 @@ pub(super) async fn upload_part(
 
 /// FinishUploadEx (with `verify_content`, name and type from the signature) or FinishUpload (name
 /// and type as InitUpload gave them; the caller is the trusted backend: no `verify_content`).
-pub(super) async fn finish(state: &AppState, p: &Params, caller: Option<&Caller>) -> Result<Value, ApiError> {
-    if caller.is_some() {
+pub(super) async fn finish(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let (state, p) = (call.state, &call.params);
+    if call.caller.is_some() {
         let sha = p.hex("fileSha", 40)?;
         let f = state.store().finish(&sha, Who::KeyHolder, None).await?;
         return Ok(ok(json!({ "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type) })));

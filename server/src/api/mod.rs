@@ -172,6 +172,25 @@ fn ok(extra: Value) -> Value {
 #[derive(Debug, Clone, Copy)]
 pub struct AnsweredCode(pub i64);
 
+/// One call, parsed, authenticated (server API) and its method checked: what an action reads.
+struct Call<'a> {
+    state: &'a AppState,
+    params: Params,
+    /// Who signed it with a key (the server API); none for an Ex call, whose signature the action
+    /// checks.
+    caller: Option<Caller>,
+    headers: &'a HeaderMap,
+    /// The body, until the action takes it.
+    body: &'a mut Option<Body>,
+}
+
+impl Call<'_> {
+    /// Reads the body (at most `limit` bytes; see [`read_body`]).
+    async fn read_body(&mut self, limit: usize) -> Result<Bytes, ApiError> {
+        read_body(self.headers, self.body.take().unwrap_or_default(), limit).await
+    }
+}
+
 /// A successful answer: a JSON value, or a body built as it is sent (a long listParts).
 enum Answer {
     Json(Value),
@@ -202,16 +221,13 @@ pub async fn v2(
             false => None,
         };
         action.check_method(&method)?;
-        let caller = caller.as_ref();
+        let mut call = Call { state: &state, params, caller, headers: &headers, body: &mut body };
         match action {
-            // An Ex call has no caller: its signature is checked in the call.
-            Action::InitEx | Action::Init => indexed::init(&state, &params, caller).await,
-            Action::UploadPartEx | Action::UploadPart => {
-                indexed::upload_part(&state, &params, caller, &headers, &mut body).await.map(Answer::from)
-            }
-            Action::FinishEx | Action::Finish => indexed::finish(&state, &params, caller).await.map(Answer::from),
-            Action::Multipart => multipart::segment(&state, &params, caller, &headers, &mut body).await.map(Answer::from),
-            Action::Describe => describe::describe(&state, &params).await.map(Answer::from),
+            Action::InitEx | Action::Init => indexed::init(&mut call).await,
+            Action::UploadPartEx | Action::UploadPart => indexed::upload_part(&mut call).await.map(Answer::from),
+            Action::FinishEx | Action::Finish => indexed::finish(&mut call).await.map(Answer::from),
+            Action::Multipart => multipart::segment(&mut call).await.map(Answer::from),
+            Action::Describe => describe::describe(&mut call).await.map(Answer::from),
         }
     };
     let answer = answer.await;

@@ -5,13 +5,10 @@
 //! -25977 to -25986 for parameters, -29200 for a file whose SHA-1 does not match.
 
 use super::meta::{read_meta, Field};
-use super::{ok, read_body, url_of, Params, MAX_SEGMENT_BYTES};
-use crate::common::Caller;
+use super::{ok, url_of, Call, Params, MAX_SEGMENT_BYTES};
 use crate::error::ApiError;
 use crate::store::{FinishedFile, Flavour, Segment, SegmentPlan};
 use crate::AppState;
-use axum::body::Body;
-use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 /// The first part's size (or the whole file, if smaller).
@@ -51,18 +48,13 @@ fn done(state: &AppState, f: &FinishedFile) -> Value {
 
 /// MultipartUploadVodFile: the parameters, then the part's size, then where it goes (decided before
 /// the body is read), then the body.
-pub(super) async fn segment(
-    state: &AppState,
-    p: &Params,
-    caller: Option<&Caller>,
-    headers: &HeaderMap,
-    body: &mut Option<Body>,
-) -> Result<Value, ApiError> {
-    let secret_id = caller.map_or("", |c| c.secret_id.as_str());
+pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let (state, p) = (call.state, &call.params);
+    let secret_id = call.caller.as_ref().map_or("", |c| c.secret_id.as_str());
     // The name first (-10003), as InitUpload checks it; the rest of the metadata below.
     let name = p.get("fileName").unwrap_or_default();
     crate::sign::check_file_name(name).map_err(|m| ApiError::Param(format!("fileName: {m}")))?;
-    let sha = p.get("fileSha").unwrap_or_default();
+    let sha = p.get("fileSha").unwrap_or_default().to_string();
     if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(ApiError::Multipart(-25985, format!("fileSha must be 40 lowercase hex digits, got {sha:?}")));
     }
@@ -97,25 +89,25 @@ pub(super) async fn segment(
             ),
         ));
     }
-    if super::declared_length(headers).is_some_and(|len| len != data_size) {
+    if super::declared_length(call.headers).is_some_and(|len| len != data_size) {
         return Err(ApiError::Multipart(-25982, format!("Content-Length is not dataSize {data_size}")));
     }
-    let planned = match state.store().plan_segment(sha, file_size, offset).await? {
+    let planned = match state.store().plan_segment(&sha, file_size, offset).await? {
         SegmentPlan::Done(f) => return Ok(done(state, &f)),
         SegmentPlan::Next(expected) => return Ok(next(expected)),
         SegmentPlan::Store(session) => session,
     };
-    let bytes = read_body(headers, body.take().unwrap_or_default(), MAX_SEGMENT_BYTES).await?;
+    let bytes = call.read_body(MAX_SEGMENT_BYTES).await?;
     if bytes.len() as u64 != data_size {
         return Err(ApiError::Multipart(-25982, format!("the body is {} bytes but dataSize is {data_size}", bytes.len())));
     }
     let len = bytes.len() as u64;
     // Stored (and finished) in a task of its own: a client that goes away mid-write does not
     // interrupt it.
-    let (task_state, sha_owned) = (state.clone(), sha.to_string());
+    let task_state = state.clone();
     let stored = tokio::spawn(async move {
-        let segment = task_state.store().put_segment(&sha_owned, file_size, offset, bytes, planned, meta).await?;
-        task_state.stats().part_received(&sha_owned, len);
+        let segment = task_state.store().put_segment(&sha, file_size, offset, bytes, planned, meta).await?;
+        task_state.stats().part_received(&sha, len);
         Ok::<_, ApiError>(segment)
     });
     match stored.await.map_err(|e| ApiError::StorageWrite(format!("storing the part failed: {e}")))?? {
