@@ -95,10 +95,12 @@ struct ServeArgs {
     /// between two pieces of a body.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     client_timeout: i64,
-    /// Open connections from one client address at most.
+    /// Open connections from one client address at most (past it, one of its idle connections is
+    /// closed to make room; with none idle, the new one is refused).
     #[arg(long, default_value_t = 64)]
     max_connections_per_client: usize,
-    /// Open connections at most.
+    /// Open connections at most (past it, an idle connection of the client holding the most is
+    /// closed to make room; with none idle, the new one is refused).
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
     /// How long a shutdown waits for requests in progress.

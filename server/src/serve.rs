@@ -3,23 +3,30 @@
 //! - A request's head must arrive within the client timeout, and so must the next one on an idle
 //!   kept-alive connection (hyper's header read timeout: a slowloris or silent connection is closed).
 //! - A body that sends nothing for the client timeout fails (tower-http's request body timeout).
-//! - Connections are counted per client address and in all: past either cap, a new connection is
-//!   closed at once, so one client cannot take every file descriptor.
+//! - Connections are counted per client address and in all. Past either cap, an idle connection
+//!   (between requests, or none sent yet) is closed to make room: one of the same client's when that
+//!   client is at its cap, else one of the client holding the most. With none idle, the new
+//!   connection is closed at once: one client cannot take every file descriptor.
 //! - On the shutdown signal it stops accepting, lets the requests in progress finish, and closes
 //!   whatever is left after the shutdown deadline.
 //!
 //! axum's own `serve` has none of these knobs, so the connections are served by hyper directly.
 
+use axum::body::Body;
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How long clients may take, and how many connections they may hold.
@@ -47,36 +54,79 @@ impl Default for ServeLimits {
     }
 }
 
+/// What the accept loop knows of one open connection.
+#[derive(Default)]
+struct Conn {
+    /// Requests being answered on it now: 0 is idle (between requests, or none sent yet).
+    busy: AtomicUsize,
+    /// It has been asked to close.
+    shedding: AtomicBool,
+    /// Wakes its task to close it (once idle: hyper's graceful shutdown of one connection).
+    shed: Notify,
+}
+
 /// The open connections, by client address.
 #[derive(Default)]
 struct Counts {
     by_client: HashMap<IpAddr, usize>,
-    total: usize,
+    open: HashMap<u64, (IpAddr, Arc<Conn>)>,
+    next_id: u64,
+}
+
+impl Counts {
+    /// Asks an idle connection to close, to make room for one from `client`: one of `client`'s own
+    /// when `client` is at its cap, else one of the client that holds the most. Whether it found one.
+    fn shed_one(&self, client: IpAddr, own: bool) -> bool {
+        let idle = self.open.values().filter(|(c, conn)| {
+            (!own || *c == client) && conn.busy.load(Ordering::SeqCst) == 0 && !conn.shedding.load(Ordering::SeqCst)
+        });
+        let Some((_, conn)) = idle.max_by_key(|(c, _)| self.by_client.get(c).copied().unwrap_or(0)) else {
+            return false;
+        };
+        conn.shedding.store(true, Ordering::SeqCst);
+        conn.shed.notify_one();
+        true
+    }
+
+    /// Connections not yet asked to close.
+    fn staying(&self, client: Option<IpAddr>) -> usize {
+        self.open.values().filter(|(c, conn)| client.is_none_or(|client| *c == client) && !conn.shedding.load(Ordering::SeqCst)).count()
+    }
 }
 
 /// One counted connection; uncounted when dropped.
 struct Slot {
     counts: Arc<Mutex<Counts>>,
     client: IpAddr,
+    id: u64,
+    conn: Arc<Conn>,
 }
 
 impl Slot {
+    /// A place for a connection from `client`. Past a cap, an idle connection (of the same client
+    /// when that client is at its cap) is asked to close to make room; with none idle, `None`.
     fn take(counts: &Arc<Mutex<Counts>>, client: IpAddr, limits: &ServeLimits) -> Option<Slot> {
         let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = c.by_client.get(&client).copied().unwrap_or(0);
-        if mine >= limits.per_client || c.total >= limits.total {
+        if c.staying(Some(client)) >= limits.per_client {
+            if !c.shed_one(client, true) {
+                return None;
+            }
+        } else if c.staying(None) >= limits.total && !c.shed_one(client, false) {
             return None;
         }
-        c.by_client.insert(client, mine + 1);
-        c.total += 1;
-        Some(Slot { counts: Arc::clone(counts), client })
+        *c.by_client.entry(client).or_insert(0) += 1;
+        let id = c.next_id;
+        c.next_id += 1;
+        let conn = Arc::new(Conn::default());
+        c.open.insert(id, (client, Arc::clone(&conn)));
+        Some(Slot { counts: Arc::clone(counts), client, id, conn })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        c.total -= 1;
+        c.open.remove(&self.id);
         if let Some(n) = c.by_client.get_mut(&self.client) {
             *n -= 1;
             if *n == 0 {
@@ -86,12 +136,46 @@ impl Drop for Slot {
     }
 }
 
+/// The router, counting the requests in progress on one connection.
+struct Tracked {
+    inner: TowerToHyperService<Router>,
+    conn: Arc<Conn>,
+}
+
+/// A request in progress; counted out when its answer is ready (or it is dropped).
+struct Busy(Arc<Conn>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+type Answered = Result<axum::response::Response<Body>, std::convert::Infallible>;
+
+impl hyper::service::Service<Request<Incoming>> for Tracked {
+    type Response = axum::response::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Answered> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        self.conn.busy.fetch_add(1, Ordering::SeqCst);
+        let busy = Busy(Arc::clone(&self.conn));
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let answer = answer.await;
+            drop(busy);
+            answer
+        })
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then for at most the shutdown
 /// deadline. Returns how many connections the deadline cut.
 pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, shutdown: impl Future<Output = ()>) -> usize {
     let router = router.layer(RequestBodyTimeoutLayer::new(limits.client_timeout));
     let counts = Arc::new(Mutex::new(Counts::default()));
-    let graceful = GracefulShutdown::new();
+    let (closing, closing_seen) = watch::channel(false);
     let mut refused_logged = false;
     tokio::pin!(shutdown);
     loop {
@@ -109,26 +193,46 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
         };
         let Some(slot) = Slot::take(&counts, peer.ip(), &limits) else {
             if !refused_logged {
-                eprintln!("vod-server: connection from {} refused: too many open connections", peer.ip());
+                eprintln!("vod-server: connection from {} refused: too many open connections, none idle", peer.ip());
                 refused_logged = true;
             }
             continue;
         };
         refused_logged = false;
+        let service = Tracked { inner: TowerToHyperService::new(router.clone()), conn: Arc::clone(&slot.conn) };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.client_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(stream), service);
+        let mut closing = closing_seen.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            tokio::pin!(connection);
+            let mut asked = false;
+            loop {
+                tokio::select! {
+                    _ = connection.as_mut() => break,
+                    () = slot.conn.shed.notified(), if !asked => {
+                        connection.as_mut().graceful_shutdown();
+                        asked = true;
+                    }
+                    _ = closing.wait_for(|closing| *closing), if !asked => {
+                        connection.as_mut().graceful_shutdown();
+                        asked = true;
+                    }
+                }
+            }
             drop(slot);
         });
     }
     drop(listener);
-    let open = counts.lock().unwrap_or_else(|p| p.into_inner()).total;
-    tokio::select! {
-        () = graceful.shutdown() => 0,
-        () = tokio::time::sleep(limits.shutdown) => open,
+    // Every connection closes once its request in progress is answered; the deadline cuts the rest.
+    let _ = closing.send(true);
+    let deadline = Instant::now() + limits.shutdown;
+    loop {
+        let open = counts.lock().unwrap_or_else(|p| p.into_inner()).open.len();
+        if open == 0 || Instant::now() >= deadline {
+            return open;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -430,7 +430,10 @@ fn slow_and_silent_clients_are_cut_off() {
 fn one_client_cannot_take_every_connection() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &["--client-timeout", "30s", "--max-connections-per-client", "8"]);
-    let hogs: Vec<std::net::TcpStream> = (0..8).map(|_| std::net::TcpStream::connect(s.addr).unwrap()).collect();
+    let f = TestFile::new(HALF + 5, 119);
+    assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
+    // Eight connections, each in the middle of sending a part: busy, so none is closed to make room.
+    let hogs: Vec<std::net::TcpStream> = (0..8).map(|_| half_sent_part(&s, &f)).collect();
     std::thread::sleep(Duration::from_millis(200));
     // The ninth from the same address is closed at once ...
     let mut ninth = std::net::TcpStream::connect(s.addr).unwrap();
@@ -453,6 +456,79 @@ fn one_client_cannot_take_every_connection() {
     drop(hogs);
     std::thread::sleep(Duration::from_millis(200));
     assert_code(&s.call("GET", "/v2/index.php", b""), -10001, 0, "Action");
+}
+
+/// Sends one request on a kept-alive connection and reads its whole answer (by Content-Length).
+fn ask_keep_alive(stream: &mut std::net::TcpStream, addr: std::net::SocketAddr) -> String {
+    write!(stream, "GET /v2/index.php HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the answer: {}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                .expect("a Content-Length");
+            if raw.len() >= head_end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
+/// Whether the server closed `stream` within `within` (an answer or silence means no).
+fn closed(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(n) => panic!("unasked bytes from the server: {:?}", String::from_utf8_lossy(&buf[..n])),
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn idle_connections_make_room_under_pressure() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--client-timeout", "30s", "--max-connections-per-client", "3", "--max-connections", "3"]);
+    // Three kept-alive connections that had their answer and wait for the next request: idle.
+    let mut idle: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+            assert!(ask_keep_alive(&mut c, s.addr).contains("-10001"));
+            c
+        })
+        .collect();
+    // A fourth from the same address is answered: one idle connection was closed to make room,
+    // and the address still holds three.
+    let mut fourth = std::net::TcpStream::connect(s.addr).unwrap();
+    assert!(ask_keep_alive(&mut fourth, s.addr).contains("-10001"));
+    let shed: Vec<usize> = (0..3).filter(|&i| closed(&mut idle[i], Duration::from_millis(500))).collect();
+    assert_eq!(shed.len(), 1, "one idle connection closed, not {shed:?}");
+    let mut kept: Vec<std::net::TcpStream> = idle.into_iter().enumerate().filter(|(i, _)| !shed.contains(i)).map(|(_, c)| c).collect();
+    kept.push(fourth);
+    // The total cap (3) reached from another address: the address holding the most gives up an
+    // idle one, and the newcomer is answered.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let other = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(s.addr).await.unwrap().into_std().unwrap()
+    });
+    other.set_nonblocking(false).unwrap();
+    let mut other = other;
+    assert!(ask_keep_alive(&mut other, s.addr).contains("-10001"));
+    let shed: Vec<bool> = kept.iter_mut().map(|c| closed(c, Duration::from_millis(500))).collect();
+    assert_eq!(shed.iter().filter(|s| **s).count(), 1, "one connection of the address holding the most was closed");
+    // The others still serve their next request.
+    for (c, _) in kept.iter_mut().zip(&shed).filter(|(_, shed)| !**shed) {
+        assert!(ask_keep_alive(c, s.addr).contains("-10001"));
+    }
 }
 
 #[test]
