@@ -156,24 +156,17 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
             let held = answer.list_parts.unwrap_or_default().iter().map(|p| (p.offset, p.data_size)).collect();
             Ok(InitDecision::Resume { part_size, held })
         }
-        2 => match (answer.file_id, answer.url) {
+        // 2, the one other code `read` lets through for an Init call.
+        _ => match (answer.file_id, answer.url) {
             (Some(file_id), Some(url)) if !file_id.is_empty() => Ok(InitDecision::Instant { file_id, url }),
             _ => Err(malformed(Step::Init, "code 2 without fileId and url", reply)),
         },
-        other => Err(malformed(Step::Init, &format!("unknown code {other}"), reply)),
     }
 }
 
-/// UploadPartEx's answer: code 0 or a failure.
+/// UploadPartEx's answer: code 0 (all `read` lets through for a part) or a failure.
 pub fn part_ack(reply: &HttpReply) -> Result<(), UploadError> {
-    check_part_ack(read(Step::Part, reply)?, reply)
-}
-
-pub fn check_part_ack(answer: Answer, reply: &HttpReply) -> Result<(), UploadError> {
-    match answer.code {
-        0 => Ok(()),
-        other => Err(malformed(Step::Part, &format!("unexpected code {other}"), reply)),
-    }
+    read(Step::Part, reply).map(drop)
 }
 
 /// What FinishUploadEx verified.
@@ -188,10 +181,8 @@ pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
     decide_finished(read(Step::Finish, reply)?, reply)
 }
 
+/// FinishUploadEx's answer, already read from `reply` (so its code is 0).
 pub fn decide_finished(answer: Answer, reply: &HttpReply) -> Result<Finished, UploadError> {
-    if answer.code != 0 {
-        return Err(malformed(Step::Finish, &format!("unexpected code {}", answer.code), reply));
-    }
     match (answer.file_id, answer.url) {
         (Some(file_id), Some(url)) if !file_id.is_empty() => {
             Ok(Finished { file_id, url, verify_content: answer.verify_content })

@@ -36,9 +36,6 @@ pub fn read_answer(answer: &Answer, reply: &HttpReply) -> Result<Segment, Upload
     let malformed = |reason: &str| {
         UploadError::new(Step::Part, ErrorKind::Malformed { reason: reason.to_string(), body: snippet(&reply.body, 200) })
     };
-    if answer.code != 0 {
-        return Err(malformed(&format!("unexpected code {}", answer.code)));
-    }
     let json = PlatformJson::parse(&reply.body).map_err(|e| malformed(&e))?;
     let number = |name: &str| {
         let value = json.field(name)?;

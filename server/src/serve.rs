@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -54,50 +54,68 @@ impl Default for ServeLimits {
     }
 }
 
-/// What the accept loop knows of one open connection.
+/// What a connection's task and the accept loop share.
 #[derive(Default)]
 struct Conn {
     /// Requests being answered on it now: 0 is idle (between requests, or none sent yet).
     busy: AtomicUsize,
-    /// It has been asked to close.
-    shedding: AtomicBool,
     /// Wakes its task to close it (once idle: hyper's graceful shutdown of one connection).
     shed: Notify,
 }
 
-/// The open connections, by client address.
+/// One open connection, as the accept loop counts it.
+struct Open {
+    client: IpAddr,
+    conn: Arc<Conn>,
+    /// It has been asked to close: it no longer counts against the caps.
+    shedding: bool,
+}
+
+/// The open connections, and how many of them stay (not asked to close), by client address and in
+/// all: what the caps are held against, kept as connections come and go so that an accept does not
+/// count them.
 #[derive(Default)]
 struct Counts {
-    by_client: HashMap<IpAddr, usize>,
-    open: HashMap<u64, (IpAddr, Arc<Conn>)>,
+    open: HashMap<u64, Open>,
+    staying_by_client: HashMap<IpAddr, usize>,
+    staying: usize,
     next_id: u64,
 }
 
 impl Counts {
-    /// Asks an idle connection to close, to make room for one from `client`: one of `client`'s own
-    /// when `client` is at its cap, else one of the client that holds the most. Whether it found one.
-    fn shed_one(&self, client: IpAddr, own: bool) -> bool {
-        let idle = self.open.values().filter(|(c, conn)| {
-            (!own || *c == client) && conn.busy.load(Ordering::SeqCst) == 0 && !conn.shedding.load(Ordering::SeqCst)
-        });
-        let Some((_, conn)) = idle.max_by_key(|(c, _)| self.by_client.get(c).copied().unwrap_or(0)) else {
-            return false;
-        };
-        conn.shedding.store(true, Ordering::SeqCst);
-        conn.shed.notify_one();
-        true
+    /// One connection of `client` no longer stays.
+    fn leave(&mut self, client: IpAddr) {
+        self.staying -= 1;
+        if let Some(n) = self.staying_by_client.get_mut(&client) {
+            *n -= 1;
+            if *n == 0 {
+                self.staying_by_client.remove(&client);
+            }
+        }
     }
 
-    /// Connections not yet asked to close.
-    fn staying(&self, client: Option<IpAddr>) -> usize {
-        self.open.values().filter(|(c, conn)| client.is_none_or(|client| *c == client) && !conn.shedding.load(Ordering::SeqCst)).count()
+    /// Asks an idle connection to close, to make room for one from `client`: one of `client`'s own
+    /// when `client` is at its cap (`own`), else one of the client that holds the most. Whether it
+    /// found one.
+    fn shed_one(&mut self, client: IpAddr, own: bool) -> bool {
+        let idle = self.open.iter().filter(|(_, o)| {
+            !o.shedding && (!own || o.client == client) && o.conn.busy.load(Ordering::SeqCst) == 0
+        });
+        let victim = idle.max_by_key(|(_, o)| self.staying_by_client.get(&o.client).copied().unwrap_or(0)).map(|(id, _)| *id);
+        let Some(o) = victim.and_then(|id| self.open.get_mut(&id)) else {
+            return false;
+        };
+        o.shedding = true;
+        o.conn.shed.notify_one();
+        let client = o.client;
+        self.leave(client);
+        true
     }
 }
 
 /// One counted connection; uncounted when dropped.
 struct Slot {
     counts: Arc<Mutex<Counts>>,
-    client: IpAddr,
     id: u64,
     conn: Arc<Conn>,
 }
@@ -107,30 +125,29 @@ impl Slot {
     /// when that client is at its cap) is asked to close to make room; with none idle, `None`.
     fn take(counts: &Arc<Mutex<Counts>>, client: IpAddr, limits: &ServeLimits) -> Option<Slot> {
         let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-        if c.staying(Some(client)) >= limits.per_client {
+        if c.staying_by_client.get(&client).copied().unwrap_or(0) >= limits.per_client {
             if !c.shed_one(client, true) {
                 return None;
             }
-        } else if c.staying(None) >= limits.total && !c.shed_one(client, false) {
+        } else if c.staying >= limits.total && !c.shed_one(client, false) {
             return None;
         }
-        *c.by_client.entry(client).or_insert(0) += 1;
+        *c.staying_by_client.entry(client).or_insert(0) += 1;
+        c.staying += 1;
         let id = c.next_id;
         c.next_id += 1;
         let conn = Arc::new(Conn::default());
-        c.open.insert(id, (client, Arc::clone(&conn)));
-        Some(Slot { counts: Arc::clone(counts), client, id, conn })
+        c.open.insert(id, Open { client, conn: Arc::clone(&conn), shedding: false });
+        Some(Slot { counts: Arc::clone(counts), id, conn })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        c.open.remove(&self.id);
-        if let Some(n) = c.by_client.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                c.by_client.remove(&self.client);
+        if let Some(o) = c.open.remove(&self.id) {
+            if !o.shedding {
+                c.leave(o.client);
             }
         }
     }

@@ -18,7 +18,8 @@ pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
 /// The part sizes InitUpload accepts.
 pub const SERVER_DATA_SIZES: std::ops::RangeInclusive<u64> = 524_288..=1_048_576;
 
-/// Checks a UGC call's signature (`-10001` when it is missing, `-10002` when it is refused).
+/// Checks a UGC call's signature (`-10002` when it is refused; its presence was checked first, in
+/// `v2`).
 fn check_signature(state: &AppState, p: &Params, sha: &str) -> Result<Verified, ApiError> {
     let signature = p.common("signature")?;
     let c = state.config();
@@ -44,9 +45,6 @@ fn ugc_meta(v: &Verified) -> Meta {
 /// InitUploadEx (`caller` none: a UGC signature) or InitUpload (a key holder).
 pub(super) async fn init(call: &mut Call<'_>) -> Result<Answer, ApiError> {
     let (state, p, caller) = (call.state, &call.params, call.caller.as_ref());
-    if caller.is_none() {
-        p.common("signature")?;
-    }
     let sha = p.hex("fileSha", 40)?;
     let file_size = p.number("fileSize")?;
     let max = state.config().max_file_size;
@@ -85,9 +83,6 @@ pub(super) async fn init(call: &mut Call<'_>) -> Result<Answer, ApiError> {
 /// read: the parameters, the signature, the session, the part's place and size.
 pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> {
     let (state, p, caller) = (call.state, &call.params, call.caller.as_ref());
-    if caller.is_none() {
-        p.common("signature")?;
-    }
     let sha = p.hex("fileSha", 40)?;
     let offset = p.number("offset")?;
     let data_size = p.number("dataSize")?;
@@ -143,7 +138,6 @@ pub(super) async fn finish(call: &mut Call<'_>) -> Result<Value, ApiError> {
         let f = state.store().finish(&sha, Who::KeyHolder, None).await?;
         return Ok(ok(json!({ "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type) })));
     }
-    p.common("signature")?;
     let sha = p.hex("fileSha", 40)?;
     let v = check_signature(state, p, &sha)?;
     let f = state.store().finish(&sha, Who::Uid(&v.uid), Some((&v.file_name, &v.file_type))).await?;

@@ -221,6 +221,11 @@ pub async fn v2(
             false => None,
         };
         action.check_method(&method)?;
+        if !action.keyed() {
+            // An Ex call's signature is checked by the action, with its fileSha; that it is there
+            // (-10001) comes before the action's own parameters.
+            params.common("signature")?;
+        }
         let mut call = Call { state: &state, params, caller, headers: &headers, body: &mut body };
         match action {
             Action::InitEx | Action::Init => indexed::init(&mut call).await,

@@ -7,12 +7,10 @@
 use super::meta::{read_meta, Field};
 use super::{ok, url_of, Call, Params, MAX_SEGMENT_BYTES};
 use crate::error::ApiError;
-use crate::store::{FinishedFile, Flavour, Segment, SegmentPlan};
+use crate::store::{FinishedFile, Flavour, Segment, SegmentPlan, FIRST_PART};
 use crate::AppState;
 use serde_json::{json, Value};
 
-/// The first part's size (or the whole file, if smaller).
-pub const FIRST_PART: u64 = 524_288;
 /// The sizes of every later part but the last.
 pub const PART_SIZES: std::ops::RangeInclusive<u64> = 524_288..=5_242_880;
 
@@ -30,12 +28,9 @@ fn refuse(field: Field, message: String) -> ApiError {
     ApiError::Multipart(code, message)
 }
 
-/// A non-negative integer parameter, else `code`.
+/// A non-negative integer parameter, else MultipartUploadVodFile's `code`.
 fn number(p: &Params, name: &str, code: i64) -> Result<u64, ApiError> {
-    p.number(name).map_err(|e| match code {
-        -10003 => e,
-        _ => ApiError::Multipart(code, e.message().to_string()),
-    })
+    p.number(name).map_err(|e| ApiError::Multipart(code, e.message().to_string()))
 }
 
 fn next(offset: u64) -> Value {
@@ -63,7 +58,7 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
     if file_size == 0 || file_size > max {
         return Err(ApiError::Multipart(-25981, format!("fileSize must be 1 to {max} bytes, got {file_size}")));
     }
-    let offset = number(p, "offset", -10003)?;
+    let offset = p.number("offset")?;
     let data_size = number(p, "dataSize", -25982)?;
     let meta = read_meta(p, Flavour::Multipart, secret_id, refuse)?;
     if offset.checked_add(data_size).is_none_or(|end| end > file_size) {

@@ -22,7 +22,7 @@ mod layout;
 mod meta;
 mod session;
 
-pub use contiguous::{Segment, SegmentPlan};
+pub use contiguous::{Segment, SegmentPlan, FIRST_PART};
 pub use meta::{Flavour, Meta};
 pub use session::Session;
 
