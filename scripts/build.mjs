@@ -8,6 +8,8 @@
 //                                         the wasm glue left as an import
 //   dist/hash-worker.js                   js/hash-worker.js bundled with what it imports
 //   dist/*.d.ts                           the package's types, copied from js/
+//   dist/sign.js                          js/sign.js as it is: vod-ugc-uploader/sign, for Node backends
+//                                         only (no browser entry imports it; not in the browser sizes)
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
 //   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
 //
@@ -16,7 +18,7 @@
 // the size budget, each entry with all a page that imports it loads, and the size and file count of the tarball `npm pack` would make.
 //
 // Usage: node scripts/build.mjs [--no-opt]      (run `bash scripts/setup.sh` first; npm run build does)
-// Environment: SIZE_BUDGET_STRICT=1 makes exceeding the gzipped budget an error.
+// Environment: SIZE_BUDGET_STRICT=1 makes an entry over its gzipped budget (support/sizes.mjs) an error.
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,19 +28,22 @@ import { gzipSync } from 'node:zlib';
 import { rolldown } from 'rolldown';
 import { minifySync } from 'rolldown/utils';
 
+import { MAIN_BUDGET, OPTIONAL_BUDGET } from '../support/sizes.mjs';
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const WASM_OUT = join(DIST, 'wasm');
 const CRATE = 'vod-ugc-uploader';
 const OUT_NAME = 'vod_ugc_uploader';
 const TARGET = 'wasm32-unknown-unknown';
-const BUDGET_BYTES = 40 * 1024; // wasm + JS, gzipped (issue 5)
 // The browser edge's entry modules (js/), each bundled into dist/ with what it imports.
 const ENTRIES = ['index.js', 'queue.js', 'record.js'];
 // The hash worker's module, which the main entry starts (js/hasher.js).
 const WORKER = 'hash-worker.js';
 // Copied as they are: the package's types.
-const TYPES = ['index.d.ts', 'queue.d.ts', 'record.d.ts'];
+const TYPES = ['index.d.ts', 'queue.d.ts', 'record.d.ts', 'sign.d.ts'];
+// Copied as they are: the Node-only entry (node:crypto, no bundling needed).
+const NODE_ONLY = ['sign.js'];
 // The wasm-bindgen glue, which the entries import and which stays its own module (one instance per
 // page, shared with anything else that imports it).
 const GLUE = /\/wasm\/vod_ugc_uploader\.js$/;
@@ -150,7 +155,7 @@ async function main() {
     };
     for (const c of chunks.values()) if (c.isEntry) closures.set(c.fileName, [...closure(c.fileName)]);
   }
-  for (const f of TYPES) cpSync(join(jsDir, f), join(DIST, f));
+  for (const f of [...TYPES, ...NODE_ONLY]) cpSync(join(jsDir, f), join(DIST, f));
 
   if (optimise) {
     const scripts = walk(WASM_OUT).filter((p) => p.endsWith('.js'));
@@ -178,22 +183,26 @@ async function main() {
     const buf = readFileSync(p);
     return { file: relative(ROOT, p), raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
   });
-  const shipped = rows.filter((r) => /\.(js|mjs|wasm)$/.test(r.file));
+  const shipped = rows.filter((r) => /\.(js|mjs|wasm)$/.test(r.file) && !NODE_ONLY.some((f) => r.file === `dist/${f}`));
   const total = shipped.reduce((a, r) => ({ raw: a.raw + r.raw, gz: a.gz + r.gz }), { raw: 0, gz: 0 });
   const w = Math.max(...rows.map((r) => r.file.length), 28);
   console.log('');
   console.log(`${'file'.padEnd(w)}  ${'raw'.padStart(10)}  ${'gzip'.padStart(10)}`);
   for (const r of rows) console.log(`${r.file.padEnd(w)}  ${kb(r.raw).padStart(10)}  ${kb(r.gz).padStart(10)}`);
-  const verdict = total.gz <= BUDGET_BYTES ? 'within' : 'OVER';
-  console.log(`${'wasm + JS total'.padEnd(w)}  ${kb(total.raw).padStart(10)}  ${kb(total.gz).padStart(10)}  (${verdict} the ${kb(BUDGET_BYTES)} gzipped budget)`);
+  // What counts is what a page downloads: each entry with all it loads, against its budget.
+  console.log(`${'wasm + JS, every browser file'.padEnd(w)}  ${kb(total.raw).padStart(10)}  ${kb(total.gz).padStart(10)}`);
   // Each entry with everything a page that imports it loads: the chunks it imports, the hash worker,
   // the glue and the wasm.
   const byFile = new Map(rows.map((r) => [r.file, r]));
   const loaded = ['dist/wasm/vod_ugc_uploader.js', 'dist/wasm/vod_ugc_uploader_bg.wasm', ...closures.get(WORKER).map((f) => `dist/${f}`)];
+  const over = [];
   for (const entry of ENTRIES) {
     const files = new Set([...closures.get(entry).map((f) => `dist/${f}`), ...loaded]);
     const sum = [...files].reduce((a, f) => ({ raw: a.raw + byFile.get(f).raw, gz: a.gz + byFile.get(f).gz }), { raw: 0, gz: 0 });
-    console.log(`${`entry ${entry}, all it loads`.padEnd(w)}  ${kb(sum.raw).padStart(10)}  ${kb(sum.gz).padStart(10)}`);
+    const budget = entry === 'index.js' ? MAIN_BUDGET : OPTIONAL_BUDGET;
+    const verdict = sum.gz <= budget ? 'within' : 'OVER';
+    if (verdict === 'OVER') over.push(`${entry} is ${kb(sum.gz)} gzipped, over its ${kb(budget)} budget`);
+    console.log(`${`entry ${entry}, all it loads`.padEnd(w)}  ${kb(sum.raw).padStart(10)}  ${kb(sum.gz).padStart(10)}  (${verdict} its ${kb(budget)} budget)`);
   }
 
   // What `npm pack` would ship.
@@ -202,9 +211,7 @@ async function main() {
   console.log(`tarball ${pack.filename}: ${kb(pack.size)} packed, ${kb(pack.unpackedSize)} unpacked, ${pack.entryCount} files`);
   console.log(`build: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  if (verdict === 'OVER' && process.env.SIZE_BUDGET_STRICT === '1') {
-    throw new Error(`wasm + JS is ${kb(total.gz)} gzipped, over the ${kb(BUDGET_BYTES)} budget`);
-  }
+  if (over.length && process.env.SIZE_BUDGET_STRICT === '1') throw new Error(over.join('; '));
 }
 
 try {

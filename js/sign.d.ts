@@ -1,0 +1,50 @@
+// vod-ugc-uploader/sign: signing uploads and checking their results on an app backend (Node >= 20).
+
+/** What `signUpload` signs: the browser's `getSignature` request, and the backend's own choices. */
+export interface SignOptions {
+  /** The SecretId that names the key. */
+  secretId: string;
+  /** The secret key: stays on the server. */
+  secretKey: string;
+  /** The SHA-1 of the whole file, 40 hex digits (the request's `fileSha`). */
+  fileSha: string;
+  /** The file name: 1 to 40 characters, none of `\ / : * ? " < > |`, no control or bidirectional control. */
+  fileName: string;
+  /** The extension without the dot; default: `fileName`'s. */
+  fileType?: string;
+  /** Accepted so that a request can be spread in as it is; a signature carries no size. */
+  fileSize?: number;
+  /** The app's user id (an md5 of it is recommended): the server keeps each uid's sessions apart. */
+  uid: string;
+  /** How long the signature is valid, in seconds: 1 to 7776000 (90 days); default 3600. */
+  lifetime?: number;
+  /** Ask the service to transcode (`tc`), take screenshots (`ss`), watermark (`wm`). */
+  transcode?: boolean;
+  screenshot?: boolean;
+  watermark?: boolean;
+  /** The class the file is filed under (`cid`). */
+  classId?: number;
+  /** At most 10 tags (`tag.0` … `tag.9`), each at most 128 bytes. */
+  tags?: string[];
+  /** Signing time, Unix seconds; default: the clock. */
+  now?: number;
+  /** The random field `r`; default: a random number. */
+  random?: number;
+}
+
+/** The longest lifetime a signature may have, in seconds (90 days). */
+export const MAX_LIFETIME: number;
+/** The longest file name, in characters. */
+export const MAX_NAME_CHARS: number;
+
+/** A signature for one file's upload; throws a TypeError for what the server would refuse. */
+export function signUpload(options: SignOptions): string;
+
+/** Signs a prepared `original` query string as it is. */
+export function signOriginal(original: string, secretKey: string): string;
+
+/**
+ * Checks an upload result's `verifyContent` with the verify key (constant-time MAC, then expiry):
+ * the fileId it vouches for, or an Error saying why it is not to be trusted.
+ */
+export function verifyContent(verifyContent: string, options: { verifyKey: string; now?: number }): { fileId: string; expTime: number };
