@@ -36,9 +36,6 @@ const SAVE_EVERY_MS = 500;
  * @property {Uint8Array<ArrayBuffer>} tail
  */
 
-/** The recordings being recorded in this page (where there are no Web Locks to ask). */
-export const live = new Set();
-
 /** @type {WeakMap<File, string>} each File made of a recording: its recording's id */
 const madeOf = new WeakMap();
 
@@ -163,10 +160,13 @@ export async function pendingUploads() {
   });
 }
 
-/** The ids of the recordings being recorded: in this page, or (where there are Web Locks) in any. */
+/**
+ * The ids of the recordings being recorded, by any page of the origin: their recorders hold a Web Lock
+ * of that name (where there are no Web Locks, none is known as being recorded).
+ */
 async function recordingNow() {
-  const held = await navigator.locks?.query().then((s) => s.held ?? [], () => []);
-  return new Set([...live, ...(held ?? []).map((lock) => lock.name)]);
+  const held = await navigator.locks?.query().then((s) => s.held, () => []);
+  return new Set((held ?? []).map((lock) => lock.name));
 }
 
 /**

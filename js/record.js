@@ -11,7 +11,7 @@ import { reporter } from './drive.js';
 import { abortError } from './errors.js';
 import { upload } from './index.js';
 import { uploadOptions } from './options.js';
-import { forgetRecording, live, recordedFile, storedChunks } from './pending.js';
+import { forgetRecording, recordedFile, storedChunks } from './pending.js';
 import { remux } from './webm.js';
 
 /** The formats tried, in order, where the caller names none. */
@@ -86,17 +86,12 @@ export function recordUpload(stream, options) {
   signal?.addEventListener('abort', stop, { once: true });
   // While the recording is written, its lock says so to every page of the origin (pendingUploads:
   // `recording: true`); a crash or a closed tab lets it go.
-  live.add(id);
   const written = stopped.finally(() => taking);
   void navigator.locks?.request(id, () => written.catch(() => {}));
   recorder.start(TIMESLICE_MS);
 
   const result = (async () => {
-    try {
-      await written;
-    } finally {
-      live.delete(id);
-    }
+    await written;
     // Aborted while recording: the recording is not wanted.
     if (signal?.aborted) {
       await forgetRecording(id);
