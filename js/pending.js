@@ -165,7 +165,7 @@ export async function pendingUploads() {
  * of that name (where there are no Web Locks, none is known as being recorded).
  */
 async function recordingNow() {
-  const held = await navigator.locks?.query().then((s) => s.held, () => []);
+  const held = await globalThis.navigator?.locks?.query().then((s) => s.held, () => []);
   return new Set((held ?? []).map((lock) => lock.name));
 }
 
