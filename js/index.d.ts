@@ -147,8 +147,9 @@ export interface PendingUpload {
 
 /**
  * The uploads started in this origin (this or an earlier page) that neither finished nor were refused
- * for good, oldest first. Resume one with `upload(await entry.file(), options)`, or with its handle or
- * a re-picked File: only the parts the server lacks are sent, and the file is not hashed again.
+ * for good, and the recordings (`recordUpload`) not uploaded yet, oldest first. Resume one with
+ * `upload(await entry.file(), options)`, or with its handle or a re-picked File: only the parts the
+ * server lacks are sent, and the file is not hashed again.
  */
 export declare function pendingUploads(): Promise<PendingUpload[]>;
 

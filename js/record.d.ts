@@ -3,7 +3,7 @@ import type { UploadOptions, UploadProgress, UploadResult } from './index.js';
 
 export type { UploadOptions, UploadResult } from './index.js';
 
-/** A report while recording (`loaded` = bytes recorded so far, `total` the same), then the upload's. */
+/** A report at each chunk recorded (`loaded` = the size of the file so far, `total` the same), then the upload's (its hash pass included). */
 export interface RecordProgress extends Omit<UploadProgress, 'phase'> {
   phase: UploadProgress['phase'] | 'recording';
 }
