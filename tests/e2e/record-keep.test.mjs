@@ -143,4 +143,29 @@ forEngines(['chromium'], (engine, test) => {
     assert.equal(out.left, 0);
     assert.equal(out.file, null, 'its file() is gone too');
   });
+
+  test('where IndexedDB refuses, the recording is kept in memory and still uploads', { timeout: 60000 }, async () => {
+    await open();
+    const out = await engine.evaluate(async () => {
+      const realOpen = IDBFactory.prototype.open;
+      IDBFactory.prototype.open = function () { throw new DOMException('refused', 'UnknownError'); };
+      try {
+        const stream = await camera();
+        const onProgress = recorder();
+        const { stop, result } = rec.recordUpload(stream, options({ onProgress }));
+        await new Promise((r) => setTimeout(r, 2500));
+        stop();
+        stream.getTracks().forEach((t) => t.stop());
+        const got = await outcome(result);
+        return { got, listed: (await api.pendingUploads()).length, size: onProgress.events.filter((e) => e.phase === 'recording').at(-1)?.loaded };
+      } finally {
+        IDBFactory.prototype.open = realOpen;
+      }
+    });
+    assert.equal(out.got.error, undefined, JSON.stringify(out.got.error));
+    assert.equal(out.listed, 0, 'nothing could be listed');
+    const stored = await fetchBytes(out.got.result.url);
+    assert.equal(stored.length, out.size);
+    assert.ok(inspectWebm(stored).duration > 1500, 'fixed as ever');
+  });
 }, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
