@@ -1,8 +1,9 @@
-// A recording is never lost (issue 23), in headless Chromium with its fake camera against real
-// vod-servers: a recording whose upload fails (its server down) is listed after a reload, given back
+// A recording is never lost (issue 23), in headless Chromium and Firefox with their fake cameras,
+// against real vod-servers: a recording whose upload fails (its server down) is listed after a reload, given back
 // by file() and uploaded, the stored file being the recorded clusters, byte for byte, under a new
-// head; a tab closed mid-recording leaves what it recorded, listed and uploadable; forget() deletes a
-// recording; and after an upload no chunk is left in storage.
+// head; a page closed mid-recording leaves what it recorded, listed after a reload and uploadable;
+// forget() deletes a recording; after an upload no chunk is left in storage; and where IndexedDB
+// refuses, the recording is kept in memory.
 
 import assert from 'node:assert/strict';
 
@@ -12,8 +13,8 @@ import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { clustersOf, inspectWebm, installHelpers } from './record.mjs';
 
-// Chromium only: its fake camera works in a frame too; the recorder's own tests (record.test.mjs) run in Firefox as well.
-forEngines(['chromium'], (engine, test) => {
+// The engines with a fake camera (see record.test.mjs); it works in a frame too.
+forEngines(['chromium', 'firefox'], (engine, test) => {
   const setup = serverFor(engine, startApiServer);
   /** A second server with the same keys (the page's /dev/signature signs for it), to take down. */
   let other;
@@ -168,4 +169,7 @@ forEngines(['chromium'], (engine, test) => {
     assert.equal(stored.length, out.size);
     assert.ok(inspectWebm(stored).duration > 1500, 'fixed as ever');
   });
-}, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+}, {
+  args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  prefs: { 'media.navigator.streams.fake': true, 'media.navigator.permission.disabled': true },
+});
