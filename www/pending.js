@@ -13,7 +13,7 @@
 import { pendingUploads } from 'vod-ugc-uploader';
 
 /** What counts as work under way: a card or the recorder in one of these states. */
-const BUSY = ['queued', 'hashing', 'uploading', 'finishing', 'recording'].map((s) => `[data-state="${s}"]`).join(',');
+const BUSY = ['hashing', 'uploading', 'finishing', 'recording'].map((s) => `[data-state="${s}"]`).join(',');
 
 /**
  * Lists the pending uploads in `section` (its `ul`), continuing one with `resume(file)`; keeps the list
