@@ -1,7 +1,7 @@
 // The package's IndexedDB database: the hash cache's store, the pending uploads' store (recordings'
 // entries too) and the recordings' chunks. Every call settles, never rejects: any IndexedDB failure
-// (none in this context, private mode, quota) resolves to undefined (or false), and the caller
-// carries on without the store (a recording then stays in memory).
+// (none in this context, private mode, quota) resolves to undefined, and the caller carries on
+// without the store (a recording then stays in memory).
 
 const DATABASE = 'vod-ugc-uploader';
 /** Version 2 added the pending uploads' store, 3 the recordings' chunks. */
