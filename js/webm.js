@@ -161,14 +161,16 @@ export function remux() {
       const info = children.find((c) => uint(c, 0, 4) === INFO);
       if (bad || !ebml || cut < 0 || !info) return null;
       const kids = children.map((c) => (c === info ? withDuration(c, last) : c));
-      // The SeekHead says where each child and the Cues are, in 8 bytes each: its size is known first.
+      // The SeekHead says where each child and the Cues are (one Seek each), positions in 8 bytes: so
+      // its size is known before the positions are.
       let to = element(SEEK_HEAD, [...kids, info].map(() => seek(0, 0))).length;
       const seeks = kids.map((c) => {
         const s = seek(uint(c, 0, 4), to);
         to += c.length;
         return s;
       });
-      // Positions count from the Segment's data: the Clusters move by `to - cut`.
+      // Positions count from the Segment's data, where the new head's children end at `to`: a Cluster
+      // at `c` in the recording is at `c - cut + to`.
       const cuesAt = to + end - cut;
       const tail = element(CUES, cues.filter((c) => c[2] < end).map(([t, track, c]) =>
         element(0xbb, [element(0xb3, [uint8(t)]), element(0xb7, [element(0xf7, [uint8(track)]), element(0xf1, [uint8(c + to - cut)])])])));
