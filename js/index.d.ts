@@ -67,6 +67,12 @@ export interface UploadOptions {
    * within two seconds at the cap plus one part. Default: no cap.
    */
   maxBytesPerSecond?: number;
+  /**
+   * Hold a Screen Wake Lock while parts are in flight, so that a phone's screen does not turn off (and
+   * the upload stop) mid-file; let go once no part has been in flight for a second, taken again when
+   * the page is shown again. Nothing happens where the Wake Lock API is missing or refuses. Default false.
+   */
+  keepAwake?: boolean;
   /** Aborts hashing, requests in flight and pending retries; the promise rejects with an AbortError. */
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
@@ -102,10 +108,15 @@ export declare function upload(source: UploadSource, options: UploadOptions): Pr
 /** SHA-1 of a whole File, Blob or file handle's file, lowercase hex, streamed. */
 export declare function hashFile(source: UploadSource, options?: HashOptions): Promise<string>;
 
-/** An upload that was started in this origin and neither finished nor was refused for good. */
+/**
+ * An upload that was started in this origin and neither finished nor was refused for good; or a
+ * recording (`recordUpload`) that was not uploaded yet.
+ */
 export interface PendingUpload {
+  /** The file's SHA-1; "" for a recording whose upload has not started. */
   fileSha: string;
   fileName: string;
+  /** The file's size (a recording's: of what was recorded so far). */
   fileSize: number;
   fileType: string;
   /** The file's lastModified (a Blob's: when its upload started), ms since the epoch. */
@@ -117,19 +128,28 @@ export interface PendingUpload {
   /** The bytes the server had acknowledged when the entry was last updated. */
   uploadedBytes: number;
   /**
-   * The file again, where the upload was given a file handle that still reads the same file (same size
-   * and lastModified) and that the page may read (asking for permission needs a user gesture);
-   * otherwise null: ask the user for the file again (its hash is cached, so resuming is quick).
+   * "recording": made by `recordUpload`, its bytes kept in this browser until it is uploaded (its
+   * `forget()` deletes the only copy); "file": a file the user chose, not copied.
+   */
+  kind: 'file' | 'recording';
+  /** A recording that a page of this origin is still recording (its `file()` is null meanwhile). */
+  recording: boolean;
+  /**
+   * The file again: a recording's as it was stored (after a crash, what was recorded up to its last
+   * whole chunk); otherwise where the upload was given a file handle that still reads the same file
+   * (same size and lastModified) and that the page may read (asking for permission needs a user
+   * gesture). Otherwise null: ask the user for the file again (its hash is cached, so resuming is quick).
    */
   file(): Promise<File | null>;
-  /** Removes the entry (the server keeps the parts it holds until its session expires). */
+  /** Removes the entry, and a recording's stored bytes (the server keeps the parts it holds until its session expires). */
   forget(): Promise<void>;
 }
 
 /**
  * The uploads started in this origin (this or an earlier page) that neither finished nor were refused
- * for good, oldest first. Resume one with `upload(await entry.file(), options)`, or with its handle or
- * a re-picked File: only the parts the server lacks are sent, and the file is not hashed again.
+ * for good, and the recordings (`recordUpload`) not uploaded yet, oldest first. Resume one with
+ * `upload(await entry.file(), options)`, or with its handle or a re-picked File: only the parts the
+ * server lacks are sent, and the file is not hashed again.
  */
 export declare function pendingUploads(): Promise<PendingUpload[]>;
 

@@ -3,6 +3,7 @@
 // edge that drives it: they check the arguments, open the source, read the file, run the hash worker,
 // send the requests, keep the hash cache and the pending uploads, and call the app back.
 import { cachedSha, forget, remember } from './cache.js';
+import { awake } from './awake.js';
 import { drive, reporter } from './drive.js';
 import { UploadError, abortError } from './errors.js';
 import { hashPass } from './hash-pass.js';
@@ -36,10 +37,11 @@ export function ready() {
  */
 export async function upload(source, options) {
   await load();
-  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond } = uploadOptions(options);
+  const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond, keepAwake } = uploadOptions(options);
   // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
   const inside = internals.get(/** @type {object} */ (options));
-  const gate = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
+  const capped = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
+  const gate = keepAwake ? awake(capped) : capped;
   const { file, handle } = await openSource(source, fileName, 'upload');
   const controller = linkedController(signal);
   const report = reporter(onProgress);
@@ -59,7 +61,7 @@ export async function upload(source, options) {
       report(progress);
     };
     const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
-    await pending?.settle(true);
+    await pending?.finished();
     return result;
   } catch (error) {
     // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.

@@ -20,6 +20,7 @@ const DEFAULT_TIMEOUT_MS = 120000;
  * @property {number} timeout
  * @property {boolean} hashCache
  * @property {number | undefined} maxBytesPerSecond
+ * @property {boolean} keepAwake
  * @property {string | undefined} fileName names a Blob (checked with the source, js/source.js)
  */
 
@@ -45,6 +46,7 @@ export function uploadOptions(options) {
     throw new TypeError(`options.partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not ${shown(partSize)}`);
   }
   if (hashCache !== undefined && typeof hashCache !== 'boolean') throw new TypeError('options.hashCache must be a boolean');
+  if (o.keepAwake !== undefined && typeof o.keepAwake !== 'boolean') throw new TypeError('options.keepAwake must be a boolean');
   return {
     getSignature: /** @type {Checked['getSignature']} */ (getSignature),
     ...hashOptions(o),
@@ -57,6 +59,7 @@ export function uploadOptions(options) {
     hashCache: hashCache ?? true,
     maxBytesPerSecond: byteRate(o.maxBytesPerSecond, 'options.maxBytesPerSecond'),
     fileName: /** @type {string | undefined} */ (o.fileName),
+    keepAwake: o.keepAwake === true,
   };
 }
 

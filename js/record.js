@@ -1,21 +1,24 @@
-// vod-ugc-uploader/record: records a MediaStream and uploads the recording. The file's SHA-1 and its
-// parts' MD5s are taken over the chunks as they arrive, so once the recording stops the upload
-// starts at once, with no hash pass. The chunks are kept in the origin-private file system where it
-// can be written from the page (removed after the upload), else in memory.
+// vod-ugc-uploader/record: records a MediaStream and uploads the recording. Each chunk is kept in
+// IndexedDB as it arrives (in memory where it cannot be), and listed by pendingUploads() from the
+// first one: a failed upload, a reload or a crash loses nothing, and the recording is deleted once
+// its upload finished (or on forget()). A WebM is made playable and seekable as it is recorded
+// (webm.js: a new head with its Duration and a SeekHead, Cues after the clusters). The file is hashed
+// once the recording stops: its first bytes are the new head, known only then, and SHA-1 is a chain
+// (every block's digest depends on all the bytes before it), so no hash taken while recording
+// survives the new head (see the README for what the pass costs).
+import { CHUNKS, PENDING, transact } from './db.js';
 import { reporter } from './drive.js';
 import { abortError } from './errors.js';
 import { upload } from './index.js';
-import { internals } from './internal.js';
 import { uploadOptions } from './options.js';
-import { load, sha1Update } from './wasm.js';
-import { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
+import { forgetRecording, recordedFile, storedChunks } from './pending.js';
+import { remux } from './webm.js';
 
 /** The formats tried, in order, where the caller names none. */
 const TYPES = ['video/webm;codecs=vp9', 'video/webm', 'video/mp4'];
-/** MediaRecorder hands over a chunk every this many ms. */
+/** MediaRecorder hands over a chunk every this many ms: at most this much is lost in a crash. */
 const TIMESLICE_MS = 1000;
-/** The part size the core asks InitUploadEx for where the caller names none (Options::default). */
-const DEFAULT_PART_SIZE = 1048576;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Records `stream` until `stop()` or until all its tracks end, then uploads the recording.
@@ -28,7 +31,7 @@ export function recordUpload(stream, options) {
     throw new TypeError('recordUpload(stream, options): stream must be a MediaStream (from getUserMedia, getDisplayMedia or captureStream)');
   }
   if (typeof MediaRecorder !== 'function') throw new TypeError('recordUpload: this browser has no MediaRecorder');
-  const { signal, onProgress, partSize = DEFAULT_PART_SIZE } = uploadOptions(options);
+  const { signal, onProgress } = uploadOptions(options);
   const { mimeType = TYPES.find((t) => MediaRecorder.isTypeSupported(t)), fileName } = options;
   if (fileName !== undefined && !(typeof fileName === 'string' && fileName.trim())) throw new TypeError('options.fileName must be a non-empty string');
   if (signal?.aborted) throw abortError();
@@ -36,20 +39,37 @@ export function recordUpload(stream, options) {
   const type = recorder.mimeType || mimeType || 'video/webm';
   const name = fileName ?? `recording-${isoBasic(new Date())}.${type.includes('mp4') ? 'mp4' : 'webm'}`;
   const report = reporter(onProgress);
-  const store = openStore();
-  const digests = new Digests(partSize);
-  /** @type {Promise<unknown>} each chunk is hashed and stored after the one before */
-  let taking = load();
+  const webm = type.includes('webm') ? remux() : null;
+  const id = `vod-recording-${crypto.randomUUID()}`;
+  const now = Date.now();
+  const dot = name.lastIndexOf('.');
+  /** @type {import('./pending.js').Entry & import('./pending.js').Recorded} what is stored of it */
+  const entry = {
+    id, fileSha: '', fileName: name, fileSize: 0, fileType: dot > 0 ? name.slice(dot + 1).toLowerCase() : '', type,
+    lastModified: now, startedAt: now, updatedAt: now, uploadedBytes: 0, handle: null,
+    chunks: 0, head: EMPTY, cut: 0, end: 0, tail: EMPTY,
+  };
+  /** @type {Blob[]} the chunks storage did not take (from the first it refused on) */
+  const kept = [];
+  /** @type {Promise<unknown>} each chunk is read and stored after the one before */
+  let taking = Promise.resolve();
   let recorded = 0;
 
   recorder.ondataavailable = ({ data }) => {
     taking = taking.then(async () => {
       if (!data.size) return;
-      const saving = store.then((s) => s.write(data));
-      digests.update(new Uint8Array(await data.arrayBuffer()));
-      await saving;
+      webm?.push(new Uint8Array(await data.arrayBuffer()));
       recorded += data.size;
-      report({ phase: /** @type {any} */ ('recording'), loaded: recorded, total: recorded, bytesPerSecond: 0, etaSeconds: null });
+      const fix = webm?.fix() ?? { head: EMPTY, cut: 0, end: recorded, tail: EMPTY };
+      const at = Date.now();
+      Object.assign(entry, fix, { chunks: entry.chunks + 1, fileSize: fix.head.length + fix.end - fix.cut + fix.tail.length, lastModified: at, updatedAt: at });
+      // The chunk and the entry that says how the file is made of the chunks are written together.
+      const stored = !kept.length && await transact([PENDING, CHUNKS], 'readwrite', (tx) => {
+        tx.objectStore(CHUNKS).put(data, [id, entry.chunks - 1]);
+        tx.objectStore(PENDING).put(entry, id);
+      });
+      if (!stored) kept.push(data);
+      report({ phase: /** @type {any} */ ('recording'), loaded: entry.fileSize, total: entry.fileSize, bytesPerSecond: 0, etaSeconds: null });
     });
   };
   const stopped = new Promise((resolve, reject) => {
@@ -64,23 +84,20 @@ export function recordUpload(stream, options) {
     track.addEventListener('ended', () => tracks.every((t) => t.readyState === 'ended') && stop());
   }
   signal?.addEventListener('abort', stop, { once: true });
+  // While the recording is written, its lock says so to every page of the origin (pendingUploads:
+  // `recording: true`); a crash or a closed tab lets it go.
+  const written = stopped.finally(() => taking);
+  void navigator.locks?.request(id, () => written.catch(() => {}));
   recorder.start(TIMESLICE_MS);
 
   const result = (async () => {
-    try {
-      await stopped;
-      await taking;
-      if (signal?.aborted) throw abortError();
-      const file = new File([await (await store).file()], name, { type });
-      const { sha, partMd5 } = digests.finish(file.size);
-      /** @type {import('./index.js').UploadOptions} */
-      const fileOptions = { ...options, hashCache: false };
-      internals.set(fileOptions, { sha, partMd5 });
-      return await upload(file, fileOptions);
-    } finally {
-      digests.free();
-      await store.then((s) => s.remove(), () => {});
+    await written;
+    // Aborted while recording: the recording is not wanted.
+    if (signal?.aborted) {
+      await forgetRecording(id);
+      throw abortError();
     }
+    return upload(recordedFile(entry, [...(await storedChunks(id)).slice(0, entry.chunks - kept.length), ...kept]), options);
   })();
   return { stop, result };
 }
@@ -92,96 +109,4 @@ export function recordUpload(stream, options) {
  */
 function isoBasic(date) {
   return date.toISOString().replace(/[-:]|\.\d+/g, '');
-}
-
-/**
- * The SHA-1 of the bytes so far and the MD5 of each whole part of them.
- */
-class Digests {
-  /** @param {number} partSize */
-  constructor(partSize) {
-    this.partSize = partSize;
-    /** @type {Sha1 | null} */
-    this.sha1 = null;
-    this.part = new Uint8Array(partSize);
-    this.filled = 0;
-    /** @type {string[]} */
-    this.md5s = [];
-  }
-
-  /** @param {Uint8Array} bytes */
-  update(bytes) {
-    this.sha1 ??= new Sha1();
-    sha1Update(this.sha1, bytes);
-    for (let at = 0; at < bytes.byteLength; ) {
-      const piece = bytes.subarray(at, at + this.partSize - this.filled);
-      this.part.set(piece, this.filled);
-      this.filled += piece.byteLength;
-      at += piece.byteLength;
-      if (this.filled === this.partSize) {
-        this.md5s.push(md5Hex(this.part));
-        this.filled = 0;
-      }
-    }
-  }
-
-  /**
-   * The SHA-1, and the MD5 of a part `[offset, end)` where it is one of the parts at this part size.
-   * @param {number} size the file's
-   */
-  finish(size) {
-    if (this.filled) this.md5s.push(md5Hex(this.part.subarray(0, this.filled)));
-    const sha = this.sha1?.finish() ?? '';
-    this.sha1 = null;
-    const { partSize, md5s } = this;
-    /** @type {(offset: number, end: number) => string | undefined} */
-    const partMd5 = (offset, end) =>
-      (offset % partSize === 0 && end === Math.min(offset + partSize, size) ? md5s[offset / partSize] : undefined);
-    return { sha, partMd5 };
-  }
-
-  free() {
-    this.sha1?.free();
-    this.sha1 = null;
-  }
-}
-
-/**
- * Where the chunks are kept.
- * @typedef {object} Store
- * @property {(chunk: Blob) => Promise<void>} write
- * @property {() => Promise<Blob>} file what was written, whole
- * @property {() => Promise<void>} remove
- */
-
-/**
- * A file of the origin-private file system, where the page can write one; else memory.
- * @returns {Promise<Store>}
- */
-async function openStore() {
-  try {
-    const root = await navigator.storage.getDirectory();
-    const entry = `vod-recording-${crypto.randomUUID()}`;
-    const handle = await root.getFileHandle(entry, { create: true });
-    const writable = await handle.createWritable();
-    return {
-      write: (chunk) => writable.write(chunk),
-      file: async () => {
-        await writable.close();
-        return handle.getFile();
-      },
-      remove: async () => {
-        await writable.close().catch(() => {}); // still open where the recording was aborted
-        await root.removeEntry(entry);
-      },
-    };
-  } catch {
-    /** @type {Blob[]} */
-    const chunks = [];
-    return {
-      write: async (chunk) => void chunks.push(chunk),
-      file: async () => new Blob(chunks),
-      remove: async () => void chunks.splice(0),
-    };
-  }
 }

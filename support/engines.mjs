@@ -61,13 +61,13 @@ export function unavailable(name) {
 
 /**
  * Launches `name` with one page open, at 1280×800 until setViewport says otherwise. `args`: extra
- * Chromium flags.
+ * Chromium flags; `prefs`: extra Firefox preferences.
  */
-export async function launchEngine(name, { args = [] } = {}) {
+export async function launchEngine(name, { args = [], prefs = {} } = {}) {
   const why = unavailable(name);
   if (why) throw new Error(why);
   const launch = { chromium: launchChromium, firefox: launchFirefox, webkit: launchWebKit }[name];
-  const engine = { name, ...(await launch(args)) };
+  const engine = { name, ...(await launch(name === 'firefox' ? prefs : args)) };
   engine.waitFor = (fn, arg, options) => waitInPage(engine.evaluate, fn, arg, options);
   return engine;
 }
@@ -109,9 +109,9 @@ async function launchChromium(args) {
   };
 }
 
-async function launchFirefox() {
+async function launchFirefox(prefs) {
   const { default: puppeteer } = await import('puppeteer-core');
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true });
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: prefs });
   try {
     const page = (await browser.pages())[0] ?? (await browser.newPage());
     await page.setViewport({ width: 1280, height: 800 });
@@ -291,7 +291,7 @@ const METHODS = ['goto', 'setInputFiles', 'evaluate', 'waitFor', 'screenshot', '
  * by `options.skip`, `{ webkit: 'why' }`), or null. `test(title, [options], fn)` is node:test's,
  * except that `options.skip` may also name engines; a test is skipped, with its reason in the
  * output, in an engine that is skipped or that its `skip` names. `options.args` are extra Chromium
- * flags. When a test fails, a screenshot of the page and its console log are kept in test-results/.
+ * flags, `options.prefs` extra Firefox preferences. When a test fails, a screenshot of the page and its console log are kept in test-results/.
  */
 export function forEngines(names, define, options = {}) {
   for (const name of names) {
@@ -315,7 +315,7 @@ export function forEngines(names, define, options = {}) {
       };
       before(async () => {
         if (skipped) return;
-        live = await launchEngine(name, { args: options.args });
+        live = await launchEngine(name, { args: options.args, prefs: options.prefs });
         engine.version = live.version;
         process.stderr.write(`# ${name}: ${live.version}\n`);
       });

@@ -205,6 +205,7 @@ async function start(item) {
     const result = await queue.add(item.source, {
       ...uploadOptions,
       getSignature,
+      keepAwake: true, // a phone's screen stays on while parts are in flight
       signal: controller.signal,
       onProgress: (progress) => {
         if (item.run === run) onProgress(item, progress);

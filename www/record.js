@@ -1,7 +1,9 @@
 // The demo's recorder: the camera (and microphone, where there is one) recorded with `recordUpload`
-// from vod-ugc-uploader/record, which hashes the recording as it is made and uploads it once stopped.
-// Hooks for tests: data-testid="record", "record-stop", "record-status" (data-state: recording |
-// uploading | done | error) and "record-link" (the stored file).
+// from vod-ugc-uploader/record, which keeps the recording in the browser as it is made (a reload or a
+// crash loses nothing: pending.js lists it) and uploads it once stopped, keeping the screen awake
+// while parts are in flight (`keepAwake`). Hooks for tests: data-testid="record", "record-stop",
+// "record-status" (data-state: recording | uploading | done | error; data-file-name) and
+// "record-link" (the stored file).
 
 import { recordUpload } from 'vod-ugc-uploader/record';
 
@@ -46,11 +48,16 @@ els.record.addEventListener('click', async () => {
   els.preview.hidden = false;
   void els.preview.play().catch(() => {});
   show('recording', 'Recording…');
+  const fileName = `recording-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}.webm`;
+  els.status.dataset.fileName = fileName;
   const { stop, result } = recordUpload(stream, {
     endpoint: new URL('/v2/index.php', location.href).href,
     getSignature,
+    fileName,
+    keepAwake: true,
     onProgress: ({ phase, loaded, total }) => {
       if (phase === 'recording') show('recording', `Recording… ${megabytes(loaded)}`);
+      else if (phase === 'hashing') show('uploading', 'Preparing the upload…');
       else show('uploading', `Uploading… ${Math.floor((loaded / total) * 100)}%`);
     },
   });
@@ -65,7 +72,9 @@ els.record.addEventListener('click', async () => {
     els.link.textContent = url.replace(/^https?:\/\//, '');
     els.link.hidden = false;
   } catch (error) {
-    show('error', `Failed: ${error?.message ?? error}`);
+    show('error', error?.name === 'AbortError' ? 'Stopped.'
+      : `Upload failed: ${error?.message ?? error}. The recording is kept in this browser: upload it from Unfinished uploads.`);
+    document.dispatchEvent(new Event('pending-changed'));
   } finally {
     for (const track of stream.getTracks()) track.stop();
     els.preview.srcObject = null;

@@ -139,7 +139,9 @@ forEngines(['chromium'], (engine, test) => {
     assert.equal(entry.fileType, 'mp4');
     assert.ok(entry.startedAt <= entry.updatedAt && entry.updatedAt <= Date.now(), JSON.stringify(entry));
     assert.ok(entry.uploadedBytes >= 4 * PART && entry.uploadedBytes <= held * PART, `uploadedBytes ${entry.uploadedBytes}, ${held} parts held`);
-    assert.deepEqual(Object.keys(entry).sort(), ['fileName', 'fileSha', 'fileSize', 'fileType', 'lastModified', 'startedAt', 'updatedAt', 'uploadedBytes']);
+    assert.equal(entry.kind, 'file');
+    assert.equal(entry.recording, false);
+    assert.deepEqual(Object.keys(entry).sort(), ['fileName', 'fileSha', 'fileSize', 'fileType', 'kind', 'lastModified', 'recording', 'startedAt', 'updatedAt', 'uploadedBytes']);
 
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal(result.resumedBytes, held * PART, 'the parts the server held were not sent again');
