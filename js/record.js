@@ -7,8 +7,7 @@ import { abortError } from './errors.js';
 import { upload } from './index.js';
 import { internals } from './internal.js';
 import { uploadOptions } from './options.js';
-import { load, sha1Update } from './wasm.js';
-import { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
+import { load, sha1Update, wasm } from './wasm.js';
 
 /** The formats tried, in order, where the caller names none. */
 const TYPES = ['video/webm;codecs=vp9', 'video/webm', 'video/mp4'];
@@ -101,7 +100,7 @@ class Digests {
   /** @param {number} partSize */
   constructor(partSize) {
     this.partSize = partSize;
-    /** @type {Sha1 | null} */
+    /** @type {import('./wasm/vod_ugc_uploader.js').Sha1 | null} */
     this.sha1 = null;
     this.part = new Uint8Array(partSize);
     this.filled = 0;
@@ -111,7 +110,7 @@ class Digests {
 
   /** @param {Uint8Array} bytes */
   update(bytes) {
-    this.sha1 ??= new Sha1();
+    this.sha1 ??= new (wasm().Sha1)();
     sha1Update(this.sha1, bytes);
     for (let at = 0; at < bytes.byteLength; ) {
       const piece = bytes.subarray(at, at + this.partSize - this.filled);
@@ -119,7 +118,7 @@ class Digests {
       this.filled += piece.byteLength;
       at += piece.byteLength;
       if (this.filled === this.partSize) {
-        this.md5s.push(md5Hex(this.part));
+        this.md5s.push(wasm().md5Hex(this.part));
         this.filled = 0;
       }
     }
@@ -130,7 +129,7 @@ class Digests {
    * @param {number} size the file's
    */
   finish(size) {
-    if (this.filled) this.md5s.push(md5Hex(this.part.subarray(0, this.filled)));
+    if (this.filled) this.md5s.push(wasm().md5Hex(this.part.subarray(0, this.filled)));
     const sha = this.sha1?.finish() ?? '';
     this.sha1 = null;
     const { partSize, md5s } = this;

@@ -5,7 +5,7 @@
 // on at once). Hooks for tests: data-testid="pending-item" (with data-file-sha), "pending-continue",
 // "pending-forget", "pending-note".
 
-import { pendingUploads } from 'vod-ugc-uploader';
+import { pendingUploads } from '/dist/index.js';
 
 /**
  * Lists the pending uploads in `section` (its `ul`), continuing one with `resume(file)`.

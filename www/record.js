@@ -3,7 +3,7 @@
 // Hooks for tests: data-testid="record", "record-stop", "record-status" (data-state: recording |
 // uploading | done | error) and "record-link" (the stored file).
 
-import { recordUpload } from 'vod-ugc-uploader/record';
+import { recordUpload } from '/dist/record.js';
 
 const els = {
   record: document.getElementById('record'),

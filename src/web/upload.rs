@@ -5,7 +5,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::answer::HttpReply;
+use crate::answer::{self, HttpReply};
 use crate::retry::Backoff;
 use crate::web::error::description;
 use crate::web::object::{number, object};
@@ -50,7 +50,8 @@ impl Upload {
 
     /// The next thing to do, or undefined when there is nothing more to start now:
     /// `{ kind: 'sign', fileSha, fileName, fileType, fileSize }`,
-    /// `{ kind: 'send', id, method, url, offset?, end? }` (a part's body is that slice of the file),
+    /// `{ kind: 'send', id, step, method, url, answerCap, offset?, end? }` (a part's body is that slice
+    /// of the file; `answerCap`: the most bytes of the answer to take, see `overCap`),
     /// `{ kind: 'read', id, offset, end }`, `{ kind: 'sleep', id, ms }`, or
     /// `{ kind: 'progress', phase, loaded, total, bytesPerSecond, etaSeconds }`.
     #[wasm_bindgen(js_name = next)]
@@ -69,7 +70,15 @@ impl Upload {
                 ])
             }
             Command::Send(id, request) => {
-                let mut fields = vec![("kind", "send".into()), ("id", id.into()), ("method", request.method.as_str().into()), ("url", request.url.into())];
+                let cap = answer::answer_cap(request.step, self.machine.file().size);
+                let mut fields = vec![
+                    ("kind", "send".into()),
+                    ("id", id.into()),
+                    ("step", request.step.as_str().into()),
+                    ("method", request.method.as_str().into()),
+                    ("url", request.url.into()),
+                    ("answerCap", number(cap)),
+                ];
                 if let Some(part) = request.part {
                     fields.extend([("offset", number(part.offset)), ("end", number(part.end()))]);
                 }
@@ -94,6 +103,14 @@ impl Upload {
     /// Request `id` was answered.
     pub fn replied(&mut self, id: u32, status: u16, body: String) {
         self.handle(Event::Reply(id, Ok(HttpReply { status, body })));
+    }
+
+    /// Request `id` was answered with more than its `answerCap` bytes, which were not taken: only
+    /// the answer's first characters, `head`. It fails as a malformed answer (an HTTP failure where
+    /// `status` is not 200).
+    #[wasm_bindgen(js_name = overCap)]
+    pub fn over_cap(&mut self, id: u32, status: u16, head: &str, cap: f64) {
+        self.handle(Event::Reply(id, Ok(answer::over_cap(status, head, cap as u64))));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.
