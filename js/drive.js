@@ -101,7 +101,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
           return on(stepOf, sent, ([status, text]) => (text.length > answerCap
-            ? job.overCap(id, status, text.slice(0, HEAD), answerCap)
+            ? job.overCap(id, status, text.slice(0, HEAD))
             : job.replied(id, status, text)),
           (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }

@@ -110,17 +110,11 @@ pub fn answer_cap(step: Step, file_size: u64) -> u64 {
 /// NUL (one that does is refused as this one is, as not JSON).
 const OVER_CAP: &str = "\u{0}over cap\u{0}";
 
-/// The stand-in for an answer with `status` that is longer than its request's cap (`cap` bytes): the
-/// edge did not take it, only its first characters, `head`. Read, it is a malformed answer (an HTTP
+/// The stand-in for an answer with `status` that is longer than its request's cap: the edge did not
+/// take it, only its first characters, `head`. Read, it is a malformed answer (an HTTP
 /// failure where the status is not 200).
-pub fn over_cap(status: u16, head: &str, cap: u64) -> HttpReply {
-    let head = snippet(head, BODY_SNIPPET);
-    HttpReply { status, body: format!("{OVER_CAP}{}\u{0}{head}", cap as i64) }
-}
-
-/// The cap and head of an [`over_cap`] stand-in.
-fn cut_answer(body: &str) -> Option<(&str, &str)> {
-    body.strip_prefix(OVER_CAP)?.split_once('\u{0}')
+pub fn over_cap(status: u16, head: &str) -> HttpReply {
+    HttpReply { status, body: [OVER_CAP, &snippet(head, BODY_SNIPPET)].concat() }
 }
 
 /// The codes of success (the contract): 0, and 1 or 2 from an Init call. Every other code, negative,
@@ -131,12 +125,12 @@ fn is_success(step: Step, code: i64) -> bool {
 
 /// HTTP status and body to an answer with a code of success, or the failure it stands for.
 pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
-    if let Some((cap, head)) = cut_answer(&reply.body) {
+    if let Some(head) = reply.body.strip_prefix(OVER_CAP) {
         let body = head.to_string();
         if reply.status != 200 {
             return Err(UploadError::new(step, ErrorKind::Http { status: reply.status, body }));
         }
-        let reason = format!("longer than the {cap} bytes any answer of this call can need for this file; not read");
+        let reason = "longer than any answer of this call can need for this file; not read".to_string();
         return Err(UploadError::new(step, ErrorKind::Malformed { reason, body }));
     }
     if reply.status != 200 {
@@ -222,33 +216,31 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
 #[inline(never)]
 fn check_result(file_id: &str, url: &str, verify_content: Option<&str>, code: i64) -> Result<(), &'static str> {
     let instant = code == 2;
-    if file_id.is_empty() || file_id.len() > 20 || !file_id.bytes().all(|b| b.is_ascii_digit()) {
+    if file_id.is_empty() || file_id.len() > 20 || !all_bytes(file_id, u8::is_ascii_digit) {
         return Err(if instant { "code 2 with a fileId that is not a decimal id" } else { "code 0 with a fileId that is not a decimal id" });
     }
     if !is_web_url(url) {
         return Err(if instant { "code 2 with a url that is not an http: or https: URL" } else { "code 0 with a url that is not an http: or https: URL" });
     }
-    let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
-    if verify_content.is_some_and(|v| !v.bytes().all(base64)) {
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if verify_content.is_some_and(|v| !all_bytes(v, base64)) {
         return Err("code 0 with a verify_content that is not Base64");
     }
     Ok(())
 }
 
-/// `http://` or `https://` (any case), a host, and printable ASCII only (a URL's characters: others
-/// are percent-encoded), so that a browser reads it as that scheme (it drops spaces and controls
-/// before reading the scheme: `java\tscript:` is `javascript:`) and shows it as it is (no
-/// bidirectional controls).
+/// `http://` or `https://`, a host, and printable ASCII only (a URL's characters: others are
+/// percent-encoded), so that a browser reads it as that scheme (it drops spaces and controls before
+/// reading the scheme: `java\tscript:` is `javascript:`) and shows it as it is.
 pub fn is_web_url(url: &str) -> bool {
-    // Bytes, not a string search: the wasm carries no substring searcher.
-    let bytes = url.as_bytes();
-    let scheme = |s: &[u8]| bytes.get(..s.len()).is_some_and(|b| b.eq_ignore_ascii_case(s));
-    let host = match (scheme(b"http://"), scheme(b"https://")) {
-        (true, _) => bytes.get(7),
-        (_, true) => bytes.get(8),
-        _ => return false,
-    };
-    bytes.iter().all(|b| (0x21..0x7f).contains(b)) && host.is_some_and(|b| !matches!(b, b'/' | b'\\' | b'?' | b'#'))
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    all_bytes(url, |b| (0x21..0x7f).contains(b)) && host.is_some_and(|h| !h.is_empty() && !h.starts_with(['/', '\\', '?', '#']))
+}
+
+/// Whether every byte of `text` passes `ok`: one loop for every check, which keeps the wasm small.
+#[inline(never)]
+fn all_bytes(text: &str, ok: fn(&u8) -> bool) -> bool {
+    text.as_bytes().iter().all(ok)
 }
 
 /// UploadPartEx's answer: code 0 (all `read` lets through for a part) or a failure.
@@ -396,7 +388,7 @@ mod tests {
         let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"16092504232103571364","url":"https://v.test/f0.mp4","verify_content":"dmM="}"#)).unwrap();
         assert_eq!(f, Finished { file_id: "16092504232103571364".into(), url: "https://v.test/f0.mp4".into(), verify_content: Some("dmM=".into()) });
         // A number is taken where a double holds it exactly (JSON.parse cannot do more).
-        let f = finished(&ok(r#"{"code":0,"fileId":1609250423210357,"url":"HTTP://v.test/f0.mp4"}"#)).unwrap();
+        let f = finished(&ok(r#"{"code":0,"fileId":1609250423210357,"url":"http://v.test/f0.mp4"}"#)).unwrap();
         assert_eq!(f.file_id, "1609250423210357");
     }
     #[test]
@@ -411,6 +403,7 @@ mod tests {
         for (file_id, url, verify, why) in [
             (id, "javascript:alert(1)", "dmM=", "url"),
             (id, "JavaScript://%0aalert(1)", "dmM=", "url"),
+            (id, "HTTPS://v.test/f0.mp4", "dmM=", "url"),
             (id, "java\\tscript:alert(1)", "dmM=", "url"),
             (id, "data:text/html,<b>x</b>", "dmM=", "url"),
             (id, "https://v.test/a b", "dmM=", "url"),
@@ -457,12 +450,12 @@ mod tests {
         let body = format!(r#"{{"code":1,"message":"","codeDesc":"","canRetry":0,"dataSize":524288,"listParts":[{}]}}"#, parts.join(","));
         assert!((body.len() as u64) < answer_cap(Step::Init, size), "{} bytes", body.len());
 
-        let e = init_decision(&over_cap(200, r#"{"code":1,"listParts":[{"offset":0,"#, 65_792)).unwrap_err();
+        let e = init_decision(&over_cap(200, r#"{"code":1,"listParts":[{"offset":0,"#)).unwrap_err();
         assert_eq!(e.step, Step::Init);
         assert!(matches!(&e.kind, ErrorKind::Malformed { body, .. } if body == r#"{"code":1,"listParts":[{"offset":0,"#), "{e:?}");
-        assert!(e.to_string().contains("longer than the 65792 bytes any answer of this call can need"), "{e}");
+        assert!(e.to_string().contains("(longer than any answer of this call can need for this file; not read)"), "{e}");
         assert!(!e.is_transient());
-        let e = part_ack(&over_cap(502, "<html>", 65_536)).unwrap_err();
+        let e = part_ack(&over_cap(502, "<html>")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Http { status: 502, body: "<html>".into() });
         assert!(e.is_transient());
     }

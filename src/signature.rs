@@ -161,6 +161,7 @@ pub fn is_bidi_control(c: char) -> bool {
 
 /// A name as a message shows it: control and bidirectional control characters written as `\u{…}`,
 /// so that the message reads as the name is, not as it would be shown.
+#[inline(never)]
 fn shown(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
@@ -174,6 +175,7 @@ fn shown(name: &str) -> String {
 }
 
 /// Appends `c` as `\u{hhhh}` (hex by hand: the wasm carries no hex formatting for integers).
+#[inline(never)]
 pub(crate) fn push_escaped(c: char, out: &mut String) {
     out.push_str("\\u{");
     for shift in [12, 8, 4, 0] {

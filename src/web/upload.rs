@@ -109,8 +109,8 @@ impl Upload {
     /// the answer's first characters, `head`. It fails as a malformed answer (an HTTP failure where
     /// `status` is not 200).
     #[wasm_bindgen(js_name = overCap)]
-    pub fn over_cap(&mut self, id: u32, status: u16, head: &str, cap: f64) {
-        self.handle(Event::Reply(id, Ok(answer::over_cap(status, head, cap as u64))));
+    pub fn over_cap(&mut self, id: u32, status: u16, head: &str) {
+        self.handle(Event::Reply(id, Ok(answer::over_cap(status, head))));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.
