@@ -198,24 +198,24 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
             Ok(InitDecision::Resume { part_size, held })
         }
         // 2, the one other code `read` lets through for an Init call.
-        _ => match (answer.file_id, answer.url) {
-            (Some(file_id), Some(url)) => {
-                check_result(&file_id, &url, None, 2).map_err(|why| malformed(Step::Init, why, reply))?;
-                Ok(InitDecision::Instant { file_id, url })
-            }
-            _ => Err(malformed(Step::Init, "code 2 without fileId and url", reply)),
+        _ => match result_strings(&answer, 2) {
+            Ok(()) => Ok(InitDecision::Instant { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default() }),
+            Err(why) => Err(malformed(Step::Init, why, reply)),
         },
     }
 }
 
-/// Checks the strings of a result that an app is likely to put into its page (a link, a `<video>`,
-/// text), from an answer with `code` (0 or 2): `fileId` decimal digits (the contract: 19 or 20 of
+/// Checks the strings of a result in an answer with `code` (0 or 2) that an app is likely to put
+/// into its page (a link, a `<video>`, text): `fileId` decimal digits (the contract: 19 or 20 of
 /// them; fewer where a server wrote it as a number), `url` an `http:` or `https:` URL (a
-/// `javascript:` one would run in the page when followed), `verify_content` Base64. What is wrong,
-/// in words (whole sentences: the wasm formats no text here).
+/// `javascript:` one would run in the page when followed), `verify_content` Base64. What is missing
+/// or wrong, in words (whole sentences: the wasm formats no text here).
 #[inline(never)]
-fn check_result(file_id: &str, url: &str, verify_content: Option<&str>, code: i64) -> Result<(), &'static str> {
+fn result_strings(answer: &Answer, code: i64) -> Result<(), &'static str> {
     let instant = code == 2;
+    let (Some(file_id), Some(url)) = (&answer.file_id, &answer.url) else {
+        return Err(if instant { "code 2 without fileId and url" } else { "code 0 without fileId and url" });
+    };
     if file_id.is_empty() || file_id.len() > 20 || !all_bytes(file_id, u8::is_ascii_digit) {
         return Err(if instant { "code 2 with a fileId that is not a decimal id" } else { "code 0 with a fileId that is not a decimal id" });
     }
@@ -223,7 +223,7 @@ fn check_result(file_id: &str, url: &str, verify_content: Option<&str>, code: i6
         return Err(if instant { "code 2 with a url that is not an http: or https: URL" } else { "code 0 with a url that is not an http: or https: URL" });
     }
     let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
-    if verify_content.is_some_and(|v| !all_bytes(v, base64)) {
+    if answer.verify_content.as_deref().is_some_and(|v| !all_bytes(v, base64)) {
         return Err("code 0 with a verify_content that is not Base64");
     }
     Ok(())
@@ -262,12 +262,9 @@ pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
 
 /// FinishUploadEx's answer, already read from `reply` (so its code is 0).
 pub fn decide_finished(answer: Answer, reply: &HttpReply) -> Result<Finished, UploadError> {
-    match (answer.file_id, answer.url) {
-        (Some(file_id), Some(url)) => {
-            check_result(&file_id, &url, answer.verify_content.as_deref(), 0).map_err(|why| malformed(Step::Finish, why, reply))?;
-            Ok(Finished { file_id, url, verify_content: answer.verify_content })
-        }
-        _ => Err(malformed(Step::Finish, "code 0 without fileId and url", reply)),
+    match result_strings(&answer, 0) {
+        Ok(()) => Ok(Finished { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default(), verify_content: answer.verify_content }),
+        Err(why) => Err(malformed(Step::Finish, why, reply)),
     }
 }
 
