@@ -49,7 +49,15 @@ async function start() {
  * @returns {Glue}
  */
 export function wasm() {
-  if (!glue) throw new Error('vod-ugc-uploader: its WebAssembly instance was dropped after a failure; load() starts a fresh one');
+  if (!glue) throw new Error('vod-ugc-uploader: no WebAssembly instance (load() first)');
+  return glue;
+}
+
+/**
+ * The current instance's glue, or null where it was dropped.
+ * @returns {Glue | null}
+ */
+export function current() {
   return glue;
 }
 
@@ -69,16 +77,8 @@ export function failure(error, step, from) {
     glue = null;
     loading = null;
   }
-  const message = `the ${step} step failed inside the uploader's WebAssembly (${describe(error).slice(0, 300)}); the next call starts a fresh instance`;
+  const message = `the ${step} step failed inside the uploader's WebAssembly (${describe(error).slice(0, 300)}); the next call gets a fresh instance`;
   return new UploadError(message, { step, canRetry: true, cause: error });
-}
-
-/**
- * Whether objects of `from`'s instance may still be called (it was not dropped).
- * @param {Glue | null} from
- */
-export function alive(from) {
-  return from !== null && from === glue;
 }
 
 /**
@@ -102,7 +102,7 @@ function wasmSource(url) {
  */
 export function sha1Update(hasher, bytes) {
   // A hasher of a dropped instance would write into the fresh one's memory.
-  if (!(hasher instanceof wasm().Sha1)) throw new Error('vod-ugc-uploader: a hasher of a dropped WebAssembly instance');
+  if (!(hasher instanceof wasm().Sha1)) throw new Error('stale hasher');
   const stage = hasher.stage();
   for (let at = 0; at < bytes.byteLength; at += STAGE) {
     const piece = bytes.subarray(at, at + STAGE);

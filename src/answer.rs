@@ -31,8 +31,7 @@ pub struct Answer {
 pub struct ListedPart {
     pub offset: u64,
     pub data_size: u64,
-    /// The published example lists one part with `dataSha` instead: the MD5 is informative only.
-    pub data_md5: Option<String>,
+    // Its `dataMd5` (the published example has `dataSha` instead) is informative only: not read.
 }
 
 /// A non-negative whole number that a double represents exactly.
@@ -62,7 +61,6 @@ impl Answer {
                     Some(ListedPart {
                         offset: whole(p.field("offset")?.as_f64()?)?,
                         data_size: whole(p.field("dataSize")?.as_f64()?)?,
-                        data_md5: p.field("dataMd5").and_then(|m| m.as_string()),
                     })
                 };
                 Some(parts.iter().map(|p| part(p).ok_or("a `listParts` entry without offset and dataSize")).collect::<Result<_, _>>()?)
@@ -126,12 +124,8 @@ fn is_success(step: Step, code: i64) -> bool {
 /// HTTP status and body to an answer with a code of success, or the failure it stands for.
 pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
     if let Some(head) = reply.body.strip_prefix(OVER_CAP) {
-        let body = head.to_string();
-        if reply.status != 200 {
-            return Err(UploadError::new(step, ErrorKind::Http { status: reply.status, body }));
-        }
         let reason = "longer than any answer of this call can need for this file; not read".to_string();
-        return Err(UploadError::new(step, ErrorKind::Malformed { reason, body }));
+        return Err(UploadError::new(step, ErrorKind::Malformed { reason, body: head.to_string() }));
     }
     if reply.status != 200 {
         let body = snippet(&reply.body, BODY_SNIPPET);
@@ -198,33 +192,29 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
             Ok(InitDecision::Resume { part_size, held })
         }
         // 2, the one other code `read` lets through for an Init call.
-        _ => match result_strings(&answer, 2) {
+        _ => match result_strings(&answer) {
             Ok(()) => Ok(InitDecision::Instant { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default() }),
             Err(why) => Err(malformed(Step::Init, why, reply)),
         },
     }
 }
 
-/// Checks the strings of a result in an answer with `code` (0 or 2) that an app is likely to put
-/// into its page (a link, a `<video>`, text): `fileId` decimal digits (the contract: 19 or 20 of
-/// them; fewer where a server wrote it as a number), `url` an `http:` or `https:` URL (a
-/// `javascript:` one would run in the page when followed), `verify_content` Base64. What is missing
-/// or wrong, in words (whole sentences: the wasm formats no text here).
+/// Checks the strings of a result that an app is likely to put into its page (a link, a `<video>`,
+/// text): `fileId` decimal digits (the contract: 19 or 20 of them; fewer where a server wrote it as a
+/// number), `url` an `http:` or `https:` URL (a `javascript:` one would run in the page when
+/// followed), `verify_content` Base64. What is missing or wrong, in words.
 #[inline(never)]
-fn result_strings(answer: &Answer, code: i64) -> Result<(), &'static str> {
-    let instant = code == 2;
-    let (Some(file_id), Some(url)) = (&answer.file_id, &answer.url) else {
-        return Err(if instant { "code 2 without fileId and url" } else { "code 0 without fileId and url" });
-    };
+fn result_strings(answer: &Answer) -> Result<(), &'static str> {
+    let (Some(file_id), Some(url)) = (&answer.file_id, &answer.url) else { return Err("no fileId and url") };
     if file_id.is_empty() || file_id.len() > 20 || !all_bytes(file_id, u8::is_ascii_digit) {
-        return Err(if instant { "code 2 with a fileId that is not a decimal id" } else { "code 0 with a fileId that is not a decimal id" });
+        return Err("a fileId that is not a decimal id");
     }
     if !is_web_url(url) {
-        return Err(if instant { "code 2 with a url that is not an http: or https: URL" } else { "code 0 with a url that is not an http: or https: URL" });
+        return Err("a url that is not an http: or https: URL");
     }
     let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
     if answer.verify_content.as_deref().is_some_and(|v| !all_bytes(v, base64)) {
-        return Err("code 0 with a verify_content that is not Base64");
+        return Err("a verify_content that is not Base64");
     }
     Ok(())
 }
@@ -262,7 +252,7 @@ pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
 
 /// FinishUploadEx's answer, already read from `reply` (so its code is 0).
 pub fn decide_finished(answer: Answer, reply: &HttpReply) -> Result<Finished, UploadError> {
-    match result_strings(&answer, 0) {
+    match result_strings(&answer) {
         Ok(()) => Ok(Finished { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default(), verify_content: answer.verify_content }),
         Err(why) => Err(malformed(Step::Finish, why, reply)),
     }
@@ -419,7 +409,7 @@ mod tests {
         }
         let e = init_decision(&ok(r#"{"code":2,"fileId":"16092504232103571364","url":"javascript:alert(1)"}"#)).unwrap_err();
         assert_eq!(e.step, Step::Init);
-        assert!(e.to_string().contains("code 2 with a url that is not an http: or https: URL"), "{e}");
+        assert!(e.to_string().contains("(a url that is not an http: or https: URL)"), "{e}");
     }
 
     #[test]
@@ -453,7 +443,7 @@ mod tests {
         assert!(e.to_string().contains("(longer than any answer of this call can need for this file; not read)"), "{e}");
         assert!(!e.is_transient());
         let e = part_ack(&over_cap(502, "<html>")).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Http { status: 502, body: "<html>".into() });
-        assert!(e.is_transient());
+        assert!(matches!(&e.kind, ErrorKind::Malformed { body, .. } if body == "<html>"), "{e:?}");
+        assert!(!e.is_transient());
     }
 }

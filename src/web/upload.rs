@@ -51,7 +51,7 @@ impl Upload {
     /// The next thing to do, or undefined when there is nothing more to start now:
     /// `{ kind: 'sign', fileSha, fileName, fileType, fileSize }`,
     /// `{ kind: 'send', id, step, method, url, answerCap, offset?, end? }` (a part's body is that slice
-    /// of the file; `answerCap`: the most bytes of the answer to take, see `overCap`),
+    /// of the file; `answerCap`: the most bytes of the answer to take, see `replied`),
     /// `{ kind: 'read', id, offset, end }`, `{ kind: 'sleep', id, ms }`, or
     /// `{ kind: 'progress', phase, loaded, total, bytesPerSecond, etaSeconds }`.
     #[wasm_bindgen(js_name = next)]
@@ -100,17 +100,12 @@ impl Upload {
         self.handle(Event::Signature(Err(EnvError::Failed(why))));
     }
 
-    /// Request `id` was answered.
-    pub fn replied(&mut self, id: u32, status: u16, body: String) {
-        self.handle(Event::Reply(id, Ok(HttpReply { status, body })));
-    }
-
-    /// Request `id` was answered with more than its `answerCap` bytes, which were not taken: only
-    /// the answer's first characters, `head`. It fails as a malformed answer (an HTTP failure where
-    /// `status` is not 200).
-    #[wasm_bindgen(js_name = overCap)]
-    pub fn over_cap(&mut self, id: u32, status: u16, head: &str) {
-        self.handle(Event::Reply(id, Ok(answer::over_cap(status, head))));
+    /// Request `id` was answered: `body` is the whole answer, or where `over_cap`, only its first
+    /// characters: the answer was longer than the send command's `answerCap`, and was not taken. That
+    /// one fails as a malformed answer.
+    pub fn replied(&mut self, id: u32, status: u16, body: String, over_cap: bool) {
+        let reply = if over_cap { answer::over_cap(status, &body) } else { HttpReply { status, body } };
+        self.handle(Event::Reply(id, Ok(reply)));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.
