@@ -1,11 +1,11 @@
 // The drive loop: carries out what the wasm's upload machine asks — ask for the signature, send, read
 // a part and take its MD5, wait, report progress — several operations at once, and hands it each
 // outcome, until it has one of its own.
-import { describe, shown, uploadError } from './errors.js';
+import { describe, failure, shown, uploadError } from './errors.js';
 import { whenOnline, whileOnline } from './online.js';
 import { readPart } from './read.js';
 import { send } from './send.js';
-import { failure, wasm } from './wasm.js';
+import { wasm } from './wasm.js';
 
 /** Characters of an answer over its cap that the error quotes (the core cuts them further). */
 const HEAD = 256;

@@ -4,14 +4,14 @@
 // send the requests, keep the hash cache and the pending uploads, and call the app back.
 import { cachedSha, forget, remember } from './cache.js';
 import { drive, reporter } from './drive.js';
-import { UploadError, abortError, uploadError } from './errors.js';
+import { UploadError, abortError, failure } from './errors.js';
 import { hashPass } from './hash-pass.js';
 import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
 import { openSource } from './source.js';
 import { Throttle, gateWith } from './throttle.js';
-import { current, failure, load, wasm } from './wasm.js';
+import { current, load, wasm } from './wasm.js';
 
 export { UploadError };
 export { pendingUploads } from './pending.js';
@@ -48,9 +48,6 @@ export async function upload(source, options) {
   /** @type {ReturnType<typeof tracker> | undefined} */
   let pending;
   try {
-    // A name the server would refuse (or that would show as another) fails before any work.
-    const refused = wasm().nameProblem(file.name);
-    if (refused) throw uploadError(refused);
     // An empty file is not hashed: the machine refuses it at once.
     const hash = () => fileSha(file, hashCache, controller.signal, report);
     const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());

@@ -2,11 +2,10 @@
 // worker, which every module that uses its classes reaches through `wasm()`; and the one way bytes are
 // fed to its SHA-1. A call into the instance that throws may have left it broken for good (a trap, or
 // an exception thrown through it, stops it midway: its memory, its borrows and its stack pointer stay
-// as they were), so the call's instance is dropped (`failure`) and the next `load()` starts a fresh
+// as they were), so the call's instance is dropped (`drop`) and the next `load()` starts a fresh
 // one. wasm-bindgen's glue keeps one instance per module, so a fresh instance comes with a fresh copy
-// of the glue module (its URL with a query of its own), made from the module compiled the first time.
+// of the glue module (its URL with a query of its own).
 import * as first from './wasm/vod_ugc_uploader.js';
-import { UploadError, describe } from './errors.js';
 
 /** @typedef {typeof first} Glue */
 
@@ -19,8 +18,6 @@ let glue = first;
 let loading = null;
 /** @type {WebAssembly.Memory} */
 let memory;
-/** @type {WebAssembly.Module | undefined} the module as compiled the first time */
-let compiled;
 /** Instances started after the first one. */
 let restarts = 0;
 
@@ -37,9 +34,7 @@ async function start() {
   const url = new URL('./wasm/vod_ugc_uploader.js', import.meta.url);
   /** @type {Glue} */
   const module = glue ?? await import(/* @vite-ignore */ /* webpackIgnore: true */ `${url.href}?instance=${++restarts}`);
-  const source = compiled ?? wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url));
-  const exports = await module.default({ module_or_path: source });
-  compiled ??= /** @type {any} */ (module.default).__wbindgen_wasm_module;
+  const exports = await module.default({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) });
   memory = exports.memory;
   glue = module;
 }
@@ -62,23 +57,15 @@ export function current() {
 }
 
 /**
- * What a call rejects with when `error` was thrown inside the package's work at `step`: an
- * `UploadError` or `AbortError` as it is; anything else came out of the wasm (a trap, or an exception
- * thrown through it), so `from`, the instance the call used, is dropped, and the call fails with an
- * `UploadError` that says so.
- * @param {unknown} error
- * @param {import('./index.js').UploadStep} step
+ * Drops `from`, an instance a call into threw (`errors.js`'s `failure`), unless it was dropped already:
+ * the next `load()` starts a fresh one.
  * @param {Glue | null} from
- * @returns {Error}
  */
-export function failure(error, step, from) {
-  if (error instanceof UploadError || (error instanceof Error && error.name === 'AbortError')) return error;
+export function drop(from) {
   if (from && from === glue) {
     glue = null;
     loading = null;
   }
-  const message = `the ${step} step failed inside the uploader's WebAssembly (${describe(error).slice(0, 300)}); the next call gets a fresh instance`;
-  return new UploadError(message, { step, canRetry: true, cause: error });
 }
 
 /**

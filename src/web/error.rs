@@ -4,7 +4,6 @@
 use wasm_bindgen::prelude::*;
 
 use crate::web::object::{number, object};
-use crate::signature::{check_name, Problem};
 use crate::{ErrorKind, Step, UploadError};
 
 /// `{ message, code, canRetry, step, cause, aborted }`: `code` is the server's (or null), `cause` what
@@ -43,12 +42,3 @@ pub fn hash_error(why: String) -> JsValue {
     description(&UploadError::new(Step::Hash, ErrorKind::Read(why)))
 }
 
-/// Undefined where `name` is one an upload may be signed with, else the description of the failure:
-/// the signature check's (step `signature`), before anything is hashed or sent.
-#[wasm_bindgen(js_name = nameProblem)]
-pub fn name_problem(name: &str) -> JsValue {
-    match check_name(name) {
-        Ok(()) => JsValue::UNDEFINED,
-        Err(why) => description(&UploadError::new(Step::Signature, ErrorKind::BadSignature(Problem::BadName { name: name.to_string(), why }))),
-    }
-}
