@@ -40,7 +40,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
   return new Promise((resolve, reject) => {
     let done = false;
     let stepping = false;
-    /** @type {import('./index.js').UploadStep} the step of what the job was last asked or told */
+    /** @type {import('./index.js').UploadStep} the step of what the job was last told (a sleep's: the step it retries) */
     let at = 'signature';
     /** A call into the job threw: the upload fails at `at`, and the instance is dropped. */
     const trapped = (/** @type {unknown} */ error) => {
@@ -82,8 +82,6 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         .then(step, trapped);
     /** @param {any} command */
     const start = (command) => {
-      // The step a failure inside the job is put down to: a sleep's is the step it retries.
-      if (command.kind === 'sign' || command.kind === 'send' || command.kind === 'read') at = command.step ?? (command.kind === 'sign' ? 'signature' : 'part');
       switch (command.kind) {
         case 'progress':
           return waiting.report(command);

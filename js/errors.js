@@ -36,11 +36,9 @@ export function abortError() {
  */
 export function uploadError({ message, code, canRetry, step, cause, aborted }) {
   if (aborted) return abortError();
-  // A file name or a server's text in the message, shown as it is: its bidirectional controls and
-  // other control characters (but tab and line breaks), which would reorder or hide the text around
-  // them, written as \u{…}.
-  message = message.replace(/[\0-\b\v\f\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u{${c.charCodeAt(0).toString(16).padStart(4, '0')}}`);
+  // A file name or a server's text in the message, shown as it is: its bidirectional controls, which
+  // would reorder the text around them, written as \u{…}.
+  message = message.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
   return new UploadError(message, { code, canRetry, step, cause: typeof cause === 'string' ? new Error(cause) : cause });
 }
 
