@@ -86,7 +86,7 @@ async function pass(file, signal, hashed, hashing) {
       if (hashing) {
         await inWorker(hashing.update(window));
       } else {
-        sha1Update(/** @type {Sha1} */ (hasher), window);
+        sha1Update(/** @type {import('./wasm/vod_ugc_uploader.js').Sha1} */ (hasher), window);
         spares.push(/** @type {ArrayBuffer} */ (window.buffer));
       }
       hashed(expected);
@@ -98,5 +98,5 @@ async function pass(file, signal, hashed, hashing) {
     hasher?.free();
     throw error;
   }
-  return hashing ? inWorker(hashing.digest()) : /** @type {Sha1} */ (hasher).finish();
+  return hashing ? inWorker(hashing.digest()) : /** @type {import('./wasm/vod_ugc_uploader.js').Sha1} */ (hasher).finish();
 }
