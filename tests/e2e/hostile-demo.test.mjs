@@ -63,14 +63,15 @@ forEngines(ENGINES, (engine, test) => {
   });
 
   test('the demo starts and uploads under the README\'s Content-Security-Policy, and shows its banner when the package does not load', { timeout: 120000 }, async () => {
-    // Every file of the page comes with the policy, as a server following the README would send it.
+    // Every file of the page comes with the policy, as a server following the README would send it
+    // (and uncached, so that the package can go missing below).
     let missing = null;
     setup.proxy.rule = async (action, req) => {
       if (action || req.method !== 'GET') return undefined;
       if (missing && req.url.startsWith(missing)) return { status: 404, headers: { 'content-type': 'text/plain', 'content-security-policy': CSP }, body: 'not built' };
       const answer = await fetch(setup.server.origin + req.url);
       const headers = Object.fromEntries([...answer.headers].filter(([name]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)));
-      return { status: answer.status, headers: { ...headers, 'content-security-policy': CSP }, body: Buffer.from(await answer.arrayBuffer()) };
+      return { status: answer.status, headers: { ...headers, 'content-security-policy': CSP, 'cache-control': 'no-store' }, body: Buffer.from(await answer.arrayBuffer()) };
     };
     const path = await writeRandomFile(setup.dir, `csp-${engine.name}.mp4`, 1_100_000, 2603);
     await openDemo(engine, setup.proxy, { partSize: 524288 });
