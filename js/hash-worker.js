@@ -3,7 +3,7 @@
 // {id, abort} for a file's SHA-1, {id, md5: buffer, length} for a part's MD5; out: {id, ack, chunk}
 // after each window and {id, md5, chunk} (the buffer goes back, to be read into again), {id, sha}
 // or {id, error}.
-import { current, drop, load, sha1Update, wasm } from './wasm.js';
+import { drop, load, sha1Update, wasm } from './wasm.js';
 
 /**
  * The worker's global scope, as far as this file uses it.
@@ -40,7 +40,7 @@ scope.onmessage = async ({ data: { id, chunk, length = 0, end, abort, md5 } }) =
     }
   } catch (e) {
     // The instance may be broken for good: the next message gets a fresh one.
-    drop(current());
+    drop(wasm());
     hashers.delete(id);
     scope.postMessage({ id, error: String(/** @type {any} */ (e)?.message ?? e) });
   }

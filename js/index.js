@@ -11,7 +11,7 @@ import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
 import { openSource } from './source.js';
 import { Throttle, gateWith } from './throttle.js';
-import { current, load, wasm } from './wasm.js';
+import { load, wasm } from './wasm.js';
 
 export { UploadError };
 export { pendingUploads } from './pending.js';
@@ -67,7 +67,7 @@ export async function upload(source, options) {
     return result;
   } catch (thrown) {
     // What the hash pass or the job's making threw from inside the wasm fails the upload at 'hash'.
-    const error = failure(thrown, 'hash', instance ?? current());
+    const error = failure(thrown, 'hash', instance ?? wasm());
     // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
     const mismatch = error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH;
     if (mismatch) void forget(file);
@@ -77,7 +77,7 @@ export async function upload(source, options) {
     // Whatever is still in flight (reads ahead, the other parts after a failure) stops.
     controller.abort();
     // A dropped instance is not called again.
-    if (instance && instance === current()) job?.free();
+    if (instance && instance === wasm()) job?.free();
   }
 }
 

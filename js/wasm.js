@@ -41,19 +41,11 @@ async function start() {
 
 /**
  * The current instance's classes and functions: after `load()`, which starts one where the last was
- * dropped.
+ * dropped (null until then).
  * @returns {Glue}
  */
 export function wasm() {
   return /** @type {Glue} */ (glue);
-}
-
-/**
- * The current instance's glue, or null where it was dropped.
- * @returns {Glue | null}
- */
-export function current() {
-  return glue;
 }
 
 /**
