@@ -131,7 +131,7 @@ impl Signed {
 /// The name rule (the contract's `f`): 1 to 40 bytes, none of `\ / : * ? " < > |`, no control
 /// character (U+0000–U+001F, U+007F–U+009F) nor bidirectional control (which would show
 /// `movie\u{202e}4pm.exe` as "movieexe.mp4"), not `.` or `..`.
-pub fn check_name(name: &str) -> Result<(), &'static str> {
+fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name == "." || name == ".." {
         return Err("is not a file name");
     }
@@ -155,10 +155,9 @@ fn is_control(c: char) -> bool {
 
 /// Unicode's bidirectional controls (Bidi_Control): marks, embeddings, overrides and isolates, which
 /// reorder the text around them as it is shown.
-pub fn is_bidi_control(c: char) -> bool {
+fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
-
 
 /// Decimal digits as a number of seconds (at most 12 digits, as the server takes them).
 fn unix_time(digits: &str) -> Option<u64> {

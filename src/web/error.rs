@@ -41,4 +41,3 @@ fn cause(error: &UploadError) -> JsValue {
 pub fn hash_error(why: String) -> JsValue {
     description(&UploadError::new(Step::Hash, ErrorKind::Read(why)))
 }
-
