@@ -183,7 +183,7 @@ pub enum EnvError {
     Unreadable(String),
 }
 
-/// The first `max` characters of a server's text, for error messages, with `…` where it was cut.
+/// The first `max` characters of a body, for error messages.
 pub(crate) fn snippet(body: &str, max: usize) -> String {
     let mut chars = body.trim().chars();
     let mut shown: String = chars.by_ref().take(max).collect();
