@@ -4,8 +4,7 @@
 // a stale hash can never store a wrong file: the server checks the SHA-1 of what it assembled.) Every
 // call settles, never rejects: any IndexedDB failure is a miss, as the cache only saves time.
 import { HASHES, withStore } from './db.js';
-import { sha1Update } from './wasm.js';
-import { Sha1 } from './wasm/vod_ugc_uploader.js';
+import { sha1Update, wasm } from './wasm.js';
 
 /** Bytes at each end of the file that are hashed again to check a cache entry. */
 const EDGE = 1 << 20;
@@ -26,7 +25,7 @@ const withHashes = (mode, work) => withStore(HASHES, mode, work);
 async function edge(file) {
   const n = Math.min(EDGE, file.size);
   const [head, tail] = await Promise.all([file.slice(0, n).arrayBuffer(), file.slice(file.size - n).arrayBuffer()]);
-  const hasher = new Sha1();
+  const hasher = new (wasm().Sha1)();
   sha1Update(hasher, new Uint8Array(head));
   sha1Update(hasher, new Uint8Array(tail));
   return hasher.finish();

@@ -1,11 +1,14 @@
 // The drive loop: carries out what the wasm's upload machine asks — ask for the signature, send, read
 // a part and take its MD5, wait, report progress — several operations at once, and hands it each
 // outcome, until it has one of its own.
-import { describe, shown, uploadError } from './errors.js';
+import { describe, failure, shown, uploadError } from './errors.js';
 import { whenOnline, whileOnline } from './online.js';
 import { readPart } from './read.js';
 import { send } from './send.js';
-import { md5Hex } from './wasm/vod_ugc_uploader.js';
+import { wasm } from './wasm.js';
+
+/** Characters of an answer over its cap that the error quotes (the core cuts them further). */
+const HEAD = 256;
 
 /**
  * What `drive` works with besides the machine.
@@ -32,9 +35,18 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
   const waiting = waitingReporter(report, file.size);
+  // The instance `job` belongs to (the current one: the caller made `job` just now).
+  const instance = wasm();
   return new Promise((resolve, reject) => {
     let done = false;
     let stepping = false;
+    /** @type {import('./index.js').UploadStep} the step of what the job was last told (a sleep's: the step it retries) */
+    let at = 'signature';
+    /** A call into the job threw: the upload fails at `at`, and the instance is dropped. */
+    const trapped = (/** @type {unknown} */ error) => {
+      done = true;
+      reject(failure(error, at, instance));
+    };
     // Starts what the job asks, then settles once it has an outcome. An app's onProgress runs from
     // here and may abort: the abort listener then finds a step under way, and this step ends it.
     const step = () => {
@@ -50,8 +62,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         if (outcome.error) reject(uploadError(outcome.error));
         else resolve(outcome.result);
       } catch (error) {
-        done = true;
-        reject(error);
+        trapped(error);
       } finally {
         stepping = false;
       }
@@ -59,15 +70,16 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
     /**
      * Hands an operation's outcome to the job (an abort, once the signal fired), then goes on.
      * @template T
+     * @param {import('./index.js').UploadStep} stepOf the operation's step
      * @param {Promise<T>} promise
      * @param {(value: T) => void} fulfilled
      * @param {(why: any) => void} [rejected]
      */
-    const on = (promise, fulfilled, rejected = () => {}) =>
+    const on = (stepOf, promise, fulfilled, rejected = () => {}) =>
       void promise
-        .then((value) => done || (signal.aborted ? job.abort() : fulfilled(value)),
-          (why) => done || (signal.aborted ? job.abort() : rejected(why)))
-        .then(step, (error) => { done = true; reject(error); });
+        .then((value) => done || (at = stepOf, signal.aborted ? job.abort() : fulfilled(value)),
+          (why) => done || (at = stepOf, signal.aborted ? job.abort() : rejected(why)))
+        .then(step, trapped);
     /** @param {any} command */
     const start = (command) => {
       switch (command.kind) {
@@ -75,30 +87,34 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           return waiting.report(command);
         case 'sign': {
           const { fileSha, fileName, fileType, fileSize } = command;
-          return on(whenOnline(signal, waiting.offline).then(() => askSignature(getSignature, { fileSha, fileName, fileType, fileSize }, signal, timeoutMs)), (value) => {
+          return on('signature', whenOnline(signal, waiting.offline).then(() => askSignature(getSignature, { fileSha, fileName, fileType, fileSize }, signal, timeoutMs)), (value) => {
             if (typeof value === 'string') job.signed(value);
             else job.signFailed(`it must return a signature string, not ${shown(value)}`);
           }, (why) => job.signFailed(describe(why)));
         }
         case 'send': {
-          const { id, method, url, offset, end } = command;
+          const { id, step: stepOf, method, url, offset, end, answerCap } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
           const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
-          return on(sent, ([status, text]) => job.replied(id, status, text),
-            (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
+          // An answer longer than any this call can need never enters wasm memory: the job is told
+          // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
+          return on(stepOf, sent, ([status, text]) => {
+            const over = text.length > answerCap;
+            job.replied(id, status, over ? text.slice(0, HEAD) : text, over);
+          }, (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
         case 'read': {
           const { id, offset, end } = command;
           const known = partMd5?.(offset, end);
-          if (known) return on(Promise.resolve(known), (md5) => job.read(id, md5));
-          return on(readPart(file, offset, end, pool, signal), (got) => {
+          if (known) return on('part', Promise.resolve(known), (md5) => job.read(id, md5));
+          return on('part', readPart(file, offset, end, pool, signal), (got) => {
             if (typeof got === 'string') return job.read(id, got);
-            job.read(id, md5Hex(got));
+            job.read(id, instance.md5Hex(got));
             pool.push(/** @type {ArrayBuffer} */ (got.buffer));
           }, (why) => job.readFailed(id, why));
         }
         case 'sleep':
-          return on(sleep(command.ms, signal), () => job.woke(command.id));
+          return on(at, sleep(command.ms, signal), () => job.woke(command.id));
       }
     };
     signal.addEventListener('abort', step, { once: true });

@@ -1,4 +1,5 @@
 // The errors an upload rejects with, and failures put in words for messages.
+import { drop } from './wasm.js';
 
 /** A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying again later may work. */
 export class UploadError extends Error {
@@ -35,7 +36,27 @@ export function abortError() {
  */
 export function uploadError({ message, code, canRetry, step, cause, aborted }) {
   if (aborted) return abortError();
+  // A file name or a server's text in the message, shown as it is: its bidirectional controls, which
+  // would reorder the text around them, written as \u{…}.
+  message = message.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
   return new UploadError(message, { code, canRetry, step, cause: typeof cause === 'string' ? new Error(cause) : cause });
+}
+
+/**
+ * What a call rejects with when `error` was thrown inside the package's work at `step`: an
+ * `UploadError` or `AbortError` as it is; anything else came out of the wasm (a trap, or an exception
+ * thrown through it), so `from`, the instance the call used, is dropped (the next call gets a fresh
+ * one), and the call fails with an `UploadError` that says so.
+ * @param {unknown} error
+ * @param {import('./index.js').UploadStep} step
+ * @param {import('./wasm.js').Glue | null} from
+ * @returns {Error}
+ */
+export function failure(error, step, from) {
+  if (error instanceof UploadError || (error instanceof Error && error.name === 'AbortError')) return error;
+  drop(from);
+  const message = `the ${step} step failed inside the uploader's WebAssembly (${describe(error).slice(0, 300)}); the next call gets a fresh instance`;
+  return new UploadError(message, { step, canRetry: true, cause: error });
 }
 
 /**

@@ -3,8 +3,7 @@
 import { abortError, describe, uploadError } from './errors.js';
 import { startHash } from './hasher.js';
 import { openReader } from './read.js';
-import { sha1Update } from './wasm.js';
-import { HashMeter, Sha1, hashError } from './wasm/vod_ugc_uploader.js';
+import { sha1Update, wasm } from './wasm.js';
 
 /** Bytes read and hashed per step of the hash pass. */
 const WINDOW = 8 << 20;
@@ -23,6 +22,7 @@ class WorkerFailed extends Error {}
  */
 export async function hashPass(file, signal, report) {
   // One meter for the call: a pass done again (the worker failed) goes on from where it was.
+  const { HashMeter, hashError } = wasm();
   const meter = new HashMeter(file.size);
   /** @param {number} bytes */
   const hashed = (bytes) => report(meter.advance(bytes));
@@ -42,6 +42,8 @@ export async function hashPass(file, signal, report) {
     return await pass(file, signal, hashed, null);
   } catch (why) {
     if (signal.aborted) throw abortError();
+    // A failure of the wasm itself is not a read error: the caller drops the instance.
+    if (why instanceof WebAssembly.RuntimeError) throw why;
     throw uploadError(hashError(typeof why === 'string' ? why : describe(why)));
   } finally {
     meter.free();
@@ -62,7 +64,7 @@ async function pass(file, signal, hashed, hashing) {
   /** @param {number} offset */
   const windowAt = (offset) => Math.min(WINDOW, size - offset);
   const reader = openReader(file);
-  const hasher = hashing ? null : new Sha1();
+  const hasher = hashing ? null : new (wasm().Sha1)();
   /** @type {ArrayBuffer[]} */
   const spares = [];
   /** @param {Promise<any>} promise */
@@ -84,7 +86,7 @@ async function pass(file, signal, hashed, hashing) {
       if (hashing) {
         await inWorker(hashing.update(window));
       } else {
-        sha1Update(/** @type {Sha1} */ (hasher), window);
+        sha1Update(/** @type {import('./wasm/vod_ugc_uploader.js').Sha1} */ (hasher), window);
         spares.push(/** @type {ArrayBuffer} */ (window.buffer));
       }
       hashed(expected);
@@ -96,5 +98,5 @@ async function pass(file, signal, hashed, hashing) {
     hasher?.free();
     throw error;
   }
-  return hashing ? inWorker(hashing.digest()) : /** @type {Sha1} */ (hasher).finish();
+  return hashing ? inWorker(hashing.digest()) : /** @type {import('./wasm/vod_ugc_uploader.js').Sha1} */ (hasher).finish();
 }

@@ -5,15 +5,14 @@
 import { cachedSha, forget, remember } from './cache.js';
 import { awake } from './awake.js';
 import { drive, reporter } from './drive.js';
-import { UploadError, abortError } from './errors.js';
+import { UploadError, abortError, failure } from './errors.js';
 import { hashPass } from './hash-pass.js';
 import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
 import { openSource } from './source.js';
 import { Throttle, gateWith } from './throttle.js';
-import { load } from './wasm.js';
-import { HashMeter, Upload } from './wasm/vod_ugc_uploader.js';
+import { load, wasm } from './wasm.js';
 
 export { UploadError };
 export { pendingUploads } from './pending.js';
@@ -46,13 +45,18 @@ export async function upload(source, options) {
   const controller = linkedController(signal);
   const report = reporter(onProgress);
   let job;
+  /** The instance `job` was made by. */
+  let instance = null;
   /** @type {ReturnType<typeof tracker> | undefined} */
   let pending;
   try {
     // An empty file is not hashed: the machine refuses it at once.
     const hash = () => fileSha(file, hashCache, controller.signal, report);
     const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
-    job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
+    // The hash pass may have dropped a failed instance: the upload gets the current one.
+    await load();
+    instance = wasm();
+    job = new instance.Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
     pending = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
     /** @param {import('./index.js').UploadProgress} progress */
     const tracked = (progress) => {
@@ -63,7 +67,9 @@ export async function upload(source, options) {
     const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
     await pending?.finished();
     return result;
-  } catch (error) {
+  } catch (thrown) {
+    // What the hash pass or the job's making threw from inside the wasm fails the upload at 'hash'.
+    const error = failure(thrown, 'hash', instance ?? wasm());
     // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
     const mismatch = error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH;
     if (mismatch) void forget(file);
@@ -72,7 +78,8 @@ export async function upload(source, options) {
   } finally {
     // Whatever is still in flight (reads ahead, the other parts after a failure) stops.
     controller.abort();
-    job?.free();
+    // A dropped instance is not called again.
+    if (instance && instance === wasm()) job?.free();
   }
 }
 
@@ -106,8 +113,11 @@ export async function hashFile(source, options) {
   const { onProgress, signal } = hashOptions(options ?? {});
   const { file } = await openSource(source, undefined, 'hashFile');
   const controller = linkedController(signal);
+  const instance = wasm();
   try {
     return await hashPass(file, controller.signal, reporter(onProgress));
+  } catch (error) {
+    throw failure(error, 'hash', instance);
   } finally {
     controller.abort();
   }
@@ -123,7 +133,7 @@ export async function hashFile(source, options) {
 async function fileSha(file, hashCache, signal, report) {
   const known = hashCache ? await cachedSha(file) : null;
   if (known) {
-    const meter = new HashMeter(file.size);
+    const meter = new (wasm().HashMeter)(file.size);
     report(meter.advance(file.size));
     meter.free();
     return known;

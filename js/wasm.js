@@ -1,26 +1,63 @@
-// The package's WebAssembly module (./wasm, built from src/web/): loaded once per page or worker, and
-// the one way bytes are fed to its SHA-1.
-import init from './wasm/vod_ugc_uploader.js';
+// The package's WebAssembly module (./wasm, built from src/web/): one instance at a time per page or
+// worker, which every module that uses its classes reaches through `wasm()`; and the one way bytes are
+// fed to its SHA-1. A call into the instance that throws may have left it broken for good (a trap, or
+// an exception thrown through it, stops it midway: its memory, its borrows and its stack pointer stay
+// as they were), so the call's instance is dropped (`drop`) and the next `load()` starts a fresh
+// one. wasm-bindgen's glue keeps one instance per module, so a fresh instance comes with a fresh copy
+// of the glue module (its URL with a query of its own).
+import * as first from './wasm/vod_ugc_uploader.js';
+
+/** @typedef {typeof first} Glue */
 
 /** Bytes copied into wasm memory and hashed at a time: `Sha1`'s stage (src/web/hash.rs). */
 const STAGE = 256 * 1024;
 
+/** @type {Glue | null} the current instance's glue; null once it was dropped, until `load` */
+let glue = first;
 /** @type {Promise<void> | null} */
 let loading = null;
 /** @type {WebAssembly.Memory} */
 let memory;
+/** Instances started after the first one. */
+let restarts = 0;
 
-/** Loads and compiles the wasm module once. */
+/** Loads and compiles the wasm module once; after an instance was dropped, starts a fresh one. */
 export function load() {
-  loading ??= init({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) })
-    .then((exports) => {
-      memory = exports.memory;
-    })
-    .catch((error) => {
-      loading = null;
-      throw new Error(`vod-ugc-uploader: could not load its WebAssembly module (${error && error.message || error}); a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src`, { cause: error });
-    });
+  loading ??= start().catch((error) => {
+    loading = null;
+    throw new Error(`vod-ugc-uploader: could not load its WebAssembly module (${error && error.message || error}); a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src`, { cause: error });
+  });
   return loading;
+}
+
+async function start() {
+  const url = new URL('./wasm/vod_ugc_uploader.js', import.meta.url);
+  /** @type {Glue} */
+  const module = glue ?? await import(/* @vite-ignore */ /* webpackIgnore: true */ `${url.href}?instance=${++restarts}`);
+  const exports = await module.default({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) });
+  memory = exports.memory;
+  glue = module;
+}
+
+/**
+ * The current instance's classes and functions: after `load()`, which starts one where the last was
+ * dropped (null until then).
+ * @returns {Glue}
+ */
+export function wasm() {
+  return /** @type {Glue} */ (glue);
+}
+
+/**
+ * Drops `from`, an instance a call into threw (`errors.js`'s `failure`), unless it was dropped already:
+ * the next `load()` starts a fresh one.
+ * @param {Glue | null} from
+ */
+export function drop(from) {
+  if (from && from === glue) {
+    glue = null;
+    loading = null;
+  }
 }
 
 /**
@@ -39,10 +76,12 @@ function wasmSource(url) {
 /**
  * Hashes `bytes` with `hasher`, piece by piece through its stage in wasm memory: each piece is hashed
  * while it is still in the CPU's cache, and nothing of the bytes' size is allocated in wasm memory.
- * @param {import('./wasm/vod_ugc_uploader.js').Sha1} hasher
+ * @param {import('./wasm/vod_ugc_uploader.js').Sha1} hasher of the current instance
  * @param {Uint8Array} bytes
  */
 export function sha1Update(hasher, bytes) {
+  // A hasher of a dropped instance would write into the fresh one's memory.
+  if (!(hasher instanceof wasm().Sha1)) throw new Error('stale hasher');
   const stage = hasher.stage();
   for (let at = 0; at < bytes.byteLength; at += STAGE) {
     const piece = bytes.subarray(at, at + STAGE);

@@ -31,8 +31,7 @@ pub struct Answer {
 pub struct ListedPart {
     pub offset: u64,
     pub data_size: u64,
-    /// The published example lists one part with `dataSha` instead: the MD5 is informative only.
-    pub data_md5: Option<String>,
+    // Its `dataMd5` (the published example has `dataSha` instead) is informative only: not read.
 }
 
 /// A non-negative whole number that a double represents exactly.
@@ -62,7 +61,6 @@ impl Answer {
                     Some(ListedPart {
                         offset: whole(p.field("offset")?.as_f64()?)?,
                         data_size: whole(p.field("dataSize")?.as_f64()?)?,
-                        data_md5: p.field("dataMd5").and_then(|m| m.as_string()),
                     })
                 };
                 Some(parts.iter().map(|p| part(p).ok_or("a `listParts` entry without offset and dataSize")).collect::<Result<_, _>>()?)
@@ -84,6 +82,38 @@ impl Answer {
 }
 
 const BODY_SNIPPET: usize = 200;
+/// Characters of a server's `message` (or `codeDesc`) that go into an error, and of a reason that
+/// quotes the platform's JSON reader: a few hundred, whatever the server sent.
+pub const MESSAGE_CHARS: usize = 300;
+
+/// Bytes one `listParts` entry may take: `{"offset":…,"dataSize":…,"dataMd5":"…"}` is under 100; the
+/// rest is room for spacing and fields the client does not read.
+const LISTED_PART_BYTES: u64 = 256;
+/// Bytes any answer may take besides its `listParts`: the codes, a message, `fileId`, `url`,
+/// `verify_content` and whatever else a server adds.
+const ANSWER_BYTES: u64 = 64 << 10;
+
+/// The most bytes an answer to `step`'s call can need for a file of `file_size` bytes: InitUploadEx's
+/// code 1 lists at most one part per 512 KiB of the file (the smallest part a session may have);
+/// the other calls answer a few fields. The edge takes no more of an answer than this (a longer one
+/// is [`over_cap`]), so that no answer of a hostile server can fill the page's memory.
+pub fn answer_cap(step: Step, file_size: u64) -> u64 {
+    match step {
+        Step::Init => ANSWER_BYTES + file_size.div_ceil(*SESSION_PART_SIZES.start()) * LISTED_PART_BYTES,
+        _ => ANSWER_BYTES,
+    }
+}
+
+/// Begins the stand-in body of an answer the edge did not take: no answer of a server begins with a
+/// NUL (one that does is refused as this one is, as not JSON).
+const OVER_CAP: &str = "\u{0}over cap\u{0}";
+
+/// The stand-in for an answer with `status` that is longer than its request's cap: the edge did not
+/// take it, only its first characters, `head`. Read, it is a malformed answer (an HTTP
+/// failure where the status is not 200).
+pub fn over_cap(status: u16, head: &str) -> HttpReply {
+    HttpReply { status, body: [OVER_CAP, &snippet(head, BODY_SNIPPET)].concat() }
+}
 
 /// The codes of success (the contract): 0, and 1 or 2 from an Init call. Every other code, negative,
 /// from 4000 to 7000 or one no document names, is a failure that carries it.
@@ -93,16 +123,21 @@ fn is_success(step: Step, code: i64) -> bool {
 
 /// HTTP status and body to an answer with a code of success, or the failure it stands for.
 pub fn read(step: Step, reply: &HttpReply) -> Result<Answer, UploadError> {
+    if let Some(head) = reply.body.strip_prefix(OVER_CAP) {
+        let reason = "longer than any answer of this call can need for this file; not read".to_string();
+        return Err(UploadError::new(step, ErrorKind::Malformed { reason, body: head.to_string() }));
+    }
     if reply.status != 200 {
         let body = snippet(&reply.body, BODY_SNIPPET);
         return Err(UploadError::new(step, ErrorKind::Http { status: reply.status, body }));
     }
     let answer = Answer::from_json::<PlatformJson>(&reply.body)
-        .map_err(|reason| UploadError::new(step, ErrorKind::Malformed { reason, body: snippet(&reply.body, BODY_SNIPPET) }))?;
+        .map_err(|reason| UploadError::new(step, ErrorKind::Malformed { reason: snippet(&reason, MESSAGE_CHARS), body: snippet(&reply.body, BODY_SNIPPET) }))?;
     if !is_success(step, answer.code) {
+        // The server's words, cut to a few hundred characters (marked with …).
         let message = match (answer.message.is_empty(), answer.code_desc.is_empty()) {
-            (false, _) => answer.message.clone(),
-            (true, false) => answer.code_desc.clone(),
+            (false, _) => snippet(&answer.message, MESSAGE_CHARS),
+            (true, false) => snippet(&answer.code_desc, MESSAGE_CHARS),
             (true, true) => String::new(),
         };
         return Err(UploadError::new(
@@ -157,11 +192,42 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
             Ok(InitDecision::Resume { part_size, held })
         }
         // 2, the one other code `read` lets through for an Init call.
-        _ => match (answer.file_id, answer.url) {
-            (Some(file_id), Some(url)) if !file_id.is_empty() => Ok(InitDecision::Instant { file_id, url }),
-            _ => Err(malformed(Step::Init, "code 2 without fileId and url", reply)),
+        _ => match result_strings(&answer) {
+            Ok(()) => Ok(InitDecision::Instant { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default() }),
+            Err(why) => Err(malformed(Step::Init, why, reply)),
         },
     }
+}
+
+/// Checks the strings of a result that an app is likely to put into its page (a link, a `<video>`,
+/// text): `fileId` decimal digits (the contract: 19 or 20 of them; fewer where a server wrote it as a
+/// number), `url` an `http:` or `https:` URL (a `javascript:` one would run in the page when
+/// followed). (`verify_content` goes to the app's backend, which checks it.) What is missing or wrong,
+/// in words.
+#[inline(never)]
+fn result_strings(answer: &Answer) -> Result<(), &'static str> {
+    let (Some(file_id), Some(url)) = (&answer.file_id, &answer.url) else { return Err("no fileId and url") };
+    if file_id.is_empty() || file_id.len() > 20 || !all_bytes(file_id, u8::is_ascii_digit) {
+        return Err("a fileId that is not a decimal id");
+    }
+    if !is_web_url(url) {
+        return Err("a url that is not an http: or https: URL");
+    }
+    Ok(())
+}
+
+/// `http://` or `https://`, something after it, and printable ASCII only (a URL's characters: others are
+/// percent-encoded), so that a browser reads it as that scheme (it drops spaces and controls before
+/// reading the scheme: `java\tscript:` is `javascript:`) and shows it as it is.
+pub fn is_web_url(url: &str) -> bool {
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    all_bytes(url, |b| (0x21..0x7f).contains(b)) && host.is_some_and(|h| !h.is_empty())
+}
+
+/// Whether every byte of `text` passes `ok`: one loop for every check, which keeps the wasm small.
+#[inline(never)]
+fn all_bytes(text: &str, ok: fn(&u8) -> bool) -> bool {
+    text.as_bytes().iter().all(ok)
 }
 
 /// UploadPartEx's answer: code 0 (all `read` lets through for a part) or a failure.
@@ -183,11 +249,9 @@ pub fn finished(reply: &HttpReply) -> Result<Finished, UploadError> {
 
 /// FinishUploadEx's answer, already read from `reply` (so its code is 0).
 pub fn decide_finished(answer: Answer, reply: &HttpReply) -> Result<Finished, UploadError> {
-    match (answer.file_id, answer.url) {
-        (Some(file_id), Some(url)) if !file_id.is_empty() => {
-            Ok(Finished { file_id, url, verify_content: answer.verify_content })
-        }
-        _ => Err(malformed(Step::Finish, "code 0 without fileId and url", reply)),
+    match result_strings(&answer) {
+        Ok(()) => Ok(Finished { file_id: answer.file_id.unwrap_or_default(), url: answer.url.unwrap_or_default(), verify_content: answer.verify_content }),
+        Err(why) => Err(malformed(Step::Finish, why, reply)),
     }
 }
 
@@ -305,10 +369,77 @@ mod tests {
 
     #[test]
     fn finish_reads_file_id_url_and_verify_content_and_accepts_numeric_ids() {
-        let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"16092504232103571364","url":"u","verify_content":"dmM="}"#)).unwrap();
-        assert_eq!(f, Finished { file_id: "16092504232103571364".into(), url: "u".into(), verify_content: Some("dmM=".into()) });
+        let f = finished(&ok(r#"{"code":0,"message":"","codeDesc":"","canRetry":0,"fileId":"16092504232103571364","url":"https://v.test/f0.mp4","verify_content":"dmM="}"#)).unwrap();
+        assert_eq!(f, Finished { file_id: "16092504232103571364".into(), url: "https://v.test/f0.mp4".into(), verify_content: Some("dmM=".into()) });
         // A number is taken where a double holds it exactly (JSON.parse cannot do more).
-        let f = finished(&ok(r#"{"code":0,"fileId":1609250423210357,"url":"u"}"#)).unwrap();
+        let f = finished(&ok(r#"{"code":0,"fileId":1609250423210357,"url":"http://v.test/f0.mp4"}"#)).unwrap();
         assert_eq!(f.file_id, "1609250423210357");
+    }
+    #[test]
+    fn a_url_fileid_or_verify_content_an_app_could_not_safely_show_is_a_malformed_answer() {
+        let finish = |file_id: &str, url: &str, verify: &str| {
+            let body = format!(r#"{{"code":0,"fileId":"{file_id}","url":"{url}","verify_content":"{verify}"}}"#);
+            finished(&ok(&body))
+        };
+        let id = "16092504232103571364";
+        assert!(finish(id, "https://v.test/vod/1/f0.mp4", "dmM=").is_ok());
+        assert!(finish(id, "http://127.0.0.1:8080/vod/1/f0.mp4", "dmM=").is_ok());
+        for (file_id, url, verify, why) in [
+            (id, "javascript:alert(1)", "dmM=", "url"),
+            (id, "JavaScript://%0aalert(1)", "dmM=", "url"),
+            (id, "HTTPS://v.test/f0.mp4", "dmM=", "url"),
+            (id, "java\\tscript:alert(1)", "dmM=", "url"),
+            (id, "data:text/html,<b>x</b>", "dmM=", "url"),
+            (id, "https://v.test/a b", "dmM=", "url"),
+            (id, " https://v.test/", "dmM=", "url"),
+            (id, "https://", "dmM=", "url"),
+            (id, "//v.test/f0.mp4", "dmM=", "url"),
+            (id, "https://v.test/\\u202egnp.exe", "dmM=", "url"),
+            ("<img src=x>", "https://v.test/", "dmM=", "fileId"),
+            ("123456789012345678901", "https://v.test/", "dmM=", "fileId"),
+            ("", "https://v.test/", "dmM=", "fileId"),
+        ] {
+            let e = finish(file_id, url, verify).unwrap_err();
+            assert_eq!(e.step, Step::Finish);
+            assert!(matches!(&e.kind, ErrorKind::Malformed { reason, .. } if reason.contains(why)), "{url} {file_id}: {e}");
+        }
+        let e = init_decision(&ok(r#"{"code":2,"fileId":"16092504232103571364","url":"javascript:alert(1)"}"#)).unwrap_err();
+        assert_eq!(e.step, Step::Init);
+        assert!(e.to_string().contains("(a url that is not an http: or https: URL)"), "{e}");
+    }
+
+    #[test]
+    fn a_server_message_goes_into_an_error_cut_to_a_few_hundred_characters() {
+        let long = "x".repeat(1 << 20);
+        let e = part_ack(&ok(&format!(r#"{{"code":-10003,"message":"{long}","canRetry":0}}"#))).unwrap_err();
+        let ErrorKind::Server { message, .. } = &e.kind else { panic!("{e:?}") };
+        assert_eq!(message.chars().count(), MESSAGE_CHARS + 1);
+        assert!(message.ends_with('…'));
+        assert!(e.to_string().len() < 400, "{}", e.to_string().len());
+        let e = part_ack(&ok(&format!(r#"{{"code":-10003,"codeDesc":"{long}"}}"#))).unwrap_err();
+        assert!(e.to_string().len() < 400);
+    }
+
+    #[test]
+    fn the_cap_fits_every_part_of_the_file_and_an_answer_over_it_is_not_read() {
+        assert_eq!(answer_cap(Step::Part, 10 << 30), ANSWER_BYTES);
+        assert_eq!(answer_cap(Step::Finish, 1), ANSWER_BYTES);
+        assert_eq!(answer_cap(Step::Init, 1), ANSWER_BYTES + LISTED_PART_BYTES);
+        // A code-1 answer that lists every part of a 3 GiB file at 512 KiB, as a server writes it, fits.
+        let size = 3u64 << 30;
+        let parts: Vec<String> = (0..size / 524_288)
+            .map(|i| format!(r#"{{"offset":{},"dataSize":524288,"dataMd5":"0bee89b07a248e27c83fc3d5951213c1"}}"#, i * 524_288))
+            .collect();
+        let body = format!(r#"{{"code":1,"message":"","codeDesc":"","canRetry":0,"dataSize":524288,"listParts":[{}]}}"#, parts.join(","));
+        assert!((body.len() as u64) < answer_cap(Step::Init, size), "{} bytes", body.len());
+
+        let e = init_decision(&over_cap(200, r#"{"code":1,"listParts":[{"offset":0,"#)).unwrap_err();
+        assert_eq!(e.step, Step::Init);
+        assert!(matches!(&e.kind, ErrorKind::Malformed { body, .. } if body == r#"{"code":1,"listParts":[{"offset":0,"#), "{e:?}");
+        assert!(e.to_string().contains("(longer than any answer of this call can need for this file; not read)"), "{e}");
+        assert!(!e.is_transient());
+        let e = part_ack(&over_cap(502, "<html>")).unwrap_err();
+        assert!(matches!(&e.kind, ErrorKind::Malformed { body, .. } if body == "<html>"), "{e:?}");
+        assert!(!e.is_transient());
     }
 }

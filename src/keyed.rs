@@ -125,6 +125,7 @@ pub fn ugc_signature(key: &Key, file: &FileInfo, meta: &Meta, uid: &str, now: u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Step;
     use crate::request::Method;
 
     const PLATFORM_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";
@@ -148,7 +149,7 @@ mod tests {
     fn a_request_signed_with_the_vector_gives_the_vectors_signature() {
         let key = Key { secret_id: "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA".into(), secret_key: PLATFORM_KEY.into() };
         let url = "https://vod2.qcloud.com:443/v2/index.php?Action=FinishUpload&fileSha=b4a5c70c76e79e01ab3a5c306de3d9eedeadeca9";
-        let request = Request { method: Method::Get, url: url.into(), part: None, common: true };
+        let request = Request { step: Step::Finish, method: Method::Get, url: url.into(), part: None, common: true };
         let signed = sign_common(&request, &key, 1_465_185_770, 11_888).unwrap();
         assert_eq!(
             signed,
@@ -156,7 +157,7 @@ mod tests {
              &Region=gz&Timestamp=1465185770&Nonce=11888&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA&Signature=2BJTo%2BuJaspJ7xOsLpi0Grj7U0c%3D"
         );
         // Another port is part of the host; encoded values are signed raw.
-        let request = Request { method: Method::Post, url: "http://127.0.0.1:8080/v2/index.php?Action=UploadPart&tags.0=a%20b".into(), part: None, common: true };
+        let request = Request { step: Step::Part, method: Method::Post, url: "http://127.0.0.1:8080/v2/index.php?Action=UploadPart&tags.0=a%20b".into(), part: None, common: true };
         let signed = sign_common(&request, &key, 5, 6).unwrap();
         let plain = format!("POST127.0.0.1:8080/v2/index.php?Action=UploadPart&Nonce=6&Region=gz&SecretId={}&Timestamp=5&tags.0=a b", key.secret_id);
         let mut expected = String::new();

@@ -28,6 +28,9 @@ impl Method {
 /// One request to send. For a part, the body is the bytes of `part`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The step whose call this is: what its answer is read as, and how large it may be
+    /// ([`crate::answer::answer_cap`]).
+    pub step: Step,
     pub method: Method,
     pub url: String,
     pub part: Option<Part>,
@@ -66,7 +69,7 @@ fn call(endpoint: &str, flavour: &Flavour, step: Step, params: &[(&str, &str)], 
         append(&mut url, "signature", signature);
     }
     let method = if part.is_some() { Method::Post } else { Method::Get };
-    Request { method, url, part, common: !flavour.needs_signature() }
+    Request { step, method, url, part, common: !flavour.needs_signature() }
 }
 
 /// What a key flavour says of the file where it opens a session (a UGC signature says it instead):

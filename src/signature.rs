@@ -128,8 +128,9 @@ impl Signed {
     }
 }
 
-/// The name rule: 1 to 40 bytes, none of `\ / : * ? " < > |` nor a control character (U+0000–U+001F,
-/// U+007F–U+009F), not `.` or `..`.
+/// The name rule (the contract's `f`): 1 to 40 bytes, none of `\ / : * ? " < > |`, no control
+/// character (U+0000–U+001F, U+007F–U+009F) nor bidirectional control (which would show
+/// `movie\u{202e}4pm.exe` as "movieexe.mp4"), not `.` or `..`.
 fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name == "." || name == ".." {
         return Err("is not a file name");
@@ -137,11 +138,25 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     if name.len() > MAX_NAME_BYTES {
         return Err("is over 40 bytes");
     }
-    let bad = |c: char| FORBIDDEN_NAME_CHARS.contains(&c) || matches!(c as u32, 0..=0x1f | 0x7f..=0x9f);
+    let bad = |c: char| FORBIDDEN_NAME_CHARS.contains(&c) || is_control(c);
     if name.chars().any(bad) {
         return Err("contains one of \\ / : * ? \" < > | or a control character");
     }
+    if name.chars().any(is_bidi_control) {
+        return Err("contains a bidirectional control character");
+    }
     Ok(())
+}
+
+/// A C0 or C1 control character, or DEL.
+fn is_control(c: char) -> bool {
+    matches!(c as u32, 0..=0x1f | 0x7f..=0x9f)
+}
+
+/// Unicode's bidirectional controls (Bidi_Control): marks, embeddings, overrides and isolates, which
+/// reorder the text around them as it is shown.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Decimal digits as a number of seconds (at most 12 digits, as the server takes them).
@@ -238,5 +253,13 @@ mod tests {
         assert_eq!(message(&signature(&upload_fields(SHA, "a%2Fb.mp4", e))), "signature: bad file name (\"a/b.mp4\" contains one of \\ / : * ? \" < > | or a control character)");
         assert!(message(&signature(&upload_fields(SHA, &"x".repeat(41), e))).starts_with("signature: bad file name (\"xxx"));
         assert!(message(&signature(&upload_fields(SHA, "%FF.mp4", e))).starts_with("signature: not an upload signature"));
+        assert_eq!(
+            message(&signature(&upload_fields(SHA, "movie%E2%80%AE4pm.exe", e))),
+            "signature: bad file name (\"movie\u{202e}4pm.exe\" contains a bidirectional control character)"
+        );
+        for bidi in ['\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}'] {
+            assert_eq!(check_name(&format!("a{bidi}.mp4")), Err("contains a bidirectional control character"), "{bidi:?}");
+        }
+        assert_eq!(check_name("clip\u{2070}.mp4"), Ok(()));
     }
 }

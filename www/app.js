@@ -1,7 +1,8 @@
 // The demo page of vod-ugc-uploader: a queue of files, each uploaded through the package's queue
 // (`createQueue` from vod-ugc-uploader/queue: the files share its lanes and its speed cap), exactly as
 // an app would use it. Recording from the camera is record.js. Served by `vod-server --www www --mount /dist=dist --dev-signing`, so the
-// package is at /dist/index.js (mapped to 'vod-ugc-uploader' by the import map in index.html) and
+// package is at /dist/index.js (imported by its path: an import map would be an inline script, which a
+// strict Content-Security-Policy forbids) and
 // POST /dev/signature signs like an app backend would (the secret key never reaches the page).
 //
 // Optional query parameters (for trying settings by hand and for the end-to-end tests):
@@ -9,7 +10,10 @@
 //   ?concurrency=N            parts in flight, across the files (default: the queue's)
 //   ?retries=N                retries per call for retryable failures (default: the package's)
 //   ?retryDelay=MS            the first retry's delay (default: the package's)
-//   ?endpoint=URL             the VOD endpoint (default: /v2/index.php on this origin)
+//   ?endpoint=URL             the VOD endpoint, taken only where this browser was switched to
+//                             development: localStorage['vod-demo:dev'] = 'on', set by hand in the
+//                             console (else /v2/index.php on this origin: a link cannot send the
+//                             user's files elsewhere)
 //   ?parallel=N               how many files "Upload all" runs at once (default 2)
 // Values are passed to upload() as given, so an invalid one shows the package's own error on the card.
 //
@@ -18,12 +22,21 @@
 // data-file-name, and once done data-file-sha; the result's transfer line (data-testid="transfer")
 // carries data-resumed-bytes and data-uploaded-bytes.
 
-import { UploadError } from 'vod-ugc-uploader';
-import { createQueue } from 'vod-ugc-uploader/queue';
+import { UploadError } from '/dist/index.js';
+import { createQueue } from '/dist/queue.js';
 
 import { showPending } from './pending.js';
 
 const params = new URLSearchParams(location.search);
+
+/** Whether the user switched this browser to development (see ?endpoint above): a link cannot. */
+function devSwitch() {
+  try {
+    return localStorage.getItem('vod-demo:dev') === 'on';
+  } catch {
+    return false; // storage blocked: no switch
+  }
+}
 
 function numberParam(name) {
   const raw = params.get(name);
@@ -32,7 +45,7 @@ function numberParam(name) {
 
 const uploadOptions = Object.fromEntries(
   Object.entries({
-    endpoint: params.get('endpoint') || new URL('/v2/index.php', location.href).href,
+    endpoint: (devSwitch() && params.get('endpoint')) || new URL('/v2/index.php', location.href).href,
     partSize: numberParam('partSize'),
     concurrency: numberParam('concurrency'),
     retries: numberParam('retries'),
@@ -488,6 +501,7 @@ const settings = [];
 if (uploadOptions.partSize) settings.push(`${uploadOptions.partSize / 1024} KiB parts`);
 if (uploadOptions.concurrency) settings.push(`${uploadOptions.concurrency} in flight`);
 if (uploadOptions.retries !== undefined) settings.push(`${uploadOptions.retries} retries`);
+if (!uploadOptions.endpoint.startsWith(`${location.origin}/`)) settings.push(`endpoint ${uploadOptions.endpoint} (development switch)`);
 if (settings.length) els.settings.textContent += ` Settings: ${settings.join(', ')}.`;
 
 document.documentElement.dataset.ready = 'true';

@@ -10,7 +10,7 @@
 // Hooks for tests: data-testid="pending-item" (with data-file-sha, data-recording), "pending-continue",
 // "pending-forget", "pending-note".
 
-import { pendingUploads } from 'vod-ugc-uploader';
+import { pendingUploads } from '/dist/index.js';
 
 /** What counts as work under way: a card or the recorder in one of these states. */
 const BUSY = ['hashing', 'uploading', 'finishing', 'recording'].map((s) => `[data-state="${s}"]`).join(',');

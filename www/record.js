@@ -5,7 +5,7 @@
 // "record-status" (data-state: recording | uploading | done | error; data-file-name) and
 // "record-link" (the stored file).
 
-import { recordUpload } from 'vod-ugc-uploader/record';
+import { recordUpload } from '/dist/record.js';
 
 const els = {
   record: document.getElementById('record'),

@@ -5,7 +5,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::answer::HttpReply;
+use crate::answer::{self, HttpReply};
 use crate::retry::Backoff;
 use crate::web::error::description;
 use crate::web::object::{number, object};
@@ -50,7 +50,8 @@ impl Upload {
 
     /// The next thing to do, or undefined when there is nothing more to start now:
     /// `{ kind: 'sign', fileSha, fileName, fileType, fileSize }`,
-    /// `{ kind: 'send', id, method, url, offset?, end? }` (a part's body is that slice of the file),
+    /// `{ kind: 'send', id, step, method, url, answerCap, offset?, end? }` (a part's body is that slice
+    /// of the file; `answerCap`: the most bytes of the answer to take, see `replied`),
     /// `{ kind: 'read', id, offset, end }`, `{ kind: 'sleep', id, ms }`, or
     /// `{ kind: 'progress', phase, loaded, total, bytesPerSecond, etaSeconds }`.
     #[wasm_bindgen(js_name = next)]
@@ -69,7 +70,15 @@ impl Upload {
                 ])
             }
             Command::Send(id, request) => {
-                let mut fields = vec![("kind", "send".into()), ("id", id.into()), ("method", request.method.as_str().into()), ("url", request.url.into())];
+                let cap = answer::answer_cap(request.step, self.machine.file().size);
+                let mut fields = vec![
+                    ("kind", "send".into()),
+                    ("id", id.into()),
+                    ("step", request.step.as_str().into()),
+                    ("method", request.method.as_str().into()),
+                    ("url", request.url.into()),
+                    ("answerCap", number(cap)),
+                ];
                 if let Some(part) = request.part {
                     fields.extend([("offset", number(part.offset)), ("end", number(part.end()))]);
                 }
@@ -91,9 +100,12 @@ impl Upload {
         self.handle(Event::Signature(Err(EnvError::Failed(why))));
     }
 
-    /// Request `id` was answered.
-    pub fn replied(&mut self, id: u32, status: u16, body: String) {
-        self.handle(Event::Reply(id, Ok(HttpReply { status, body })));
+    /// Request `id` was answered: `body` is the whole answer, or where `over_cap`, only its first
+    /// characters: the answer was longer than the send command's `answerCap`, and was not taken. That
+    /// one fails as a malformed answer.
+    pub fn replied(&mut self, id: u32, status: u16, body: String, over_cap: bool) {
+        let reply = if over_cap { answer::over_cap(status, &body) } else { HttpReply { status, body } };
+        self.handle(Event::Reply(id, Ok(reply)));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.

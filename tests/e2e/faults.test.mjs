@@ -156,7 +156,7 @@ forEngines(ENGINES, (engine, test) => {
 
     // The package's own API on the picked file, with a 1 s timeout and one retry.
     const outcome = await engine.evaluate(async () => {
-      const { upload } = await import('vod-ugc-uploader');
+      const { upload } = await import('/dist/index.js');
       const file = document.getElementById('picked').files[0];
       const getSignature = ({ fileSha, fileName }) => fetch('/dev/signature', {
         method: 'POST',
