@@ -54,6 +54,13 @@ impl AppState {
         let dir = config.data_dir.clone();
         let limits = config.limits;
         let store = Arc::new(tokio::task::spawn_blocking(move || store::Store::open_with(&dir, limits)).await??);
+        let (finished, failed) = store.finish_complete().await;
+        if finished > 0 {
+            eprintln!("vod-server: finished {finished} MultipartUploadVodFile uploads that held every byte");
+        }
+        for e in failed {
+            eprintln!("vod-server: a MultipartUploadVodFile upload that holds every byte could not be finished (its next part retries): {e}");
+        }
         expire_sessions(Arc::downgrade(&store), limits.session_ttl_secs);
         let faults = faults::Faults::new(config.faults.clone());
         Ok(AppState { inner: Arc::new(Inner { config, store, faults, stats: stats::Stats::default() }) })

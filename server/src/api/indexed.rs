@@ -106,6 +106,7 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
             "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
         )));
     }
+    let receiving = state.store().receive(&session, offset)?;
     let body = call.read_body(MAX_PART_BYTES).await?;
     if body.len() as u64 != data_size {
         return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
@@ -119,7 +120,10 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
     // this handler, but not the write, the session gate it holds, or the count.
     let task_state = state.clone();
     let stored = tokio::spawn(async move {
-        let outcome = task_state.store().put_part(session, offset, body, md5).await?;
+        // Reserved until written: a session is never empty between its body and its write.
+        let outcome = task_state.store().put_part(session, offset, body, md5).await;
+        drop(receiving);
+        let outcome = outcome?;
         match outcome {
             PutOutcome::Stored | PutOutcome::AlreadyHeld => task_state.stats().part_received(&sha, len),
         }

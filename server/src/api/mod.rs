@@ -15,7 +15,7 @@ mod meta;
 mod multipart;
 
 use crate::common::{self, Caller};
-use crate::config::FaultKind;
+use crate::config::{BodyFloor, FaultKind};
 use crate::error::ApiError;
 use crate::store::Session;
 use crate::AppState;
@@ -118,8 +118,8 @@ struct Params(HashMap<String, String>);
 impl Params {
     fn parse(query: &str) -> Result<Params, ApiError> {
         let mut map = HashMap::new();
-        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if map.insert(k.to_string(), v.to_string()).is_some() {
+        for (k, v) in crate::sign::query_pairs(query).map_err(ApiError::Param)? {
+            if let Some(k) = map.insert(k.clone(), v).map(|_| k) {
                 return Err(ApiError::Param(format!("parameter {k:?} is given more than once")));
             }
         }
@@ -185,9 +185,10 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// Reads the body (at most `limit` bytes; see [`read_body`]).
+    /// Reads the body (at most `limit` bytes, at least as fast as the floor; see [`read_body`]).
     async fn read_body(&mut self, limit: usize) -> Result<Bytes, ApiError> {
-        read_body(self.headers, self.body.take().unwrap_or_default(), limit).await
+        let body = Floor::new(self.body.take().unwrap_or_default(), self.state.config().body_floor);
+        read_body(self.headers, Body::new(body), limit).await
     }
 }
 
@@ -236,10 +237,14 @@ pub async fn v2(
         }
     };
     let answer = answer.await;
-    if let Some(unread) = body.filter(|b| !axum::body::HttpBody::is_end_stream(b)) {
-        // Refused before its body was needed: the answer goes now, and the body is read and
-        // discarded beside it (one frame at a time, within the body timeout), so that the answer
-        // reaches a client still sending.
+    let declared = declared_length(&headers).is_some_and(|n| n > 0) || headers.contains_key(header::TRANSFER_ENCODING);
+    let unread = body.filter(|b| declared && !axum::body::HttpBody::is_end_stream(b));
+    let lingering = unread.is_some();
+    if let Some(unread) = unread {
+        // Refused before its body was needed: the answer goes now, and the connection closes after
+        // it. What arrives meanwhile is read and discarded for a moment, so that a client still
+        // sending is not reset before it reads the answer; then the connection is closed, however
+        // slowly the rest would come.
         tokio::spawn(drain(unread));
     }
     let (code, mut response) = match answer {
@@ -250,6 +255,9 @@ pub async fn v2(
         Err(e) => (e.code(), e.into_response()),
     };
     response.extensions_mut().insert(AnsweredCode(code));
+    if lingering {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
     response
 }
 
@@ -314,10 +322,14 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Reads and discards at most [`MAX_SEGMENT_BYTES`] of a body, holding one frame at a time.
+/// How long a refused body is read and discarded before its connection is closed.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Reads and discards at most [`MAX_SEGMENT_BYTES`] of a body for at most [`LINGER`], holding one
+/// frame at a time.
 async fn drain(body: Body) {
     let mut body = http_body_util::Limited::new(body, MAX_SEGMENT_BYTES);
-    while let Some(Ok(_)) = body.frame().await {}
+    let _ = tokio::time::timeout(LINGER, async { while let Some(Ok(_)) = body.frame().await {} }).await;
 }
 
 /// The body's length as its Content-Length declares it, if it does.
@@ -346,6 +358,9 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             if s.is::<http_body_util::LengthLimitError>() {
                 return too_big(limit);
             }
+            if let Some(slow) = s.downcast_ref::<TooSlow>() {
+                return ApiError::StorageWrite(format!("{slow}; send the part again"));
+            }
             if s.is::<tower_http::timeout::TimeoutError>() {
                 // The client went quiet mid-body (see `serve`): nothing is stored; send it again.
                 return ApiError::StorageWrite(format!("the body stopped arriving: {e}; send the part again"));
@@ -354,6 +369,66 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         }
         ApiError::Param(format!("the body could not be read: {e}"))
     })
+}
+
+/// A body that brought fewer bytes than its floor over a window.
+#[derive(Debug)]
+struct TooSlow(BodyFloor);
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let window = self.0.window.as_secs_f64();
+        write!(f, "the body came slower than {} bytes a second over {window} s: cut", self.0.bytes_per_sec)
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+/// A request body held to a [`BodyFloor`]: each window of `floor.window` must bring at least
+/// `bytes_per_sec` a second on average, else the body fails with [`TooSlow`]. No deadline on the
+/// whole: a slow uplink takes as long as it needs.
+struct Floor {
+    inner: Body,
+    floor: BodyFloor,
+    window_start: Instant,
+    bytes: u64,
+}
+
+impl Floor {
+    fn new(inner: Body, floor: BodyFloor) -> Floor {
+        Floor { inner, floor, window_start: Instant::now(), bytes: 0 }
+    }
+}
+
+impl hyper::body::Body for Floor {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::BoxError>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled {
+            self.bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
+            let elapsed = self.window_start.elapsed();
+            if self.floor.bytes_per_sec > 0 && elapsed >= self.floor.window {
+                if (self.bytes as f64) < self.floor.bytes_per_sec as f64 * elapsed.as_secs_f64() {
+                    return std::task::Poll::Ready(Some(Err(Box::new(TooSlow(self.floor)))));
+                }
+                (self.window_start, self.bytes) = (Instant::now(), 0);
+            }
+        }
+        polled.map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 pub(crate) fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {

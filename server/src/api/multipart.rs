@@ -92,6 +92,7 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
         SegmentPlan::Next(expected) => return Ok(next(expected)),
         SegmentPlan::Store(session) => session,
     };
+    let receiving = planned.as_ref().map(|s| state.store().receive(s, offset)).transpose()?;
     let bytes = call.read_body(MAX_SEGMENT_BYTES).await?;
     if bytes.len() as u64 != data_size {
         return Err(ApiError::Multipart(-25982, format!("the body is {} bytes but dataSize is {data_size}", bytes.len())));
@@ -101,7 +102,9 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
     // interrupt it.
     let task_state = state.clone();
     let stored = tokio::spawn(async move {
-        let segment = task_state.store().put_segment(&sha, file_size, offset, bytes, planned, meta).await?;
+        let segment = task_state.store().put_segment(&sha, file_size, offset, bytes, planned, meta).await;
+        drop(receiving);
+        let segment = segment?;
         task_state.stats().part_received(&sha, len);
         Ok::<_, ApiError>(segment)
     });

@@ -4,7 +4,8 @@
 //! - [`db`]: the SQL (SQLite, WAL, `synchronous=FULL`);
 //! - [`finish`]: the finish commit;
 //! - [`contiguous`]: MultipartUploadVodFile's sessions, whose parts follow each other;
-//! - [`meta`]: what is known of a file besides its bytes.
+//! - [`meta`]: what is known of a file besides its bytes;
+//! - [`room`]: caps on sessions per user, per key and in all, and on bodies received at once.
 //!
 //! Sessions are found by SHA-1 and by who calls ([`Who`]): a UGC signature's uid sees its own session,
 //! else a key holder's; a key holder (the server API) sees the oldest session of any uid.
@@ -20,10 +21,12 @@ mod db;
 mod finish;
 mod layout;
 mod meta;
+mod room;
 mod session;
 
 pub use contiguous::{Segment, SegmentPlan, FIRST_PART};
 pub use meta::{Flavour, Meta};
+pub use room::Receiving;
 pub use session::Session;
 
 use crate::error::ApiError;
@@ -124,11 +127,17 @@ pub struct Limits {
     pub session_ttl_secs: i64,
     /// Data files kept open at most (more are opened on demand, and closed after use).
     pub open_files: usize,
+    /// Open sessions of one app user (a UGC signature's uid) at most.
+    pub per_uid: usize,
+    /// Open sessions a key holder opened with one SecretId at most.
+    pub per_key: usize,
+    /// Part bodies one session receives at once at most.
+    pub bodies_in_flight: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_sessions: 1000, session_ttl_secs: 7 * 86_400, open_files: 64 }
+        Limits { max_sessions: 1000, session_ttl_secs: 7 * 86_400, open_files: 64, per_uid: 250, per_key: 500, bodies_in_flight: 16 }
     }
 }
 
@@ -192,11 +201,14 @@ fn gone(sha: &str) -> ApiError {
     ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
 }
 
-/// `-10003`: `sha` has a session of `open` kind, which calls of another kind cannot continue.
-fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
-    ApiError::Param(format!(
-        "an {open} upload of fileSha {sha} is open: {call} calls cannot continue it (one kind of upload per file at a time)"
-    ))
+/// `-10003`: `sha` has a session of the other kind, which this call cannot continue (`multipart`:
+/// the open one is a MultipartUploadVodFile session).
+fn exclusive(sha: &str, multipart: bool) -> ApiError {
+    let (open, calls) = match multipart {
+        true => ("a MultipartUploadVodFile upload", "the Init, UploadPart and Finish calls cannot continue it"),
+        false => ("an upload opened by InitUpload or InitUploadEx", "MultipartUploadVodFile cannot continue it"),
+    };
+    ApiError::Param(format!("{open} of fileSha {sha} is open: {calls} (one kind of upload per file at a time)"))
 }
 
 /// How long a (SecretId, Nonce) is remembered: the server API's clock skew.
@@ -250,7 +262,7 @@ impl Store {
     pub fn find_indexed(&self, sha: &str, who: Who<'_>) -> Result<Arc<Session>, ApiError> {
         let s = self.find(sha, who).ok_or_else(|| gone(sha))?;
         if s.contiguous {
-            return Err(exclusive(sha, "MultipartUploadVodFile", "this"));
+            return Err(exclusive(sha, true));
         }
         Ok(s)
     }
@@ -362,12 +374,7 @@ impl Store {
         meta: Meta,
         contiguous: bool,
     ) -> Result<(Arc<Session>, bool), ApiError> {
-        if self.open_sessions() >= self.limits.max_sessions {
-            return Err(ApiError::StorageWrite(format!(
-                "{} upload sessions are open, the most this server keeps; retry later",
-                self.limits.max_sessions
-            )));
-        }
+        self.make_room(uid, &meta.secret_id)?;
         let row = layout::new_row(sha, uid, file_size, data_size, meta, contiguous);
         let path = self.layout.upload_path(&row.name);
         let file = OpenOptions::new()
