@@ -146,7 +146,7 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let mut router = Router::new()
-        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::around)))
+        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::count_inject_and_log)))
         .nest_service("/vod", ServeDir::new(state.store().vod_dir()));
     for (prefix, dir) in &config.mounts {
         router = router.nest_service(prefix, ServeDir::new(dir));

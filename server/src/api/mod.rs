@@ -4,31 +4,30 @@
 //!   server-API twins InitUpload / UploadPart / FinishUpload (common parameters);
 //! - [`multipart`]: MultipartUploadVodFile, the older one-call flow;
 //! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters);
-//! - [`meta`]: the metadata a key holder's call gives of the file.
+//! - [`meta`]: the metadata a key holder's call gives of the file;
+//! - [`call`]: a call's parts (the query parsed once, the [`call::Call`] an action takes, its body).
 //!
-//! A call is parsed, then (server API) its common parameters are checked in the contract's order,
+//! A call is parsed (once, by [`count_inject_and_log`], which hands the parameters on), then (server API) its common parameters are checked in the contract's order,
 //! then its method, then its own parameters.
 
+mod call;
 mod describe;
 mod indexed;
 mod meta;
 mod multipart;
 
 use crate::common::{self, Caller};
-use crate::config::{BodyFloor, FaultKind};
+use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::store::Session;
 use crate::AppState;
-use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, Request, State};
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http_body_util::BodyExt;
+use call::{declared_length, drain, Call, Params, Parsed};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The largest body UploadPartEx and UploadPart accept.
@@ -112,54 +111,6 @@ impl std::str::FromStr for Action {
     }
 }
 
-/// The query parameters of a call.
-struct Params(HashMap<String, String>);
-
-impl Params {
-    fn parse(query: &str) -> Result<Params, ApiError> {
-        let mut map = HashMap::new();
-        for (k, v) in crate::sign::query_pairs(query).map_err(ApiError::Param)? {
-            if let Some(k) = map.insert(k.clone(), v).map(|_| k) {
-                return Err(ApiError::Param(format!("parameter {k:?} is given more than once")));
-            }
-        }
-        Ok(Params(map))
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    fn common(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| ApiError::MissingCommon(format!("the common parameter {name:?} is missing")))
-    }
-
-    fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| ApiError::Param(format!("the parameter {name:?} is missing")))
-    }
-
-    fn number(&self, name: &str) -> Result<u64, ApiError> {
-        let v = self.required(name)?;
-        if v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::Param(format!("the parameter {name:?} must be a non-negative integer, got {v:?}")));
-        }
-        v.parse().map_err(|_| ApiError::Param(format!("the parameter {name:?} is out of range")))
-    }
-
-    /// Every parameter, decoded.
-    fn map(&self) -> &HashMap<String, String> {
-        &self.0
-    }
-
-    fn hex(&self, name: &str, len: usize) -> Result<String, ApiError> {
-        let v = self.required(name)?;
-        if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Param(format!("the parameter {name:?} must be {len} hex digits, got {v:?}")));
-        }
-        Ok(v.to_ascii_lowercase())
-    }
-}
-
 fn ok(extra: Value) -> Value {
     let mut v = json!({"code": 0, "message": "", "codeDesc": "Success", "canRetry": 0});
     if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
@@ -171,26 +122,6 @@ fn ok(extra: Value) -> Value {
 /// The code a `/v2` answer carries, for the log (a response extension).
 #[derive(Debug, Clone, Copy)]
 pub struct AnsweredCode(pub i64);
-
-/// One call, parsed, authenticated (server API) and its method checked: what an action reads.
-struct Call<'a> {
-    state: &'a AppState,
-    params: Params,
-    /// Who signed it with a key (the server API); none for an Ex call, whose signature the action
-    /// checks.
-    caller: Option<Caller>,
-    headers: &'a HeaderMap,
-    /// The body, until the action takes it.
-    body: &'a mut Option<Body>,
-}
-
-impl Call<'_> {
-    /// Reads the body (at most `limit` bytes, at least as fast as the floor; see [`read_body`]).
-    async fn read_body(&mut self, limit: usize) -> Result<Bytes, ApiError> {
-        let body = Floor::new(self.body.take().unwrap_or_default(), self.state.config().body_floor);
-        read_body(self.headers, Body::new(body), limit).await
-    }
-}
 
 /// A successful answer: a JSON value, or a body built as it is sent (a long listParts).
 enum Answer {
@@ -204,18 +135,19 @@ impl From<Value> for Answer {
     }
 }
 
-/// `GET|POST /v2/index.php?Action=...`: parse, check the common parameters (server API) and the
-/// method, dispatch the action. Faults, counters and the log are [`around`]'s.
-pub async fn v2(
-    State(state): State<AppState>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+/// `GET|POST /v2/index.php?Action=...`: check the common parameters (server API) and the method,
+/// dispatch the action. The parameters come parsed from [`count_inject_and_log`], which also does
+/// the faults, the counters and the log.
+pub async fn v2(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let parsed = match parts.extensions.remove::<Parsed>() {
+        Some(parsed) => parsed,
+        None => Parsed::of(parts.uri.query()),
+    };
+    let (method, headers) = (parts.method, parts.headers);
     let mut body = Some(body);
     let answer = async {
-        let params = Params::parse(query.as_deref().unwrap_or(""))?;
+        let params = parsed.0?;
         let action: Action = params.common("Action")?.parse()?;
         let caller = match action.keyed() {
             true => Some(authorize(&state, &params, &method, &headers).await?),
@@ -281,14 +213,16 @@ async fn authorize(state: &AppState, params: &Params, method: &Method, headers: 
     Ok(caller)
 }
 
-/// The middleware around [`v2`]: counts the call, injects the fault it is due (before any work),
-/// and logs one line per call: action, the SHA-1's first 8 characters, code, duration.
-pub async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The middleware before [`v2`]: parses the query (once: [`v2`] gets it as a request extension),
+/// counts the call, injects the fault it is due (before any work), and logs one line per call:
+/// action, the SHA-1's first 8 characters, code, duration.
+pub async fn count_inject_and_log(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let params = Params::parse(request.uri().query().unwrap_or("")).ok();
-    let action = params.as_ref().and_then(|p| p.get("Action")?.parse::<Action>().ok());
+    let parsed = Parsed::of(request.uri().query());
+    let params = parsed.0.as_ref().ok();
+    let action = params.and_then(|p| p.get("Action")?.parse::<Action>().ok());
     // Only hex reaches the log: a fileSha cannot forge a line.
-    let sha_prefix: String = match params.as_ref().and_then(|p| p.get("fileSha")) {
+    let sha_prefix: String = match params.and_then(|p| p.get("fileSha")) {
         Some(sha) if sha.bytes().all(|b| b.is_ascii_hexdigit()) => sha.chars().take(8).collect(),
         Some(_) => "?".into(),
         None => "-".into(),
@@ -314,6 +248,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
             return crate::faults::fault_response(kind);
         }
     };
+    request.extensions_mut().insert(parsed);
     let response = next.run(request).await;
     match response.extensions().get::<AnsweredCode>() {
         Some(AnsweredCode(code)) => log(&format!("code={code}{slow}")),
@@ -322,186 +257,6 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// How long a refused body is read and discarded before its connection is closed.
-const LINGER: Duration = Duration::from_secs(2);
-
-/// Reads and discards at most [`MAX_SEGMENT_BYTES`] of a body for at most [`LINGER`], holding one
-/// frame at a time.
-async fn drain(body: Body) {
-    let mut body = http_body_util::Limited::new(body, MAX_SEGMENT_BYTES);
-    let _ = tokio::time::timeout(LINGER, async { while let Some(Ok(_)) = body.frame().await {} }).await;
-}
-
-/// The body's length as its Content-Length declares it, if it does.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-}
-
-/// Refuses a body declared larger than `limit`, before reading any of it.
-fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
-    match declared_length(headers) {
-        Some(len) if len > limit as u64 => Err(too_big(limit)),
-        _ => Ok(()),
-    }
-}
-
-fn too_big(limit: usize) -> ApiError {
-    ApiError::Param(format!("the body is larger than {limit} bytes, the largest part"))
-}
-
-/// Reads at most `limit` bytes of the body; never buffers more.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    check_declared_length(headers, limit)?;
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return too_big(limit);
-            }
-            if let Some(slow) = s.downcast_ref::<TooSlow>() {
-                return ApiError::StorageWrite(format!("{slow}; send the part again"));
-            }
-            if s.is::<tower_http::timeout::TimeoutError>() {
-                // The client went quiet mid-body (see `serve`): nothing is stored; send it again.
-                return ApiError::StorageWrite(format!("the body stopped arriving: {e}; send the part again"));
-            }
-            source = s.source();
-        }
-        ApiError::Param(format!("the body could not be read: {e}"))
-    })
-}
-
-/// A body that brought fewer bytes than its floor over a window.
-#[derive(Debug)]
-struct TooSlow(BodyFloor);
-
-impl std::fmt::Display for TooSlow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let window = self.0.window.as_secs_f64();
-        write!(f, "the body came slower than {} bytes a second over {window} s: cut", self.0.bytes_per_sec)
-    }
-}
-
-impl std::error::Error for TooSlow {}
-
-/// A request body held to a [`BodyFloor`]: each window of `floor.window` must bring at least
-/// `bytes_per_sec` a second on average, else the body fails with [`TooSlow`]. No deadline on the
-/// whole: a slow uplink takes as long as it needs.
-struct Floor {
-    inner: Body,
-    floor: BodyFloor,
-    window_start: Instant,
-    bytes: u64,
-}
-
-impl Floor {
-    fn new(inner: Body, floor: BodyFloor) -> Floor {
-        Floor { inner, floor, window_start: Instant::now(), bytes: 0 }
-    }
-}
-
-impl hyper::body::Body for Floor {
-    type Data = Bytes;
-    type Error = axum::BoxError;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::BoxError>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled {
-            self.bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
-            let elapsed = self.window_start.elapsed();
-            if self.floor.bytes_per_sec > 0 && elapsed >= self.floor.window {
-                if (self.bytes as f64) < self.floor.bytes_per_sec as f64 * elapsed.as_secs_f64() {
-                    return std::task::Poll::Ready(Some(Err(Box::new(TooSlow(self.floor)))));
-                }
-                (self.window_start, self.bytes) = (Instant::now(), 0);
-            }
-        }
-        polled.map_err(Into::into)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
 pub(crate) fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
     format!("{}/vod/{file_id}/f0.{file_type}", state.config().public_url)
-}
-
-/// How many listParts entries are formatted at a time.
-const LIST_CHUNK: usize = 4096;
-
-/// The code-1 answer, written as it is sent, [`LIST_CHUNK`] parts at a time: a session of a
-/// million parts costs a few hundred KiB to answer, not a JSON tree of the whole list.
-fn list_parts(data_size: u64, session: Arc<Session>) -> Body {
-    list_parts_in_chunks(data_size, session, LIST_CHUNK)
-}
-
-fn list_parts_in_chunks(data_size: u64, session: Arc<Session>, chunk_len: usize) -> Body {
-    let head = format!(r#"{{"code":1,"message":"","codeDesc":"Resume","canRetry":0,"dataSize":{data_size},"listParts":["#);
-    let state = (Some(head), Some(0u64), session);
-    let stream = futures_util::stream::unfold(state, move |(head, next, session)| async move {
-        if let Some(head) = head {
-            return Some((Ok::<_, std::convert::Infallible>(Bytes::from(head)), (None, next, session)));
-        }
-        let from = next?;
-        let parts = session.held_parts_from(from, chunk_len);
-        let mut chunk = String::with_capacity(parts.len() * 96 + 2);
-        for (i, part) in parts.iter().enumerate() {
-            if from > 0 || i > 0 {
-                chunk.push(',');
-            }
-            chunk.push_str(&json!({"offset": part.offset, "dataSize": part.size, "dataMd5": part.md5}).to_string());
-        }
-        let next = if parts.len() < chunk_len {
-            chunk.push_str("]}");
-            None
-        } else {
-            parts.last().map(|p| p.offset + 1)
-        };
-        Some((Ok(Bytes::from(chunk)), (None, next, session)))
-    });
-    Body::from_stream(stream)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Store;
-    use indexed::DATA_SIZES;
-    use md5::{Digest, Md5};
-
-    #[tokio::test]
-    async fn list_parts_is_the_same_json_whatever_the_chunk_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let half = DATA_SIZES[0];
-        let data: Vec<u8> = (0..half * 4 + 9).map(|i| (i % 251) as u8).collect();
-        let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&data));
-        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, crate::store::Meta::default()).await.unwrap();
-        let session = store.session(&sha, "u").unwrap();
-        for i in [0u64, 1, 3, 4] {
-            let part = &data[(i * half) as usize..((i + 1) * half).min(data.len() as u64) as usize];
-            let md5 = hex::encode(Md5::digest(part));
-            store.put_part(Arc::clone(&session), i * half, Bytes::copy_from_slice(part), md5).await.unwrap();
-        }
-        let mut answers = Vec::new();
-        for chunk in [1, 2, 4, 5, LIST_CHUNK] {
-            let body = list_parts_in_chunks(half, Arc::clone(&session), chunk);
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            answers.push(serde_json::from_slice::<Value>(&bytes).expect("valid JSON"));
-        }
-        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
-        let offsets: Vec<u64> = answers[0]["listParts"].as_array().unwrap().iter().map(|p| p["offset"].as_u64().unwrap()).collect();
-        assert_eq!(offsets, vec![0, half, 3 * half, 4 * half]);
-        assert_eq!(answers[0]["listParts"][3]["dataSize"], 9);
-        assert_eq!((answers[0]["code"].clone(), answers[0]["dataSize"].clone()), (1.into(), half.into()));
-    }
 }
