@@ -3,7 +3,8 @@
 //! Init kind for its SHA-1 (and the other way round): one kind of session per file at a time.
 
 use super::session::Session;
-use super::{blocking, exclusive, lock, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
+use super::registry::other_kind_open;
+use super::{blocking, lock, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
 use crate::error::ApiError;
 use bytes::Bytes;
 use md5::{Digest, Md5};
@@ -42,7 +43,7 @@ impl Store {
         }
         let sessions = self.sessions_of(sha);
         if sessions.iter().any(|s| !s.contiguous) {
-            return Err(exclusive(sha, false));
+            return Err(other_kind_open(sha, false));
         }
         let Some(session) = sessions.into_iter().next() else {
             return Ok(if offset == 0 { SegmentPlan::Store(None) } else { SegmentPlan::Next(0) });
@@ -76,7 +77,7 @@ impl Store {
                 let sha = sha.to_string();
                 let (s, _) = blocking(move || this.open_session(&sha, KEY_HOLDER, file_size, FIRST_PART, meta, true)).await?;
                 if !s.contiguous {
-                    return Err(exclusive(&s.sha, false));
+                    return Err(other_kind_open(&s.sha, false));
                 }
                 check_size(&s, file_size)?;
                 s

@@ -132,7 +132,7 @@ impl Session {
     /// MultipartUploadVodFile session.
     pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
         if self.contiguous {
-            return Err(super::exclusive(&self.sha, true));
+            return Err(super::registry::other_kind_open(&self.sha, true));
         }
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(
