@@ -107,6 +107,9 @@ pub struct Uploader {
     pub concurrency: usize,
     /// Retries per call for transient failures, with exponential backoff and jitter.
     pub retries: u32,
+    /// A call fails when no byte of its body moved, or no byte of its answer came once the body
+    /// was sent, for this long (never for its length: a slow link takes as long as it needs).
+    pub stall_timeout: std::time::Duration,
     pub meta: Meta,
     /// The `uid` of a UGC signature made from the key.
     pub uid: String,
@@ -119,6 +122,8 @@ pub enum Error {
     Settings(String),
     /// The file could not be read for its SHA-1.
     File(String),
+    /// The file's name cannot be sent as it is (not UTF-8, or a bidirectional control in it).
+    Name(String),
     /// The upload failed: the step, and what came back (the server's code where it answered one).
     Upload { error: UploadError, flavour: Flavour },
 }
@@ -128,6 +133,7 @@ impl fmt::Display for Error {
         match self {
             Error::Settings(why) => write!(f, "{why}"),
             Error::File(why) => write!(f, "hash step: {why}"),
+            Error::Name(why) => write!(f, "{why}"),
             // The core names the UGC calls; the flavour's own name is the one that was sent.
             Error::Upload { error, flavour } => match (error.step.action(), flavour.action(error.step)) {
                 (Some(ugc), Some(sent)) => write!(f, "{}", error.to_string().replacen(ugc, sent, 1)),
@@ -154,6 +160,7 @@ impl Uploader {
             part_size: None,
             concurrency: vod_ugc_uploader::options::DEFAULT_CONCURRENCY,
             retries: vod_ugc_uploader::options::DEFAULT_RETRIES,
+            stall_timeout: env::DEFAULT_STALL_TIMEOUT,
             meta: Meta::default(),
             uid: "backend".to_string(),
         }
@@ -209,6 +216,7 @@ impl Uploader {
     }
 
     async fn run(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<UploadResult, Error> {
+        env::file_name(path).map_err(Error::Name)?;
         let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
         let flavour = self.flavour();
         let env = env::NetEnv::new(self, path, on_progress).map_err(Error::Settings)?;
@@ -245,6 +253,6 @@ pub fn hash_file(path: &Path, on_progress: &dyn Fn(Progress)) -> std::io::Result
     if read != size {
         return Err(std::io::Error::other(format!("it changed while it was read ({size} bytes, then {read})")));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = env::file_name(path).map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidData, why))?;
     Ok(FileInfo::new(&name, size, hasher.finish_hex()))
 }

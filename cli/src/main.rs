@@ -53,6 +53,10 @@ struct Cli {
     /// Retries per call for transient failures (network, HTTP 5xx, retryable codes).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=20))]
     retries: u32,
+    /// Seconds a call may go without progress (no byte of the body moved, or no answer byte after
+    /// it) before it fails and is retried; never a limit on a call's length.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    stall_timeout: u64,
     /// The class id the file is filed under.
     #[arg(long)]
     class_id: Option<u64>,
@@ -92,6 +96,7 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
     uploader.part_size = cli.part_size;
     uploader.concurrency = cli.concurrency as usize;
     uploader.retries = cli.retries;
+    uploader.stall_timeout = std::time::Duration::from_secs(cli.stall_timeout);
     uploader.meta.class_id = cli.class_id;
     uploader.meta.tags = cli.tags.clone();
     uploader.check()?;

@@ -377,3 +377,32 @@ fn an_unreadable_file_fails_at_the_hash_step() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("error: hash step: could not read /nonexistent/clip.mp4"), "{stderr}");
 }
+
+#[test]
+fn a_redirect_is_refused_by_the_binary_and_says_why() {
+    // Answers every request with a 307 to a port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/v2/index.php\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "redirected.mp4", &data(1000, 5));
+    let output = cli()
+        .arg(&file)
+        .args(["--endpoint", &format!("http://{addr}/v2/index.php"), "--retries", "0", "--stall-timeout", "5"])
+        .env("VOD_SECRET_ID", SECRET_ID)
+        .env("VOD_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("error: InitUpload (init step)") && stderr.contains("redirect (HTTP 307), which is not followed"), "{stderr}");
+}

@@ -39,6 +39,24 @@ pub struct Config {
     pub max_file_size: u64,
     /// Open sessions, data files kept open, and how long a session without a part lives.
     pub limits: crate::store::Limits,
+    /// The slowest a part body may come.
+    pub body_floor: BodyFloor,
+}
+
+/// The slowest a part body may come: fewer than `bytes_per_sec`, averaged over `window`, and it is
+/// cut. Far below any real uplink (a phone at 16 KB/s sends 16 times the default), so only a
+/// client that holds a connection with a trickle is cut; there is no deadline on a whole body.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BodyFloor {
+    /// 0: no floor.
+    pub bytes_per_sec: u64,
+    pub window: std::time::Duration,
+}
+
+impl Default for BodyFloor {
+    fn default() -> BodyFloor {
+        BodyFloor { bytes_per_sec: 1024, window: std::time::Duration::from_secs(60) }
+    }
 }
 
 impl Config {
@@ -61,6 +79,7 @@ impl Config {
             faults: FaultConfig::default(),
             max_file_size: MAX_FILE_SIZE,
             limits: crate::store::Limits::default(),
+            body_floor: BodyFloor::default(),
         }
     }
 

@@ -54,6 +54,13 @@ impl AppState {
         let dir = config.data_dir.clone();
         let limits = config.limits;
         let store = Arc::new(tokio::task::spawn_blocking(move || store::Store::open_with(&dir, limits)).await??);
+        let (finished, failed) = store.finish_complete().await;
+        if finished > 0 {
+            eprintln!("vod-server: finished {finished} MultipartUploadVodFile uploads that held every byte");
+        }
+        for e in failed {
+            eprintln!("vod-server: a MultipartUploadVodFile upload that holds every byte could not be finished (its next part retries): {e}");
+        }
         expire_sessions(Arc::downgrade(&store), limits.session_ttl_secs);
         let faults = faults::Faults::new(config.faults.clone());
         Ok(AppState { inner: Arc::new(Inner { config, store, faults, stats: stats::Stats::default() }) })
@@ -139,7 +146,7 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let mut router = Router::new()
-        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::around)))
+        .route("/v2/index.php", any(api::v2).layer(middleware::from_fn_with_state(state.clone(), api::count_inject_and_log)))
         .nest_service("/vod", ServeDir::new(state.store().vod_dir()));
     for (prefix, dir) in &config.mounts {
         router = router.nest_service(prefix, ServeDir::new(dir));

@@ -88,6 +88,22 @@ struct ServeArgs {
     /// The most upload sessions open at once.
     #[arg(long, default_value_t = 1000)]
     max_sessions: usize,
+    /// The most upload sessions one app user (a UGC signature's uid) holds open.
+    #[arg(long, default_value_t = vod_server::store::Limits::default().per_uid)]
+    max_sessions_per_user: usize,
+    /// The most upload sessions one SecretId opens with the server API or MultipartUploadVodFile.
+    #[arg(long, default_value_t = vod_server::store::Limits::default().per_key)]
+    max_sessions_per_key: usize,
+    /// The most part bodies one session receives at once.
+    #[arg(long, default_value_t = vod_server::store::Limits::default().bodies_in_flight)]
+    max_bodies_per_session: usize,
+    /// A part body that brings fewer bytes a second than this, averaged over --min-body-rate-window,
+    /// is cut (0: never). Far below any real uplink: a slow phone is never cut for being slow.
+    #[arg(long, default_value_t = vod_server::config::BodyFloor::default().bytes_per_sec)]
+    min_body_rate: u64,
+    /// The window --min-body-rate is averaged over.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    min_body_rate_window: i64,
     /// The largest fileSize accepted, bytes.
     #[arg(long, default_value_t = vod_server::config::MAX_FILE_SIZE)]
     max_file_size: u64,
@@ -103,6 +119,9 @@ struct ServeArgs {
     /// closed to make room; with none idle, the new one is refused).
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
+    /// How long an answer (a download) may wait for the client to read any of it before it is cut.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    write_timeout: i64,
     /// How long a shutdown waits for requests in progress.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     shutdown_timeout: i64,
@@ -283,10 +302,18 @@ async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
     config.max_file_size = a.max_file_size;
     config.limits.session_ttl_secs = a.session_ttl;
     config.limits.max_sessions = a.max_sessions;
+    config.limits.per_uid = a.max_sessions_per_user.max(1);
+    config.limits.per_key = a.max_sessions_per_key.max(1);
+    config.limits.bodies_in_flight = a.max_bodies_per_session.max(1);
+    config.body_floor = vod_server::config::BodyFloor {
+        bytes_per_sec: a.min_body_rate,
+        window: Duration::from_secs(a.min_body_rate_window as u64),
+    };
     let limits = ServeLimits {
         client_timeout: Duration::from_secs(a.client_timeout as u64),
         per_client: a.max_connections_per_client.max(1),
         total: a.max_connections.max(1),
+        write_timeout: Duration::from_secs(a.write_timeout as u64),
         shutdown: Duration::from_secs(a.shutdown_timeout as u64),
     };
     let state = AppState::open(config).await?;

@@ -3,10 +3,16 @@
 //! - A request's head must arrive within the client timeout, and so must the next one on an idle
 //!   kept-alive connection (hyper's header read timeout: a slowloris or silent connection is closed).
 //! - A body that sends nothing for the client timeout fails (tower-http's request body timeout).
-//! - Connections are counted per client address and in all. Past either cap, an idle connection
-//!   (between requests, or none sent yet) is closed to make room: one of the same client's when that
-//!   client is at its cap, else one of the client holding the most. With none idle, the new
-//!   connection is closed at once: one client cannot take every file descriptor.
+//! - An answer the client does not read for the write timeout is cut (a download nobody reads holds
+//!   no descriptor for ever).
+//! - Connections are counted per client address and in all, from accept until closed. Past either
+//!   cap, an idle connection (between requests, or none sent yet) is asked to close to make room: one
+//!   of the same client's when that client is at its cap, else one of the client holding the most. A
+//!   connection asked to close still counts (as closing, at most as many as the cap again) until it
+//!   is closed, and it is cut after the client timeout if it has not closed by then. With none idle,
+//!   the new connection is closed at once: one client cannot take every file descriptor.
+//! - A request counts as in progress until its answer's last byte is written, not only until the
+//!   answer is ready: a download under way is not idle.
 //! - On the shutdown signal it stops accepting, lets the requests in progress finish, and closes
 //!   whatever is left after the shutdown deadline.
 //!
@@ -16,6 +22,7 @@ use axum::body::Body;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::Request;
+use http_body_util::BodyExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
@@ -25,7 +32,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -39,6 +48,8 @@ pub struct ServeLimits {
     pub per_client: usize,
     /// Open connections at most.
     pub total: usize,
+    /// How long an answer may wait for the client to read any of it.
+    pub write_timeout: Duration,
     /// How long a shutdown waits for the requests in progress.
     pub shutdown: Duration,
 }
@@ -49,6 +60,7 @@ impl Default for ServeLimits {
             client_timeout: Duration::from_secs(5),
             per_client: 64,
             total: 512,
+            write_timeout: Duration::from_secs(30),
             shutdown: Duration::from_secs(5),
         }
     }
@@ -61,6 +73,8 @@ struct Conn {
     busy: AtomicUsize,
     /// Wakes its task to close it (once idle: hyper's graceful shutdown of one connection).
     shed: Notify,
+    /// It was asked to close: a request that still comes on it is not served.
+    asked: std::sync::atomic::AtomicBool,
 }
 
 /// One open connection, as the accept loop counts it.
@@ -71,26 +85,50 @@ struct Open {
     shedding: bool,
 }
 
-/// The open connections, and how many of them stay (not asked to close), by client address and in
-/// all: what the caps are held against, kept as connections come and go so that an accept does not
-/// count them.
+/// The open connections, and how many of them stay (not asked to close) and are closing, by client
+/// address and in all: what the caps are held against, kept as connections come and go so that an
+/// accept does not count them.
 #[derive(Default)]
 struct Counts {
     open: HashMap<u64, Open>,
     staying_by_client: HashMap<IpAddr, usize>,
     staying: usize,
+    closing_by_client: HashMap<IpAddr, usize>,
+    closing: usize,
     next_id: u64,
 }
 
+/// One less for `client` in `by_client`.
+fn decrement(by_client: &mut HashMap<IpAddr, usize>, client: IpAddr) {
+    if let Some(n) = by_client.get_mut(&client) {
+        *n -= 1;
+        if *n == 0 {
+            by_client.remove(&client);
+        }
+    }
+}
+
 impl Counts {
-    /// One connection of `client` no longer stays.
+    /// One connection of `client` no longer stays: it is closing.
     fn leave(&mut self, client: IpAddr) {
         self.staying -= 1;
-        if let Some(n) = self.staying_by_client.get_mut(&client) {
-            *n -= 1;
-            if *n == 0 {
-                self.staying_by_client.remove(&client);
-            }
+        decrement(&mut self.staying_by_client, client);
+        self.closing += 1;
+        *self.closing_by_client.entry(client).or_insert(0) += 1;
+    }
+
+    /// A connection of `client` that was closing is closed.
+    fn closed(&mut self, client: IpAddr) {
+        self.closing -= 1;
+        decrement(&mut self.closing_by_client, client);
+    }
+
+    /// Whether another connection may be asked to close for `client` (`own`: one of its own): the
+    /// closing ones count until they are closed, at most as many as the cap again.
+    fn may_close(&self, client: IpAddr, own: bool, limits: &ServeLimits) -> bool {
+        match own {
+            true => self.closing_by_client.get(&client).copied().unwrap_or(0) < limits.per_client,
+            false => self.closing < limits.total,
         }
     }
 
@@ -106,6 +144,7 @@ impl Counts {
             return false;
         };
         o.shedding = true;
+        o.conn.asked.store(true, Ordering::SeqCst);
         o.conn.shed.notify_one();
         let client = o.client;
         self.leave(client);
@@ -126,10 +165,10 @@ impl Slot {
     fn take(counts: &Arc<Mutex<Counts>>, client: IpAddr, limits: &ServeLimits) -> Option<Slot> {
         let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
         if c.staying_by_client.get(&client).copied().unwrap_or(0) >= limits.per_client {
-            if !c.shed_one(client, true) {
+            if !c.may_close(client, true, limits) || !c.shed_one(client, true) {
                 return None;
             }
-        } else if c.staying >= limits.total && !c.shed_one(client, false) {
+        } else if c.staying >= limits.total && (!c.may_close(client, false, limits) || !c.shed_one(client, false)) {
             return None;
         }
         *c.staying_by_client.entry(client).or_insert(0) += 1;
@@ -149,6 +188,7 @@ impl Drop for Slot {
             if !o.shedding {
                 c.leave(o.client);
             }
+            c.closed(o.client);
         }
     }
 }
@@ -159,7 +199,7 @@ struct Tracked {
     conn: Arc<Conn>,
 }
 
-/// A request in progress; counted out when its answer is ready (or it is dropped).
+/// A request in progress; counted out when its answer's body is done (or dropped).
 struct Busy(Arc<Conn>);
 
 impl Drop for Busy {
@@ -176,14 +216,101 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
     type Future = Pin<Box<dyn Future<Output = Answered> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        if self.conn.asked.load(Ordering::SeqCst) {
+            // Its head came after it was asked to close: not served (no file opened, no part read
+            // on a connection that is going), and the client tries again on a new one.
+            let answer = axum::response::Response::builder()
+                .status(hyper::StatusCode::SERVICE_UNAVAILABLE)
+                .header(hyper::header::CONNECTION, "close")
+                .header(hyper::header::RETRY_AFTER, "1")
+                .body(Body::from("closing to make room for other connections; retry\n"))
+                .unwrap_or_default();
+            return Box::pin(async move { Ok(answer) });
+        }
         self.conn.busy.fetch_add(1, Ordering::SeqCst);
         let busy = Busy(Arc::clone(&self.conn));
         let answer = self.inner.call(request);
         Box::pin(async move {
-            let answer = answer.await;
-            drop(busy);
-            answer
+            let answer = answer.await?;
+            // Busy until hyper drops the body: once written, or with the connection.
+            Ok(answer.map(|body| Body::new(body.map_frame(move |frame| {
+                let _ = &busy;
+                frame
+            }))))
         })
+    }
+}
+
+/// hyper's read and write buffer limit: a request head up to this size, and as much of an answer
+/// waiting for a slow reader.
+const MAX_BUF: usize = 64 * 1024;
+
+/// Since when a connection's writes have not gone through (none: they do).
+#[derive(Clone)]
+struct Stalled(Arc<Mutex<Option<Instant>>>);
+
+impl Stalled {
+    fn longer_than(&self, limit: Duration) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|since| since.elapsed() > limit)
+    }
+
+    /// A write went through (`true`) or had to wait (`false`).
+    fn note(&self, wrote: bool) {
+        let mut since = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match wrote {
+            true => *since = None,
+            false => {
+                since.get_or_insert_with(Instant::now);
+            }
+        }
+    }
+}
+
+/// A socket that notes when its writes stop going through.
+struct Watched {
+    io: TcpStream,
+    stalled: Stalled,
+}
+
+impl Watched {
+    fn new(io: TcpStream) -> (Watched, Stalled) {
+        let stalled = Stalled(Arc::new(Mutex::new(None)));
+        (Watched { io, stalled: stalled.clone() }, stalled)
+    }
+
+    fn note<T>(&self, poll: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+        self.stalled.note(poll.is_ready());
+        poll
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.note(poll)
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.note(poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -217,24 +344,38 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
         };
         refused_logged = false;
         let service = Tracked { inner: TowerToHyperService::new(router.clone()), conn: Arc::clone(&slot.conn) };
+        let (io, stalled) = Watched::new(stream);
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.client_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            // What an answer nobody reads can hold in memory (hyper's default is about 400 KiB).
+            .max_buf_size(MAX_BUF)
+            .serve_connection(TokioIo::new(io), service);
         let mut closing = closing_seen.clone();
         tokio::spawn(async move {
             tokio::pin!(connection);
-            let mut asked = false;
+            let mut asked: Option<Instant> = None;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {
                     _ = connection.as_mut() => break,
-                    () = slot.conn.shed.notified(), if !asked => {
+                    () = slot.conn.shed.notified(), if asked.is_none() => {
                         connection.as_mut().graceful_shutdown();
-                        asked = true;
+                        asked = Some(Instant::now());
                     }
-                    _ = closing.wait_for(|closing| *closing), if !asked => {
+                    _ = closing.wait_for(|closing| *closing), if asked.is_none() => {
                         connection.as_mut().graceful_shutdown();
-                        asked = true;
+                        // The shutdown deadline cuts it, not the one of a connection asked to make room.
+                        asked = Some(Instant::now() + limits.shutdown);
+                    }
+                    _ = tick.tick() => {
+                        // An answer the client does not read, or a connection asked to close that
+                        // did not: dropped, which closes the socket.
+                        if stalled.longer_than(limits.write_timeout)
+                            || asked.is_some_and(|at| at.elapsed() > limits.client_timeout)
+                        {
+                            break;
+                        }
                     }
                 }
             }

@@ -162,8 +162,8 @@ pub fn verify<'k>(
     let original =
         std::str::from_utf8(original_bytes).map_err(|_| "signature's original string is not UTF-8".to_string())?;
     let mut fields: HashMap<String, String> = HashMap::new();
-    for (k, v) in form_urlencoded::parse(original.as_bytes()) {
-        if fields.insert(k.to_string(), v.to_string()).is_some() {
+    for (k, v) in query_pairs(original).map_err(|m| format!("signature: {m}"))? {
+        if fields.insert(k.clone(), v).is_some() {
             return Err(format!("signature field {k:?} appears twice"));
         }
     }
@@ -244,13 +244,56 @@ pub fn verify<'k>(
     })
 }
 
-/// A file name is 1..=40 bytes, without `\ / : * ? " < > |`, control characters, or `.`/`..`.
+/// The pairs of a query string (`application/x-www-form-urlencoded`), decoded. A name or value whose
+/// bytes are not UTF-8 once decoded is refused, not turned into U+FFFD.
+pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let k = percent_decode(k).ok_or_else(|| "a parameter's name is not valid UTF-8".to_string())?;
+        let v = percent_decode(v).ok_or_else(|| format!("the parameter {k:?} is not valid UTF-8"))?;
+        pairs.push((k, v));
+    }
+    Ok(pairs)
+}
+
+/// `+` as a space and `%XY` as its byte (a `%` not followed by two hex digits stays); `None` if the
+/// bytes are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |at: usize| b.get(at).and_then(|c| (*c as char).to_digit(16));
+        match (b[i], hex(i + 1), hex(i + 2)) {
+            (b'+', ..) => out.push(b' '),
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            (c, ..) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The bidirectional controls (marks, embeddings, overrides, isolates): in a name they make it read
+/// otherwise than it is (`clip\u{202E}4pm.exe` shows as `clipexe.mp4`).
+const BIDI_CONTROLS: [char; 12] =
+    ['\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
+
+/// A file name is 1..=40 bytes, without `\ / : * ? " < > |`, control characters (bidirectional ones
+/// too), or `.`/`..`.
 pub fn check_file_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("file name is empty".into());
     }
     if name.len() > MAX_FILE_NAME_BYTES {
         return Err(format!("file name is {} bytes, more than {MAX_FILE_NAME_BYTES}", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| BIDI_CONTROLS.contains(c)) {
+        return Err(format!("file name contains the bidirectional control U+{:04X}: it would read otherwise than it is", c as u32));
     }
     if let Some(c) = name.chars().find(|c| FORBIDDEN_NAME_CHARS.contains(c) || c.is_control()) {
         return Err(format!("file name contains the forbidden character {c:?}"));

@@ -291,11 +291,14 @@ fn abandoned_sessions_expire_and_ceilings_hold() {
     put_parts(&s, &f, &[0]);
     let last_part = Instant::now();
     let file = data_file(dir.path(), &f.sha);
-    // Ceilings: a larger file is refused; a fourth session waits for a free place.
+    // Ceilings: a larger file is refused; a fourth session waits for a free place (each of the
+    // three holds an acknowledged part: none gives way).
     let big = init_uri(&f.sha, 5_000_001, HALF as u64, &f.sig);
     assert_code(&s.call("GET", &big, b""), -10003, 0, "fileSize must be 1 to 5000000");
     for seed in [111, 112] {
-        assert_eq!(s.call("GET", &TestFile::new(100, seed).init_uri(HALF), b"")["code"], 0);
+        let other = TestFile::new(100, seed);
+        assert_eq!(s.call("GET", &other.init_uri(HALF), b"")["code"], 0);
+        put_parts(&s, &other, &[0]);
     }
     assert_code(&s.call("GET", &TestFile::new(100, 113).init_uri(HALF), b""), -10004, 1, "sessions are open");
     // No part for longer than the TTL: dropped, the data file deleted; a new init starts afresh.
@@ -388,7 +391,12 @@ fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> Duration
 
 /// A connection that sent part 0's head and its first 1000 bytes, and nothing more.
 fn half_sent_part(s: &Server, f: &TestFile) -> std::net::TcpStream {
-    let (uri, body) = f.part(0, HALF);
+    half_sent_part_at(s, f, 0)
+}
+
+/// [`half_sent_part`] of part `index`.
+fn half_sent_part_at(s: &Server, f: &TestFile, index: usize) -> std::net::TcpStream {
+    let (uri, body) = f.part(index, HALF);
     let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
     write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
     stream.write_all(&body[..1000]).unwrap();
@@ -430,10 +438,10 @@ fn slow_and_silent_clients_are_cut_off() {
 fn one_client_cannot_take_every_connection() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &["--client-timeout", "30s", "--max-connections-per-client", "8"]);
-    let f = TestFile::new(HALF + 5, 119);
+    let f = TestFile::new(HALF * 8 + 5, 119);
     assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
     // Eight connections, each in the middle of sending a part: busy, so none is closed to make room.
-    let hogs: Vec<std::net::TcpStream> = (0..8).map(|_| half_sent_part(&s, &f)).collect();
+    let hogs: Vec<std::net::TcpStream> = (0..8).map(|i| half_sent_part_at(&s, &f, i)).collect();
     std::thread::sleep(Duration::from_millis(200));
     // The ninth from the same address is closed at once ...
     let mut ninth = std::net::TcpStream::connect(s.addr).unwrap();
@@ -591,4 +599,376 @@ fn the_dev_signer_answers_only_the_servers_own_pages() {
     // The API itself stays open to every origin.
     let r = s.http("GET", "/v2/index.php", &[("Origin", "https://evil.test")], b"").unwrap();
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
+
+// ------------------------------------------------------------------ hostile clients (issue 21)
+
+const FORGED: &str = "Zm9yZ2VkIHNpZ25hdHVyZSBvZiBzb21lIGxlbmd0aA==";
+
+fn ip(last: u8) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, last))
+}
+
+/// Init, every MiB part and finish of `f` from the address `from`: how long it took.
+fn honest_upload(s: &Server, f: &TestFile, from: std::net::IpAddr) -> Duration {
+    let started = Instant::now();
+    assert_eq!(s.call_from(from, "GET", &f.init_uri(MIB), b"")["code"], 0);
+    for i in 0..f.part_count(MIB) {
+        let (uri, body) = f.part(i, MIB);
+        assert_eq!(s.call_from(from, "POST", &uri, &body)["code"], 0, "part {i}");
+    }
+    assert_eq!(s.call_from(from, "GET", &f.finish_uri(), b"")["code"], 0);
+    started.elapsed()
+}
+
+/// Samples the server's descriptors and RSS every 100 ms until `done`: the largest of each.
+fn sample_until(s: &Server, done: &std::sync::atomic::AtomicBool) -> (usize, u64) {
+    let (mut fds, mut rss) = (0, 0);
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        fds = fds.max(s.fds());
+        rss = rss.max(s.rss_kib());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (fds, rss)
+}
+
+/// `clients` tasks from 127.0.0.1 that, for `secs`, each send a part's head with a forged signature
+/// and then its body one byte a second, connecting again whenever they are closed. Returns how many
+/// connections were made and how many got the refusal (-10002) while still sending.
+fn slow_refused_bodies(addr: std::net::SocketAddr, uri: String, clients: usize, secs: u64) -> (usize, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        let head = format!("POST {uri} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {MIB}\r\n\r\n");
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let head = head.clone();
+                tokio::spawn(async move {
+                    let (mut made, mut answered) = (0, 0);
+                    while tokio::time::Instant::now() < deadline {
+                        let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        };
+                        made += 1;
+                        if stream.write_all(head.as_bytes()).await.is_err() {
+                            continue;
+                        }
+                        let mut buf = [0u8; 1024];
+                        loop {
+                            tokio::select! {
+                                read = stream.read(&mut buf) => match read {
+                                    Ok(n) if n > 0 => {
+                                        if String::from_utf8_lossy(&buf[..n]).contains("-10002") {
+                                            answered += 1;
+                                        }
+                                    }
+                                    _ => break,
+                                },
+                                () = tokio::time::sleep(Duration::from_secs(1)) => {
+                                    if stream.write_all(b"x").await.is_err() {
+                                        break;
+                                    }
+                                }
+                                () = tokio::time::sleep_until(deadline) => return (made, answered),
+                            }
+                        }
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    (made, answered)
+                })
+            })
+            .collect();
+        let mut total = (0, 0);
+        for t in tasks {
+            let (m, a) = t.await.unwrap();
+            total = (total.0 + m, total.1 + a);
+        }
+        total
+    })
+}
+
+#[test]
+fn refused_slow_bodies_are_closed_and_counted_until_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let target = TestFile::new(MIB * 2, 130);
+    let forged = part_uri(&target.sha, 0, MIB as u64, &md5_hex(b""), FORGED);
+    // One refused request whose body comes a byte a second: answered, then closed within a few
+    // seconds, not after the 12 days its body would take.
+    let mut one = std::net::TcpStream::connect(s.addr).unwrap();
+    write!(one, "POST {forged} HTTP/1.1\r\nHost: {}\r\nContent-Length: {MIB}\r\n\r\n", s.addr).unwrap();
+    let mut dripper = one.try_clone().unwrap();
+    let drip = std::thread::spawn(move || {
+        for _ in 0..20 {
+            if dripper.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let took = closed_within(&mut one, Duration::from_secs(9));
+    drip.join().unwrap();
+    // 300 such clients from one address for 12 s, reconnecting whenever closed; an honest upload
+    // from another address meanwhile.
+    let base = s.fds();
+    let rss_base = s.rss_kib();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let honest = TestFile::new(8 * MIB, 131);
+    let (addr, attack_uri) = (s.addr, forged.clone());
+    let ((made, answered), honest_took, (fds, rss)) = std::thread::scope(|scope| {
+        let attack = scope.spawn(move || slow_refused_bodies(addr, attack_uri, 300, 12));
+        let sampler = scope.spawn(|| sample_until(&s, &done));
+        std::thread::sleep(Duration::from_secs(4));
+        let honest_took = honest_upload(&s, &honest, ip(2));
+        let attack = attack.join().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (attack, honest_took, sampler.join().unwrap())
+    });
+    eprintln!(
+        "slow refused bodies: one closed {took:?} after its answer; 300 clients made {made} connections ({answered} answered while sending); \
+         descriptors {base} -> at most {fds}; RSS {} -> at most {} MiB; an honest 8 MiB upload took {honest_took:?}",
+        rss_base / 1024,
+        rss / 1024
+    );
+    // Caps of 64 per address: 64 staying and at most 64 closing, plus the honest client's.
+    assert!(fds <= base + 2 * 64 + 16, "{fds} descriptors (from {base})");
+    assert!(answered > 0, "no refusal reached a client still sending");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(s.fds() <= base + 4, "{} descriptors after the attack (from {base})", s.fds());
+}
+
+/// `count` GETs of `path` from 127.0.0.1 that read nothing (a 4 KiB receive buffer), held for
+/// `hold`; the ones the server closed at once are counted.
+fn unread_downloads(addr: std::net::SocketAddr, path: &str, count: usize, hold: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut open = Vec::new();
+        for _ in 0..count {
+            let socket = socket_from(ip(1)).unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            let Ok(mut stream) = socket.connect(addr).await else { continue };
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            if stream.write_all(request.as_bytes()).await.is_ok() {
+                open.push(stream);
+            }
+        }
+        tokio::time::sleep(hold).await;
+    });
+}
+
+#[test]
+fn downloads_nobody_reads_are_capped_cut_and_hold_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--write-timeout", "3s"]);
+    let big = TestFile::new(16 * MIB, 140);
+    honest_upload(&s, &big, ip(1));
+    let v = s.call("GET", &big.init_uri(MIB), b"");
+    let path = v["url"].as_str().unwrap().strip_prefix(&s.url).unwrap().to_string();
+    // One download nobody reads is cut after the write timeout.
+    let one = socket_from(ip(3)).unwrap();
+    one.set_recv_buffer_size(4096).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut one = rt.block_on(one.connect(s.addr)).unwrap().into_std().unwrap();
+    one.set_nonblocking(false).unwrap();
+    write!(one, "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let mut got = Vec::new();
+    one.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let ended = one.read_to_end(&mut got).map(|_| ()).or_else(|e| if e.kind() == std::io::ErrorKind::ConnectionReset { Ok(()) } else { Err(e) });
+    assert!(ended.is_ok() && got.len() < big.bytes.len(), "a stalled download was not cut ({} bytes, {ended:?})", got.len());
+    // Two waves of 300 unread downloads from one address; another address downloads and uploads.
+    let (base, rss_base) = (s.fds(), s.rss_kib());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let small = TestFile::new(4 * MIB, 141);
+    let (fds, rss, fetched, honest_took) = std::thread::scope(|scope| {
+        let (addr, p) = (s.addr, path.clone());
+        let attack = scope.spawn(move || {
+            unread_downloads(addr, &p, 300, Duration::from_secs(5));
+            unread_downloads(addr, &p, 300, Duration::from_secs(5));
+        });
+        let sampler = scope.spawn(|| sample_until(&s, &done));
+        std::thread::sleep(Duration::from_secs(2));
+        let r = http_on(connect_from(ip(2), s.addr).unwrap(), s.addr, "GET", &path, &[], b"").unwrap();
+        let honest_took = honest_upload(&s, &small, ip(2));
+        attack.join().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (fds, rss) = sampler.join().unwrap();
+        (fds, rss, r.body, honest_took)
+    });
+    assert!(fetched == big.bytes, "the honest download is not the file ({} bytes)", fetched.len());
+    std::thread::sleep(Duration::from_secs(2));
+    let (fds_after, rss_after) = (s.fds(), s.rss_kib());
+    eprintln!(
+        "unread downloads of a 16 MiB file, 2 x 300 from one address: descriptors {base} -> at most {fds} -> {fds_after} after; \
+         RSS {} -> at most {} -> {} MiB after; an honest 4 MiB upload took {honest_took:?}",
+        rss_base / 1024,
+        rss / 1024,
+        rss_after / 1024
+    );
+    // 64 downloads under way, each with its socket and the file open, and at most 64 closing.
+    assert!(fds <= base + 3 * 64 + 16, "{fds} descriptors (from {base})");
+    assert!(rss <= rss_base + 48 * 1024, "RSS {} KiB under the attack (from {rss_base})", rss);
+    assert!(fds_after <= base + 4, "{fds_after} descriptors after (from {base})");
+}
+
+/// A MultipartUploadVodFile part of `f` (`len` bytes at `offset`), signed with the key for `s`.
+fn multipart_uri(s: &Server, f: &TestFile, offset: usize, len: usize) -> String {
+    static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + u64::from(std::process::id()) * 1_000_000;
+    let url = format!(
+        "http://{}/v2/index.php?Action=MultipartUploadVodFile&fileName={}&fileSha={}&fileSize={}&dataSize={len}&offset={offset}&fileType=mp4",
+        s.addr,
+        enc(&f.name),
+        f.sha,
+        f.bytes.len()
+    );
+    let now = vod_server::sign::now_unix() as u64;
+    let signed = vod_server::common::sign_url(&url, "POST", SECRET_ID, SECRET_KEY, now, nonce).unwrap();
+    signed[signed.find("/v2/").unwrap()..].to_string()
+}
+
+#[test]
+fn no_multipart_upload_is_wedged_by_a_kill_between_its_last_part_and_its_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let rounds = 24;
+    let mut finished_at_start = 0;
+    for round in 0..rounds {
+        let f = TestFile::new(HALF + 300_000, 150 + round);
+        let s = Server::start(dir.path(), &[]);
+        let first = s.call("POST", &multipart_uri(&s, &f, 0, HALF), &f.bytes[..HALF]);
+        assert_eq!((first["code"].as_i64(), first["offset"].as_str()), (Some(0), Some(HALF.to_string().as_str())), "{first}");
+        // The last part, and a SIGKILL at a moment that moves across the request's span.
+        let (addr, uri, last) = (s.addr, multipart_uri(&s, &f, HALF, 300_000), f.bytes[HALF..].to_vec());
+        let sender = std::thread::spawn(move || http(addr, "POST", &uri, &[], &last));
+        std::thread::sleep(Duration::from_micros(500 * round));
+        s.kill();
+        let _ = sender.join();
+        // Restarted: the upload is finished (at start, or by its next part), or goes on from where
+        // its bytes end; never "every byte held, nothing finished".
+        let s = Server::start(dir.path(), &[]);
+        if s.log().matches("finished 1 MultipartUploadVodFile uploads").count() > finished_at_start {
+            finished_at_start += 1;
+        }
+        let again = s.call("POST", &multipart_uri(&s, &f, 0, HALF), &f.bytes[..HALF]);
+        assert_eq!(again["code"], 0, "{again}");
+        if again["flag"] == 0 {
+            let next: usize = again["offset"].as_str().unwrap().parse().unwrap();
+            assert!(next < f.bytes.len(), "round {round}: wedged, every byte held and not finished: {again}");
+            let rest = s.call("POST", &multipart_uri(&s, &f, next, f.bytes.len() - next), &f.bytes[next..]);
+            assert_eq!(rest["flag"], 1, "{rest}");
+        }
+        let done = s.call("POST", &multipart_uri(&s, &f, 0, HALF), &f.bytes[..HALF]);
+        assert_eq!(done["flag"], 1, "{done}");
+        let (status, bytes) = fetch(&s, &done);
+        assert!(status == 200 && bytes == f.bytes, "round {round}: the file is not byte-identical");
+        s.kill();
+    }
+    eprintln!("{rounds} SIGKILLs around a MultipartUploadVodFile upload's last part: {finished_at_start} left every byte held and unfinished, each finished at start; none wedged");
+}
+
+#[test]
+fn one_user_cannot_lock_everyone_out_of_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--max-sessions", "12", "--max-sessions-per-user", "4"]);
+    let file = |seed: u64, uid: &str| TestFile::new(HALF + 10, seed).signed_for(uid);
+    // Mallory: four sessions, a part acknowledged in each: her cap; a fifth waits (-10004, retry).
+    let mallory: Vec<TestFile> = (0..4).map(|i| file(160 + i, "mallory")).collect();
+    for f in &mallory {
+        assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
+        put_parts(&s, f, &[0]);
+    }
+    assert_code(&s.call("GET", &file(165, "mallory").init_uri(HALF), b""), -10004, 1, "holds 4 upload sessions");
+    // Eve opens ten with nothing in them: at her cap, her own empty ones give way, one each time.
+    for i in 0..10 {
+        assert_eq!(s.call("GET", &file(170 + i, "eve").init_uri(HALF), b"")["code"], 0, "eve's {i}");
+    }
+    assert_eq!(s.log().matches("gave way").count(), 6, "{}", s.log());
+    // Four more users fill the server's 12; then Alice is served all the same: an empty session
+    // gives way, never one holding an acknowledged part.
+    for (i, uid) in ["u1", "u2", "u3", "u4"].iter().enumerate() {
+        assert_eq!(s.call("GET", &file(180 + i as u64, uid).init_uri(HALF), b"")["code"], 0);
+    }
+    let alice = file(190, "alice");
+    assert_eq!(s.call("GET", &alice.init_uri(HALF), b"")["code"], 0, "alice is locked out");
+    assert_eq!(s.log().matches("gave way").count(), 7);
+    for f in &mallory {
+        assert_eq!(listed(&s.call("GET", &f.init_uri(HALF), b"")), vec![0], "an acknowledged part gave way");
+    }
+    // Alice's upload finishes.
+    put_parts(&s, &alice, &[0, 1]);
+    assert_eq!(s.call("GET", &alice.finish_uri(), b"")["code"], 0);
+}
+
+/// Sends the head of part `index` (parts of `size`) of `f` on a new connection from `from`.
+fn part_head(s: &Server, f: &TestFile, index: usize, size: usize, from: std::net::IpAddr) -> (std::net::TcpStream, Vec<u8>) {
+    let (uri, body) = f.part(index, size);
+    let mut stream = connect_from(from, s.addr).unwrap();
+    write!(stream, "POST {uri} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", s.addr, body.len()).unwrap();
+    (stream, body)
+}
+
+/// What the server answers on `stream` within `within` (empty if nothing came).
+fn answer_within(stream: &mut std::net::TcpStream, within: Duration) -> String {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
+
+/// Writes `body` on `stream` at about `bytes_per_sec`, 100 ms at a time; stops at the first error.
+fn send_at(mut stream: std::net::TcpStream, body: Vec<u8>, bytes_per_sec: usize) -> std::net::TcpStream {
+    let step = (bytes_per_sec / 10).max(1);
+    for piece in body.chunks(step) {
+        if stream.write_all(piece).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stream
+}
+
+#[test]
+fn a_session_receives_few_bodies_at_once_and_a_trickle_is_cut_but_a_slow_body_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let floor = ["--max-bodies-per-session", "2", "--min-body-rate", "1024", "--min-body-rate-window", "2s"];
+    let s = Server::start(dir.path(), &floor);
+    let f = TestFile::new(HALF * 4, 200);
+    assert_eq!(s.call("GET", &f.init_uri(HALF), b"")["code"], 0);
+    // Two bodies trickling at 200 bytes a second hold the session's two places.
+    let trickles: Vec<_> = (0..2)
+        .map(|i| {
+            let (stream, body) = part_head(&s, &f, i, HALF, ip(3));
+            std::thread::spawn(move || send_at(stream, body[..4000].to_vec(), 200))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // 30 more bodies for the same session from three addresses, and part 0 again: each answered at
+    // once, before its body is read (-10004, retry later).
+    for i in 0..30 {
+        let (mut stream, _) = part_head(&s, &f, 2 + i % 2, HALF, ip(4 + (i % 3) as u8));
+        let answer = answer_within(&mut stream, Duration::from_secs(3));
+        assert!(answer.contains("\"code\":-10004") && answer.contains("being received already"), "{answer}");
+    }
+    let (mut again, _) = part_head(&s, &f, 0, HALF, ip(3));
+    let answer = answer_within(&mut again, Duration::from_secs(3));
+    assert!(answer.contains("\"code\":-10004") && answer.contains("on another connection"), "{answer}");
+    // An honest upload of another file goes through meanwhile.
+    honest_upload(&s, &TestFile::new(3 * MIB, 201), ip(9));
+    // The trickles are cut once a window shows them under the floor; their parts are not stored.
+    for t in trickles {
+        let mut stream = t.join().unwrap();
+        let answer = answer_within(&mut stream, Duration::from_secs(5));
+        assert!(answer.contains("\"code\":-10004") && answer.contains("slower than 1024 bytes a second"), "{answer}");
+    }
+    // A body at 100 KB/s takes longer than a window, and more than one: stored all the same.
+    let started = Instant::now();
+    let (stream, body) = part_head(&s, &f, 2, HALF, ip(3));
+    let mut stream = send_at(stream, body, 100_000);
+    let answer = answer_within(&mut stream, Duration::from_secs(5));
+    assert!(answer.contains("\"code\":0"), "{answer}");
+    eprintln!("a 512 KiB body at 100 KB/s, under a floor of 1 KB/s over 2 s windows, stored in {:?}", started.elapsed());
+    assert_eq!(listed(&s.call("GET", &f.init_uri(HALF), b"")), vec![2 * HALF as u64]);
 }

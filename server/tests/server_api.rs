@@ -654,14 +654,20 @@ async fn multipart_and_init_sessions_exclude_each_other() {
     // An Init session open (either flavour): MultipartUploadVodFile is -10003.
     let f = TestFile::new(HALF * 2, 180);
     expect(&api(&r, "GET", &init(&f, HALF), vec![]).await, 0, 0);
-    expect(&mp(&r, &f, 0, HALF, &[]).await, -10003, 0);
+    let v = mp(&r, &f, 0, HALF, &[]).await;
+    expect(&v, -10003, 0);
+    let said = format!("an upload opened by InitUpload or InitUploadEx of fileSha {} is open: MultipartUploadVodFile cannot continue it", f.sha);
+    assert!(v["message"].as_str().unwrap().starts_with(&said), "{v}");
     let g = TestFile::new(HALF * 2, 181);
     expect(&api(&r, "GET", &g.init_uri(HALF), vec![]).await, 0, 0);
     expect(&mp(&r, &g, 0, HALF, &[]).await, -10003, 0);
     // A MultipartUploadVodFile session open: both Init calls are -10003.
     let h = TestFile::new(HALF * 2, 182);
     next_at(&mp(&r, &h, 0, HALF, &[]).await, HALF);
-    expect(&api(&r, "GET", &init(&h, HALF), vec![]).await, -10003, 0);
+    let v = api(&r, "GET", &init(&h, HALF), vec![]).await;
+    expect(&v, -10003, 0);
+    let said = format!("a MultipartUploadVodFile upload of fileSha {} is open: the Init, UploadPart and Finish calls cannot continue it", h.sha);
+    assert!(v["message"].as_str().unwrap().starts_with(&said), "{v}");
     expect(&api(&r, "GET", &h.init_uri(HALF), vec![]).await, -10003, 0);
     // It goes on and finishes; then everyone gets it instantly.
     let id = done(&mp(&r, &h, HALF, HALF, &[]).await);
@@ -742,6 +748,7 @@ async fn multipart_parameter_codes() {
         (with(p(), "classId", Some("abc")), -25983),
         (with(p(), "classId", Some("-1")), -25983),
         (with(p(), "fileName", Some("a|b.mp4")), -10003),
+        (with(p(), "fileName", Some("clip\u{202E}4pm.exe")), -10003),
         (with(p(), "fileName", Some(&"n".repeat(41))), -10003),
         (with(p(), "fileName", Some("")), -10003),
         (with(p(), "offset", Some("x")), -10003),
@@ -917,4 +924,27 @@ async fn a_second_key_signs_server_api_calls_and_ugc_signatures() {
     let mut h = TestFile::new(1000, 262);
     h.sig = ugc_sig(&h, ID2, SECRET_KEY, "bob", "");
     expect(&api(&r, "GET", &h.init_uri(HALF), vec![]).await, -10002, 0);
+}
+
+#[tokio::test]
+async fn a_file_name_with_a_bidi_control_or_invalid_utf8_is_refused_in_every_flavour() {
+    let (r, _dir) = fresh().await;
+    let f = TestFile::new(1000, 190);
+    // InitUpload: -10003, the message says why.
+    for (name, needle) in [("clip%E2%80%AE4pm.exe", "bidirectional control U+202E"), ("clip%FF.mp4", "not valid UTF-8"), ("clip%E2%81%A7.mp4", "U+2067")] {
+        let query = init_query(&f, HALF, "").replace(&format!("fileName={}", enc(&f.name)), &format!("fileName={name}"));
+        let path = signed("GET", "InitUpload", &query);
+        let v = api(&r, "GET", &path, vec![]).await;
+        expect(&v, -10003, 0);
+        assert!(v["message"].as_str().unwrap().contains(needle), "{name}: {v}");
+    }
+    // A UGC signature whose f holds a bidi control, or bytes that are not UTF-8: -10002.
+    let bidi = sign::sign(&sign::SignParams::new(SECRET_ID, &f.sha, "clip\u{202E}4pm.exe", "u", 3600), SECRET_KEY);
+    let original = sign::original_string(&sign::SignParams::new(SECRET_ID, &f.sha, "clip.mp4", "u", 3600)).replace("f=clip.mp4", "f=clip%FF.mp4");
+    let not_utf8 = sign::sign_original(&original, SECRET_KEY);
+    for (signature, needle) in [(bidi, "U+202E"), (not_utf8, "not valid UTF-8")] {
+        let v = api(&r, "GET", &init_uri(&f.sha, 1000, HALF as u64, &signature), vec![]).await;
+        expect(&v, -10002, 0);
+        assert!(v["message"].as_str().unwrap().contains(needle), "{v}");
+    }
 }

@@ -1,7 +1,8 @@
 //! DescribeVodInfo: what the server knows of a file, for a key holder: by `fileId` or `fileSha`, the
 //! finished file with its metadata, else the open uploads of that SHA-1 with theirs.
 
-use super::{ok, url_of, Call};
+use super::call::Call;
+use super::{ok, url_of};
 use crate::error::ApiError;
 use crate::store::Description;
 use serde_json::{json, Value};

@@ -5,7 +5,11 @@
 //! of part sizes, and FinishUpload's answer without `verify_content`.
 
 use super::meta::read_meta;
-use super::{list_parts, ok, url_of, Answer, Call, Params, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
+use super::call::{check_declared_length, Call, Params};
+use super::{ok, url_of, Answer, MAX_PART_BYTES, VERIFY_CONTENT_TTL_SECS};
+use crate::store::Session;
+use axum::body::{Body, Bytes};
+use std::sync::Arc;
 use crate::error::ApiError;
 use crate::sign::{self, Verified};
 use crate::store::{Flavour, InitOutcome, Meta, PutOutcome, Who};
@@ -87,7 +91,7 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
     let offset = p.number("offset")?;
     let data_size = p.number("dataSize")?;
     let md5 = p.hex("dataMd5", 32)?;
-    super::check_declared_length(call.headers, MAX_PART_BYTES)?;
+    check_declared_length(call.headers, MAX_PART_BYTES)?;
     let verified = match caller {
         None => Some(check_signature(state, p, &sha)?),
         Some(_) => None,
@@ -106,6 +110,7 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
             "dataSize {data_size} is wrong for the part at offset {offset}: it must be {expected}"
         )));
     }
+    let receiving = state.store().receive(&session, offset)?;
     let body = call.read_body(MAX_PART_BYTES).await?;
     if body.len() as u64 != data_size {
         return Err(ApiError::Param(format!("the body is {} bytes but dataSize is {data_size}", body.len())));
@@ -119,7 +124,10 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
     // this handler, but not the write, the session gate it holds, or the count.
     let task_state = state.clone();
     let stored = tokio::spawn(async move {
-        let outcome = task_state.store().put_part(session, offset, body, md5).await?;
+        // Reserved until written: a session is never empty between its body and its write.
+        let outcome = task_state.store().put_part(session, offset, body, md5).await;
+        drop(receiving);
+        let outcome = outcome?;
         match outcome {
             PutOutcome::Stored | PutOutcome::AlreadyHeld => task_state.stats().part_received(&sha, len),
         }
@@ -147,4 +155,74 @@ pub(super) async fn finish(call: &mut Call<'_>) -> Result<Value, ApiError> {
         "url": url_of(state, &f.file_id, &f.file_type),
         "verify_content": sign::verify_content(&state.config().verify_key, &f.file_id, exp),
     })))
+}
+
+/// How many listParts entries are formatted at a time.
+const LIST_CHUNK: usize = 4096;
+
+/// The code-1 answer, written as it is sent, [`LIST_CHUNK`] parts at a time: a session of a
+/// million parts costs a few hundred KiB to answer, not a JSON tree of the whole list.
+fn list_parts(data_size: u64, session: Arc<Session>) -> Body {
+    list_parts_in_chunks(data_size, session, LIST_CHUNK)
+}
+
+fn list_parts_in_chunks(data_size: u64, session: Arc<Session>, chunk_len: usize) -> Body {
+    let head = format!(r#"{{"code":1,"message":"","codeDesc":"Resume","canRetry":0,"dataSize":{data_size},"listParts":["#);
+    let state = (Some(head), Some(0u64), session);
+    let stream = futures_util::stream::unfold(state, move |(head, next, session)| async move {
+        if let Some(head) = head {
+            return Some((Ok::<_, std::convert::Infallible>(Bytes::from(head)), (None, next, session)));
+        }
+        let from = next?;
+        let parts = session.held_parts_from(from, chunk_len);
+        let mut chunk = String::with_capacity(parts.len() * 96 + 2);
+        for (i, part) in parts.iter().enumerate() {
+            if from > 0 || i > 0 {
+                chunk.push(',');
+            }
+            chunk.push_str(&json!({"offset": part.offset, "dataSize": part.size, "dataMd5": part.md5}).to_string());
+        }
+        let next = if parts.len() < chunk_len {
+            chunk.push_str("]}");
+            None
+        } else {
+            parts.last().map(|p| p.offset + 1)
+        };
+        Some((Ok(Bytes::from(chunk)), (None, next, session)))
+    });
+    Body::from_stream(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use md5::{Digest, Md5};
+
+    #[tokio::test]
+    async fn list_parts_is_the_same_json_whatever_the_chunk_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let half = DATA_SIZES[0];
+        let data: Vec<u8> = (0..half * 4 + 9).map(|i| (i % 251) as u8).collect();
+        let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&data));
+        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, crate::store::Meta::default()).await.unwrap();
+        let session = store.session(&sha, "u").unwrap();
+        for i in [0u64, 1, 3, 4] {
+            let part = &data[(i * half) as usize..((i + 1) * half).min(data.len() as u64) as usize];
+            let md5 = hex::encode(Md5::digest(part));
+            store.put_part(Arc::clone(&session), i * half, Bytes::copy_from_slice(part), md5).await.unwrap();
+        }
+        let mut answers = Vec::new();
+        for chunk in [1, 2, 4, 5, LIST_CHUNK] {
+            let body = list_parts_in_chunks(half, Arc::clone(&session), chunk);
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            answers.push(serde_json::from_slice::<Value>(&bytes).expect("valid JSON"));
+        }
+        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+        let offsets: Vec<u64> = answers[0]["listParts"].as_array().unwrap().iter().map(|p| p["offset"].as_u64().unwrap()).collect();
+        assert_eq!(offsets, vec![0, half, 3 * half, 4 * half]);
+        assert_eq!(answers[0]["listParts"][3]["dataSize"], 9);
+        assert_eq!((answers[0]["code"].clone(), answers[0]["dataSize"].clone()), (1.into(), half.into()));
+    }
 }

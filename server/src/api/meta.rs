@@ -1,7 +1,7 @@
 //! What a key holder's call says of the file (InitUpload, MultipartUploadVodFile's first part),
 //! read into the [`Meta`] kept with its session and then with the file.
 
-use super::Params;
+use super::call::Params;
 use crate::error::ApiError;
 use crate::store::{Flavour, Meta};
 
@@ -31,7 +31,7 @@ pub(super) fn read_meta(p: &Params, flavour: Flavour, secret_id: &str, refuse: i
     crate::sign::check_file_name(file_name).map_err(|m| refuse(Field::FileName, format!("fileName: {m}")))?;
     let file_type = required(Field::FileType, "fileType")?;
     crate::sign::check_file_type(file_type).map_err(|m| refuse(Field::FileType, format!("fileType: {m}")))?;
-    let flag = |field, name| match p.0.get(name).map(String::as_str) {
+    let flag = |field, name| match p.map().get(name).map(String::as_str) {
         None | Some("0") => Ok(0),
         Some("1") => Ok(1),
         Some(v) => Err(refuse(field, format!("{name} must be 0 or 1, got {v:?}"))),
@@ -44,7 +44,7 @@ pub(super) fn read_meta(p: &Params, flavour: Flavour, secret_id: &str, refuse: i
         Some(v) => return Err(refuse(Field::ClassId, format!("classId must be a non-negative integer, got {v:?}"))),
     };
     let mut tags: Vec<(usize, &str)> = Vec::new();
-    for (name, value) in &p.0 {
+    for (name, value) in p.map() {
         let Some(index) = name.strip_prefix("tags.").or_else(|| name.strip_prefix("tag.")) else { continue };
         let index = match index.parse::<usize>() {
             Ok(i) if i < MAX_TAGS && !index.starts_with('+') => i,

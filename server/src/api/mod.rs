@@ -4,11 +4,13 @@
 //!   server-API twins InitUpload / UploadPart / FinishUpload (common parameters);
 //! - [`multipart`]: MultipartUploadVodFile, the older one-call flow;
 //! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters);
-//! - [`meta`]: the metadata a key holder's call gives of the file.
+//! - [`meta`]: the metadata a key holder's call gives of the file;
+//! - [`call`]: a call's parts (the query parsed once, the [`call::Call`] an action takes, its body).
 //!
-//! A call is parsed, then (server API) its common parameters are checked in the contract's order,
+//! A call is parsed (once, by [`count_inject_and_log`], which hands the parameters on), then (server API) its common parameters are checked in the contract's order,
 //! then its method, then its own parameters.
 
+mod call;
 mod describe;
 mod indexed;
 mod meta;
@@ -17,18 +19,15 @@ mod multipart;
 use crate::common::{self, Caller};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::store::Session;
 use crate::AppState;
-use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, Request, State};
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http_body_util::BodyExt;
+use call::{declared_length, drain, Call, Params, Parsed};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The largest body UploadPartEx and UploadPart accept.
@@ -112,54 +111,6 @@ impl std::str::FromStr for Action {
     }
 }
 
-/// The query parameters of a call.
-struct Params(HashMap<String, String>);
-
-impl Params {
-    fn parse(query: &str) -> Result<Params, ApiError> {
-        let mut map = HashMap::new();
-        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if map.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(ApiError::Param(format!("parameter {k:?} is given more than once")));
-            }
-        }
-        Ok(Params(map))
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    fn common(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| ApiError::MissingCommon(format!("the common parameter {name:?} is missing")))
-    }
-
-    fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| ApiError::Param(format!("the parameter {name:?} is missing")))
-    }
-
-    fn number(&self, name: &str) -> Result<u64, ApiError> {
-        let v = self.required(name)?;
-        if v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::Param(format!("the parameter {name:?} must be a non-negative integer, got {v:?}")));
-        }
-        v.parse().map_err(|_| ApiError::Param(format!("the parameter {name:?} is out of range")))
-    }
-
-    /// Every parameter, decoded.
-    fn map(&self) -> &HashMap<String, String> {
-        &self.0
-    }
-
-    fn hex(&self, name: &str, len: usize) -> Result<String, ApiError> {
-        let v = self.required(name)?;
-        if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Param(format!("the parameter {name:?} must be {len} hex digits, got {v:?}")));
-        }
-        Ok(v.to_ascii_lowercase())
-    }
-}
-
 fn ok(extra: Value) -> Value {
     let mut v = json!({"code": 0, "message": "", "codeDesc": "Success", "canRetry": 0});
     if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
@@ -171,25 +122,6 @@ fn ok(extra: Value) -> Value {
 /// The code a `/v2` answer carries, for the log (a response extension).
 #[derive(Debug, Clone, Copy)]
 pub struct AnsweredCode(pub i64);
-
-/// One call, parsed, authenticated (server API) and its method checked: what an action reads.
-struct Call<'a> {
-    state: &'a AppState,
-    params: Params,
-    /// Who signed it with a key (the server API); none for an Ex call, whose signature the action
-    /// checks.
-    caller: Option<Caller>,
-    headers: &'a HeaderMap,
-    /// The body, until the action takes it.
-    body: &'a mut Option<Body>,
-}
-
-impl Call<'_> {
-    /// Reads the body (at most `limit` bytes; see [`read_body`]).
-    async fn read_body(&mut self, limit: usize) -> Result<Bytes, ApiError> {
-        read_body(self.headers, self.body.take().unwrap_or_default(), limit).await
-    }
-}
 
 /// A successful answer: a JSON value, or a body built as it is sent (a long listParts).
 enum Answer {
@@ -203,18 +135,19 @@ impl From<Value> for Answer {
     }
 }
 
-/// `GET|POST /v2/index.php?Action=...`: parse, check the common parameters (server API) and the
-/// method, dispatch the action. Faults, counters and the log are [`around`]'s.
-pub async fn v2(
-    State(state): State<AppState>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+/// `GET|POST /v2/index.php?Action=...`: check the common parameters (server API) and the method,
+/// dispatch the action. The parameters come parsed from [`count_inject_and_log`], which also does
+/// the faults, the counters and the log.
+pub async fn v2(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let parsed = match parts.extensions.remove::<Parsed>() {
+        Some(parsed) => parsed,
+        None => Parsed::of(parts.uri.query()),
+    };
+    let (method, headers) = (parts.method, parts.headers);
     let mut body = Some(body);
     let answer = async {
-        let params = Params::parse(query.as_deref().unwrap_or(""))?;
+        let params = parsed.0?;
         let action: Action = params.common("Action")?.parse()?;
         let caller = match action.keyed() {
             true => Some(authorize(&state, &params, &method, &headers).await?),
@@ -236,10 +169,14 @@ pub async fn v2(
         }
     };
     let answer = answer.await;
-    if let Some(unread) = body.filter(|b| !axum::body::HttpBody::is_end_stream(b)) {
-        // Refused before its body was needed: the answer goes now, and the body is read and
-        // discarded beside it (one frame at a time, within the body timeout), so that the answer
-        // reaches a client still sending.
+    let declared = declared_length(&headers).is_some_and(|n| n > 0) || headers.contains_key(header::TRANSFER_ENCODING);
+    let unread = body.filter(|b| declared && !axum::body::HttpBody::is_end_stream(b));
+    let lingering = unread.is_some();
+    if let Some(unread) = unread {
+        // Refused before its body was needed: the answer goes now, and the connection closes after
+        // it. What arrives meanwhile is read and discarded for a moment, so that a client still
+        // sending is not reset before it reads the answer; then the connection is closed, however
+        // slowly the rest would come.
         tokio::spawn(drain(unread));
     }
     let (code, mut response) = match answer {
@@ -250,6 +187,9 @@ pub async fn v2(
         Err(e) => (e.code(), e.into_response()),
     };
     response.extensions_mut().insert(AnsweredCode(code));
+    if lingering {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
     response
 }
 
@@ -273,14 +213,16 @@ async fn authorize(state: &AppState, params: &Params, method: &Method, headers: 
     Ok(caller)
 }
 
-/// The middleware around [`v2`]: counts the call, injects the fault it is due (before any work),
-/// and logs one line per call: action, the SHA-1's first 8 characters, code, duration.
-pub async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The middleware before [`v2`]: parses the query (once: [`v2`] gets it as a request extension),
+/// counts the call, injects the fault it is due (before any work), and logs one line per call:
+/// action, the SHA-1's first 8 characters, code, duration.
+pub async fn count_inject_and_log(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let params = Params::parse(request.uri().query().unwrap_or("")).ok();
-    let action = params.as_ref().and_then(|p| p.get("Action")?.parse::<Action>().ok());
+    let parsed = Parsed::of(request.uri().query());
+    let params = parsed.0.as_ref().ok();
+    let action = params.and_then(|p| p.get("Action")?.parse::<Action>().ok());
     // Only hex reaches the log: a fileSha cannot forge a line.
-    let sha_prefix: String = match params.as_ref().and_then(|p| p.get("fileSha")) {
+    let sha_prefix: String = match params.and_then(|p| p.get("fileSha")) {
         Some(sha) if sha.bytes().all(|b| b.is_ascii_hexdigit()) => sha.chars().take(8).collect(),
         Some(_) => "?".into(),
         None => "-".into(),
@@ -306,6 +248,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
             return crate::faults::fault_response(kind);
         }
     };
+    request.extensions_mut().insert(parsed);
     let response = next.run(request).await;
     match response.extensions().get::<AnsweredCode>() {
         Some(AnsweredCode(code)) => log(&format!("code={code}{slow}")),
@@ -314,119 +257,6 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Reads and discards at most [`MAX_SEGMENT_BYTES`] of a body, holding one frame at a time.
-async fn drain(body: Body) {
-    let mut body = http_body_util::Limited::new(body, MAX_SEGMENT_BYTES);
-    while let Some(Ok(_)) = body.frame().await {}
-}
-
-/// The body's length as its Content-Length declares it, if it does.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-}
-
-/// Refuses a body declared larger than `limit`, before reading any of it.
-fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
-    match declared_length(headers) {
-        Some(len) if len > limit as u64 => Err(too_big(limit)),
-        _ => Ok(()),
-    }
-}
-
-fn too_big(limit: usize) -> ApiError {
-    ApiError::Param(format!("the body is larger than {limit} bytes, the largest part"))
-}
-
-/// Reads at most `limit` bytes of the body; never buffers more.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    check_declared_length(headers, limit)?;
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return too_big(limit);
-            }
-            if s.is::<tower_http::timeout::TimeoutError>() {
-                // The client went quiet mid-body (see `serve`): nothing is stored; send it again.
-                return ApiError::StorageWrite(format!("the body stopped arriving: {e}; send the part again"));
-            }
-            source = s.source();
-        }
-        ApiError::Param(format!("the body could not be read: {e}"))
-    })
-}
-
 pub(crate) fn url_of(state: &AppState, file_id: &str, file_type: &str) -> String {
     format!("{}/vod/{file_id}/f0.{file_type}", state.config().public_url)
-}
-
-/// How many listParts entries are formatted at a time.
-const LIST_CHUNK: usize = 4096;
-
-/// The code-1 answer, written as it is sent, [`LIST_CHUNK`] parts at a time: a session of a
-/// million parts costs a few hundred KiB to answer, not a JSON tree of the whole list.
-fn list_parts(data_size: u64, session: Arc<Session>) -> Body {
-    list_parts_in_chunks(data_size, session, LIST_CHUNK)
-}
-
-fn list_parts_in_chunks(data_size: u64, session: Arc<Session>, chunk_len: usize) -> Body {
-    let head = format!(r#"{{"code":1,"message":"","codeDesc":"Resume","canRetry":0,"dataSize":{data_size},"listParts":["#);
-    let state = (Some(head), Some(0u64), session);
-    let stream = futures_util::stream::unfold(state, move |(head, next, session)| async move {
-        if let Some(head) = head {
-            return Some((Ok::<_, std::convert::Infallible>(Bytes::from(head)), (None, next, session)));
-        }
-        let from = next?;
-        let parts = session.held_parts_from(from, chunk_len);
-        let mut chunk = String::with_capacity(parts.len() * 96 + 2);
-        for (i, part) in parts.iter().enumerate() {
-            if from > 0 || i > 0 {
-                chunk.push(',');
-            }
-            chunk.push_str(&json!({"offset": part.offset, "dataSize": part.size, "dataMd5": part.md5}).to_string());
-        }
-        let next = if parts.len() < chunk_len {
-            chunk.push_str("]}");
-            None
-        } else {
-            parts.last().map(|p| p.offset + 1)
-        };
-        Some((Ok(Bytes::from(chunk)), (None, next, session)))
-    });
-    Body::from_stream(stream)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Store;
-    use indexed::DATA_SIZES;
-    use md5::{Digest, Md5};
-
-    #[tokio::test]
-    async fn list_parts_is_the_same_json_whatever_the_chunk_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let half = DATA_SIZES[0];
-        let data: Vec<u8> = (0..half * 4 + 9).map(|i| (i % 251) as u8).collect();
-        let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&data));
-        store.init(&sha, crate::store::Who::Uid("u"), data.len() as u64, half, crate::store::Meta::default()).await.unwrap();
-        let session = store.session(&sha, "u").unwrap();
-        for i in [0u64, 1, 3, 4] {
-            let part = &data[(i * half) as usize..((i + 1) * half).min(data.len() as u64) as usize];
-            let md5 = hex::encode(Md5::digest(part));
-            store.put_part(Arc::clone(&session), i * half, Bytes::copy_from_slice(part), md5).await.unwrap();
-        }
-        let mut answers = Vec::new();
-        for chunk in [1, 2, 4, 5, LIST_CHUNK] {
-            let body = list_parts_in_chunks(half, Arc::clone(&session), chunk);
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            answers.push(serde_json::from_slice::<Value>(&bytes).expect("valid JSON"));
-        }
-        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
-        let offsets: Vec<u64> = answers[0]["listParts"].as_array().unwrap().iter().map(|p| p["offset"].as_u64().unwrap()).collect();
-        assert_eq!(offsets, vec![0, half, 3 * half, 4 * half]);
-        assert_eq!(answers[0]["listParts"][3]["dataSize"], 9);
-        assert_eq!((answers[0]["code"].clone(), answers[0]["dataSize"].clone()), (1.into(), half.into()));
-    }
 }

@@ -5,7 +5,8 @@
 //! -25977 to -25986 for parameters, -29200 for a file whose SHA-1 does not match.
 
 use super::meta::{read_meta, Field};
-use super::{ok, url_of, Call, Params, MAX_SEGMENT_BYTES};
+use super::call::{declared_length, Call, Params};
+use super::{ok, url_of, MAX_SEGMENT_BYTES};
 use crate::error::ApiError;
 use crate::store::{FinishedFile, Flavour, Segment, SegmentPlan, FIRST_PART};
 use crate::AppState;
@@ -84,7 +85,7 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
             ),
         ));
     }
-    if super::declared_length(call.headers).is_some_and(|len| len != data_size) {
+    if declared_length(call.headers).is_some_and(|len| len != data_size) {
         return Err(ApiError::Multipart(-25982, format!("Content-Length is not dataSize {data_size}")));
     }
     let planned = match state.store().plan_segment(&sha, file_size, offset).await? {
@@ -92,6 +93,7 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
         SegmentPlan::Next(expected) => return Ok(next(expected)),
         SegmentPlan::Store(session) => session,
     };
+    let receiving = planned.as_ref().map(|s| state.store().receive(s, offset)).transpose()?;
     let bytes = call.read_body(MAX_SEGMENT_BYTES).await?;
     if bytes.len() as u64 != data_size {
         return Err(ApiError::Multipart(-25982, format!("the body is {} bytes but dataSize is {data_size}", bytes.len())));
@@ -101,7 +103,9 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
     // interrupt it.
     let task_state = state.clone();
     let stored = tokio::spawn(async move {
-        let segment = task_state.store().put_segment(&sha, file_size, offset, bytes, planned, meta).await?;
+        let segment = task_state.store().put_segment(&sha, file_size, offset, bytes, planned, meta).await;
+        drop(receiving);
+        let segment = segment?;
         task_state.stats().part_received(&sha, len);
         Ok::<_, ApiError>(segment)
     });

@@ -3,7 +3,8 @@
 //! Init kind for its SHA-1 (and the other way round): one kind of session per file at a time.
 
 use super::session::Session;
-use super::{blocking, exclusive, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
+use super::registry::other_kind_open;
+use super::{blocking, lock, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
 use crate::error::ApiError;
 use bytes::Bytes;
 use md5::{Digest, Md5};
@@ -42,13 +43,18 @@ impl Store {
         }
         let sessions = self.sessions_of(sha);
         if sessions.iter().any(|s| !s.contiguous) {
-            return Err(exclusive(sha, "Init", "MultipartUploadVodFile"));
+            return Err(other_kind_open(sha, false));
         }
         let Some(session) = sessions.into_iter().next() else {
             return Ok(if offset == 0 { SegmentPlan::Store(None) } else { SegmentPlan::Next(0) });
         };
         check_size(&session, file_size)?;
         let expected = session.contiguous_end();
+        if expected == session.file_size {
+            // Every byte is held, but the file was not finished (a crash between the last part and
+            // the finish, or a finish that failed): finish it now.
+            return self.finish_contiguous(session).await.map(SegmentPlan::Done);
+        }
         Ok(if offset == expected { SegmentPlan::Store(Some(session)) } else { SegmentPlan::Next(expected) })
     }
 
@@ -71,7 +77,7 @@ impl Store {
                 let sha = sha.to_string();
                 let (s, _) = blocking(move || this.open_session(&sha, KEY_HOLDER, file_size, FIRST_PART, meta, true)).await?;
                 if !s.contiguous {
-                    return Err(exclusive(&s.sha, "Init", "MultipartUploadVodFile"));
+                    return Err(other_kind_open(&s.sha, false));
                 }
                 check_size(&s, file_size)?;
                 s
@@ -90,11 +96,33 @@ impl Store {
         if end < file_size {
             return Ok(Segment::Next(end));
         }
+        self.finish_contiguous(session).await.map(Segment::Done)
+    }
+
+    /// Finishes a contiguous session that holds every byte: a SHA-1 that does not match is `-29200`
+    /// (and the session is dropped).
+    async fn finish_contiguous(self: &Arc<Self>, session: Arc<Session>) -> Result<Box<FinishedFile>, ApiError> {
         match self.finish_session(session, None).await {
-            Ok(f) => Ok(Segment::Done(Box::new(f))),
+            Ok(f) => Ok(Box::new(f)),
             Err(ApiError::ShaMismatch(m)) => Err(ApiError::Multipart(-29200, m)),
             Err(e) => Err(e),
         }
+    }
+
+    /// Finishes every MultipartUploadVodFile session that holds all its bytes (a crash or a failed
+    /// finish left it so; its client has nothing more to send): at start, so that none waits for a
+    /// call. Returns how many were finished, and the failures.
+    pub async fn finish_complete(self: &Arc<Self>) -> (usize, Vec<ApiError>) {
+        let complete: Vec<Arc<Session>> =
+            lock(&self.sessions).values().filter(|s| s.contiguous && s.contiguous_end() == s.file_size).cloned().collect();
+        let (mut done, mut failed) = (0, Vec::new());
+        for session in complete {
+            match self.finish_contiguous(session).await {
+                Ok(_) => done += 1,
+                Err(e) => failed.push(e),
+            }
+        }
+        (done, failed)
     }
 }
 
@@ -176,6 +204,38 @@ mod tests {
         assert_eq!(e.code(), -29200, "{e}");
         assert!(store.sessions_of(&sha).is_empty());
         assert_eq!(fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_session_holding_every_byte_unfinished_is_finished_at_start_and_by_its_next_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = bytes(FIRST_PART as usize + 1000);
+        let sha = hex::encode(<Sha1 as sha1::Digest>::digest(&data));
+        let len = data.len() as u64;
+        // As a crash between the last part's commit and the finish leaves it (twice: one restart
+        // finishes it at start, the other by its next part).
+        let wedge = |store: &Arc<Store>| {
+            let (store, data, sha) = (Arc::clone(store), data.clone(), sha.clone());
+            async move {
+                put(&store, &sha, &data, 0, FIRST_PART as usize).await;
+                let s = store.sessions_of(&sha).remove(0);
+                let last = Bytes::copy_from_slice(&data[FIRST_PART as usize..]);
+                let md5 = hex::encode(Md5::digest(&last));
+                store.put_part(s, FIRST_PART, last, md5).await.unwrap();
+            }
+        };
+        wedge(&Arc::new(Store::open(dir.path()).unwrap())).await;
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert_eq!(store.finish_complete().await.0, 1);
+        assert!(matches!(store.plan_segment(&sha, len, 0).await.unwrap(), SegmentPlan::Done(_)));
+
+        let dir = tempfile::tempdir().unwrap();
+        wedge(&Arc::new(Store::open(dir.path()).unwrap())).await;
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        match store.plan_segment(&sha, len, 0).await.unwrap() {
+            SegmentPlan::Done(f) => assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data),
+            other => panic!("wedged: {other:?}"),
+        }
     }
 
     use std::fs;

@@ -5,7 +5,8 @@
 //! another filesystem) the file's calls answer `-10004` and retry it, and a start retries it.
 
 use super::session::Session;
-use super::{blocking, gone, lock, read_err, write_err, FinishedFile, Store, Who};
+use super::registry::no_session;
+use super::{blocking, lock, read_err, write_err, FinishedFile, Store, Who};
 use crate::error::ApiError;
 use std::sync::Arc;
 
@@ -49,7 +50,7 @@ impl Store {
             drop(gate);
             let this = Arc::clone(self);
             let sha = session.sha.clone();
-            return blocking(move || this.servable(&sha)).await?.ok_or_else(|| gone(&session.sha));
+            return blocking(move || this.servable(&sha)).await?.ok_or_else(|| no_session(&session.sha));
         }
         let this = Arc::clone(self);
         let s = Arc::clone(&session);
@@ -119,5 +120,27 @@ impl Store {
         self.layout.place(&s.name, &f).map_err(|e| write_err("moving the finished file into place failed; retry", e))?;
         self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
         Ok(f)
+    }
+
+    /// The finished file for `sha` if it can be served: a pending move is completed first (while
+    /// it fails: `-10004`, retry); a file missing or cut short on disk counts as not finished, so
+    /// that it is uploaded again.
+    pub(super) fn servable(&self, sha: &str) -> Result<Option<FinishedFile>, ApiError> {
+        let Some((f, moved_from)) = self.db.finished(sha).map_err(|e| read_err("reading the database", e))? else {
+            return Ok(None);
+        };
+        if let Some(from) = moved_from {
+            match self.layout.place(&from, &f) {
+                Ok(()) => self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?,
+                Err(e) if self.layout.upload_path(&from).exists() => {
+                    return Err(write_err("moving the finished file into place failed; retry", e))
+                }
+                Err(_) => {
+                    self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(self.layout.is_placed(&f).then_some(f))
     }
 }

@@ -4,7 +4,14 @@
 //! - [`db`]: the SQL (SQLite, WAL, `synchronous=FULL`);
 //! - [`finish`]: the finish commit;
 //! - [`contiguous`]: MultipartUploadVodFile's sessions, whose parts follow each other;
-//! - [`meta`]: what is known of a file besides its bytes.
+//! - [`meta`]: what is known of a file besides its bytes;
+//! - [`room`]: caps on sessions per user, per key and in all, and on bodies received at once;
+//! - [`registry`]: the open sessions, and who sees which;
+//! - [`files`]: the data files kept open;
+//! - [`parts`]: part writes;
+//! - [`nonces`]: the server API's Nonce memory.
+//!
+//! This file is the facade: the types callers see, opening the store, Init and expiry.
 //!
 //! Sessions are found by SHA-1 and by who calls ([`Who`]): a UGC signature's uid sees its own session,
 //! else a key holder's; a key holder (the server API) sees the oldest session of any uid.
@@ -17,24 +24,30 @@
 
 mod contiguous;
 mod db;
+mod files;
 mod finish;
 mod layout;
 mod meta;
+mod nonces;
+mod parts;
+mod registry;
+mod room;
 mod session;
 
 pub use contiguous::{Segment, SegmentPlan, FIRST_PART};
 pub use meta::{Flavour, Meta};
+pub use nonces::NONCE_WINDOW_SECS;
+pub use room::Receiving;
 pub use session::Session;
 
 use crate::error::ApiError;
-use bytes::Bytes;
 use db::Db;
+use files::FileCache;
 use layout::{sync_dir, Layout, SessionKey};
 use session::Parts;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -124,46 +137,17 @@ pub struct Limits {
     pub session_ttl_secs: i64,
     /// Data files kept open at most (more are opened on demand, and closed after use).
     pub open_files: usize,
+    /// Open sessions of one app user (a UGC signature's uid) at most.
+    pub per_uid: usize,
+    /// Open sessions a key holder opened with one SecretId at most.
+    pub per_key: usize,
+    /// Part bodies one session receives at once at most.
+    pub bodies_in_flight: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_sessions: 1000, session_ttl_secs: 7 * 86_400, open_files: 64 }
-    }
-}
-
-/// Open data files by name, each with when it was last used.
-type OpenFiles = HashMap<String, (Arc<File>, u64)>;
-
-/// A few open data files, the least recently used closed first.
-struct FileCache {
-    cap: usize,
-    /// The files, and the use counter.
-    open: Mutex<(OpenFiles, u64)>,
-}
-
-impl FileCache {
-    /// The data file `name`, opened if it is not open.
-    fn get(&self, layout: &Layout, name: &str) -> std::io::Result<Arc<File>> {
-        let mut guard = lock(&self.open);
-        let (files, tick) = &mut *guard;
-        *tick += 1;
-        if let Some((file, used)) = files.get_mut(name) {
-            *used = *tick;
-            return Ok(Arc::clone(file));
-        }
-        let file = Arc::new(OpenOptions::new().read(true).write(true).open(layout.upload_path(name))?);
-        if files.len() >= self.cap {
-            if let Some(oldest) = files.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
-                files.remove(&oldest);
-            }
-        }
-        files.insert(name.to_string(), (Arc::clone(&file), *tick));
-        Ok(file)
-    }
-
-    fn close(&self, name: &str) {
-        lock(&self.open).0.remove(name);
+        Limits { max_sessions: 1000, session_ttl_secs: 7 * 86_400, open_files: 64, per_uid: 250, per_key: 500, bodies_in_flight: 16 }
     }
 }
 
@@ -188,20 +172,6 @@ fn read_err(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::StorageRead(format!("{what}: {e}"))
 }
 
-fn gone(sha: &str) -> ApiError {
-    ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
-}
-
-/// `-10003`: `sha` has a session of `open` kind, which calls of another kind cannot continue.
-fn exclusive(sha: &str, open: &str, call: &str) -> ApiError {
-    ApiError::Param(format!(
-        "an {open} upload of fileSha {sha} is open: {call} calls cannot continue it (one kind of upload per file at a time)"
-    ))
-}
-
-/// How long a (SecretId, Nonce) is remembered: the server API's clock skew.
-pub const NONCE_WINDOW_SECS: i64 = 7200;
-
 /// Runs blocking storage work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -222,53 +192,13 @@ impl Store {
         let layout = Layout::new(data_dir);
         let db = layout::check(&layout)?;
         let sessions = layout::recover(&layout, &db)?;
-        let files = FileCache { cap: limits.open_files.max(1), open: Mutex::new((HashMap::new(), 0)) };
+        let files = FileCache::new(limits.open_files);
         Ok(Store { layout, db, limits, sessions: Mutex::new(sessions), files })
     }
 
     /// Where finished files live (`<fileId>/f0.<ft>` inside).
     pub fn vod_dir(&self) -> &Path {
         &self.layout.vod
-    }
-
-    /// The open session of `uid` for `sha`, if any.
-    pub fn session(&self, sha: &str, uid: &str) -> Option<Arc<Session>> {
-        lock(&self.sessions).get(&(sha.to_string(), uid.to_string())).cloned()
-    }
-
-    /// The session `who` sees for `sha`: a uid's own, else a key holder's; for a key holder the
-    /// oldest of any uid.
-    pub fn find(&self, sha: &str, who: Who<'_>) -> Option<Arc<Session>> {
-        match who {
-            Who::Uid(uid) => self.session(sha, uid).or_else(|| self.session(sha, KEY_HOLDER)),
-            Who::KeyHolder => self.sessions_of(sha).into_iter().next(),
-        }
-    }
-
-    /// The session an UploadPart or Finish call of `who` continues: `-10005` if there is none,
-    /// `-10003` if it is a MultipartUploadVodFile session.
-    pub fn find_indexed(&self, sha: &str, who: Who<'_>) -> Result<Arc<Session>, ApiError> {
-        let s = self.find(sha, who).ok_or_else(|| gone(sha))?;
-        if s.contiguous {
-            return Err(exclusive(sha, "MultipartUploadVodFile", "this"));
-        }
-        Ok(s)
-    }
-
-    /// Whether `s` is still open (not finished, dropped or replaced).
-    fn is_open(&self, s: &Session) -> bool {
-        lock(&self.sessions).get(&(s.sha.clone(), s.uid.clone())).is_some_and(|open| open.name == s.name)
-    }
-
-    /// Records that `secret_id` used `nonce` now; `false` if it did within [`NONCE_WINDOW_SECS`]
-    /// (a replay). Durable before it returns: a restart lets no replay through.
-    pub async fn remember_nonce(self: &Arc<Self>, secret_id: &str, nonce: u64, now: i64) -> Result<bool, ApiError> {
-        let this = Arc::clone(self);
-        let secret_id = secret_id.to_string();
-        blocking(move || {
-            this.db.remember_nonce(&secret_id, nonce, now, NONCE_WINDOW_SECS).map_err(|e| write_err("recording the Nonce", e))
-        })
-        .await
     }
 
     /// The finished file for `sha` if it can be served, else its open sessions (oldest first).
@@ -288,46 +218,12 @@ impl Store {
         blocking(move || this.db.sha_of_file(&file_id).map_err(|e| read_err("reading the database", e))).await
     }
 
-    /// Every open session for `sha`, whatever its uid, the oldest first.
-    pub fn sessions_of(&self, sha: &str) -> Vec<Arc<Session>> {
-        let mut sessions: Vec<Arc<Session>> = lock(&self.sessions).values().filter(|s| s.sha == sha).cloned().collect();
-        sessions.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
-        sessions
-    }
-
-    /// How many sessions are open.
-    pub fn open_sessions(&self) -> usize {
-        lock(&self.sessions).len()
-    }
-
     /// The finished file for `sha` as recorded, if any (whether or not it is in place).
     pub async fn finished(self: &Arc<Self>, sha: &str) -> Result<Option<FinishedFile>, ApiError> {
         let this = Arc::clone(self);
         let sha = sha.to_string();
         blocking(move || this.db.finished(&sha).map(|f| f.map(|(f, _)| f)).map_err(|e| read_err("reading the database", e)))
             .await
-    }
-
-    /// The finished file for `sha` if it can be served: a pending move is completed first (while
-    /// it fails: `-10004`, retry); a file missing or cut short on disk counts as not finished, so
-    /// that it is uploaded again.
-    fn servable(&self, sha: &str) -> Result<Option<FinishedFile>, ApiError> {
-        let Some((f, moved_from)) = self.db.finished(sha).map_err(|e| read_err("reading the database", e))? else {
-            return Ok(None);
-        };
-        if let Some(from) = moved_from {
-            match self.layout.place(&from, &f) {
-                Ok(()) => self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?,
-                Err(e) if self.layout.upload_path(&from).exists() => {
-                    return Err(write_err("moving the finished file into place failed; retry", e))
-                }
-                Err(_) => {
-                    self.db.moved(&f.file_id).map_err(|e| write_err("recording the move", e))?;
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(self.layout.is_placed(&f).then_some(f))
     }
 
     /// An Init call of `who`: report the finished file, resume the session `who` sees, or open one
@@ -362,12 +258,7 @@ impl Store {
         meta: Meta,
         contiguous: bool,
     ) -> Result<(Arc<Session>, bool), ApiError> {
-        if self.open_sessions() >= self.limits.max_sessions {
-            return Err(ApiError::StorageWrite(format!(
-                "{} upload sessions are open, the most this server keeps; retry later",
-                self.limits.max_sessions
-            )));
-        }
+        self.make_room(uid, &meta.secret_id)?;
         let row = layout::new_row(sha, uid, file_size, data_size, meta, contiguous);
         let path = self.layout.upload_path(&row.name);
         let file = OpenOptions::new()
@@ -426,20 +317,11 @@ impl Store {
         Ok(())
     }
 
-    /// Takes `s` out of the open sessions (if it is still there).
-    fn forget(&self, s: &Session) {
-        let key = (s.sha.clone(), s.uid.clone());
-        let mut sessions = lock(&self.sessions);
-        if sessions.get(&key).is_some_and(|open| open.name == s.name) {
-            sessions.remove(&key);
-        }
-    }
-
     /// Drops every session that got no part for the session TTL (returns how many), and forgets
     /// the Nonces seen longer ago than [`NONCE_WINDOW_SECS`].
     pub async fn expire(self: &Arc<Self>, now: i64) -> usize {
         let this = Arc::clone(self);
-        if let Err(e) = blocking(move || this.db.forget_nonces(now - NONCE_WINDOW_SECS).map_err(|e| write_err("forgetting old Nonces", e))).await {
+        if let Err(e) = this.forget_old_nonces(now).await {
             eprintln!("vod-server: {e}");
         }
         let cutoff = now - self.limits.session_ttl_secs;
@@ -461,70 +343,12 @@ impl Store {
         }
         dropped
     }
-
-    /// An UploadPart call, after the request was checked against the session's sizes: writes the
-    /// part at its offset, fsyncs, records it, and carries the SHA-1 forward.
-    pub async fn put_part(self: &Arc<Self>, session: Arc<Session>, offset: u64, bytes: Bytes, md5: String) -> Result<PutOutcome, ApiError> {
-        let gate = session.gate.read().await;
-        if *gate {
-            return Err(ApiError::NoSession("the upload session has just been finished or dropped".into()));
-        }
-        {
-            let mut parts = lock(&session.parts);
-            if let Some(held_md5) = parts.md5_at(offset) {
-                return if held_md5 == md5 {
-                    Ok(PutOutcome::AlreadyHeld)
-                } else {
-                    Err(ApiError::Param(format!(
-                        "the part at offset {offset} is already held with another MD5 ({held_md5})"
-                    )))
-                };
-            }
-            if !parts.in_flight.insert(offset) {
-                return Err(ApiError::StorageWrite(format!(
-                    "the part at offset {offset} is being written by another request; retry"
-                )));
-            }
-        }
-        let this = Arc::clone(self);
-        let s = Arc::clone(&session);
-        let result = blocking(move || {
-            let now = crate::sign::now_unix();
-            let written = this
-                .data_file(&s)
-                .and_then(|file| file.write_all_at(&bytes, offset).and_then(|_| file.sync_data()).map(|_| file).map_err(|e| write_err("writing the part", e)));
-            let file = match written {
-                Ok(file) => file,
-                Err(e) => {
-                    lock(&s.parts).in_flight.remove(&offset);
-                    return Err(e);
-                }
-            };
-            let recorded = this.db.insert_part(&s.name, offset, bytes.len() as u64, &md5, now);
-            {
-                let mut parts = lock(&s.parts);
-                parts.in_flight.remove(&offset);
-                if let Err(e) = recorded {
-                    return Err(write_err("recording the part", e));
-                }
-                parts.hold(offset, bytes.len() as u64, &md5);
-            }
-            s.touched.store(now, Ordering::Relaxed);
-            if s.advance_hash(&file, Some((offset, &bytes))).is_err() {
-                // Recomputed from the data file at finish.
-                lock(&s.running).hasher = None;
-            }
-            Ok(PutOutcome::Stored)
-        })
-        .await;
-        drop(gate);
-        result
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use finish::file_id_candidate;
     use md5::Md5;
     use sha1::{Digest, Sha1};
@@ -594,25 +418,6 @@ mod tests {
             InitOutcome::Finished(f) => assert_eq!(f.file_id, file_id),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[tokio::test]
-    async fn a_nonce_is_refused_within_two_hours_even_after_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = 1_800_000_000;
-        {
-            let store = Arc::new(Store::open(dir.path()).unwrap());
-            assert!(store.remember_nonce("AKID", u64::MAX, now).await.unwrap());
-            assert!(!store.remember_nonce("AKID", u64::MAX, now + 10).await.unwrap());
-            // Another key's Nonce is its own.
-            assert!(store.remember_nonce("AKID2", u64::MAX, now + 10).await.unwrap());
-        }
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        assert!(!store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS).await.unwrap());
-        // Pruned once it is older than the window, and then accepted again.
-        store.expire(now + NONCE_WINDOW_SECS + 1).await;
-        assert_eq!(store.db.execute("DELETE FROM nonces WHERE secret_id = 'AKID2'", []).unwrap(), 1);
-        assert!(store.remember_nonce("AKID", u64::MAX, now + NONCE_WINDOW_SECS + 1).await.unwrap());
     }
 
     #[tokio::test]

@@ -16,7 +16,10 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub(super) struct Parts {
     pub held: BTreeMap<u64, (u32, [u8; 16])>,
+    /// Being written.
     pub in_flight: HashSet<u64>,
+    /// Being received (the body is read), see [`super::room`].
+    pub receiving: super::room::Offsets,
 }
 
 impl Parts {
@@ -129,7 +132,7 @@ impl Session {
     /// MultipartUploadVodFile session.
     pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
         if self.contiguous {
-            return Err(super::exclusive(&self.sha, "MultipartUploadVodFile", "Init"));
+            return Err(super::registry::other_kind_open(&self.sha, true));
         }
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(

@@ -252,6 +252,26 @@ impl Server {
         self.child.id()
     }
 
+    /// Descriptors the process holds now.
+    pub fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Resident memory now, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// A `/v2` call over a connection from the loopback address `from`, as JSON.
+    pub fn call_from(&self, from: std::net::IpAddr, method: &str, path: &str, body: &[u8]) -> Value {
+        let stream = connect_from(from, self.addr).expect("connect");
+        let r = http_on(stream, self.addr, method, path, &[], body).expect("http");
+        assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+        serde_json::from_slice(&r.body).expect("JSON")
+    }
+
     pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<RawResponse> {
         http(self.addr, method, path, headers, body)
     }
@@ -308,7 +328,28 @@ impl RawResponse {
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`), read to the end. A connection
 /// closed before a full response is an error of kind `UnexpectedEof`.
 pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<RawResponse> {
-    let mut s = TcpStream::connect(addr)?;
+    http_on(TcpStream::connect(addr)?, addr, method, path, headers, body)
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.2, ...: another client).
+pub fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket_from(from)?;
+    // A blocking connect through the standard library's socket: tokio's needs a runtime.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let stream = rt.block_on(socket.connect(addr))?.into_std()?;
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
+/// An unconnected socket bound to `from`.
+pub fn socket_from(from: std::net::IpAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(from, 0))?;
+    Ok(socket)
+}
+
+/// [`http`] on `stream`.
+pub fn http_on(mut s: TcpStream, addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<RawResponse> {
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
