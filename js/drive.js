@@ -84,7 +84,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           const { id, method, url, offset, end } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
           const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
-          return on(sent, ([status, text]) => job.replied(id, status, text),
+          return on(sent, ([status, text, retryAfter]) => job.replied(id, status, text, retryAfter),
             (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
         case 'read': {

@@ -99,7 +99,8 @@ impl UploadError {
     pub fn can_retry(&self) -> bool {
         match &self.kind {
             ErrorKind::Server { can_retry, .. } => *can_retry,
-            ErrorKind::Network(_) | ErrorKind::Http { .. } | ErrorKind::Read(_) => true,
+            ErrorKind::Http { status, .. } => !denied(*status),
+            ErrorKind::Network(_) | ErrorKind::Read(_) => true,
             ErrorKind::Aborted
             | ErrorKind::EmptyFile
             | ErrorKind::Signature(_)
@@ -112,14 +113,23 @@ impl UploadError {
         self.kind == ErrorKind::Aborted
     }
 
-    /// Whether the same call may be sent again now (with backoff), per the protocol's client rules.
-    pub(crate) fn is_transient(&self) -> bool {
+    /// Whether the same call may be sent again (with backoff), per the protocol's client rules: no
+    /// answer, an HTTP status other than 200 but a refused authorisation, or a code below 0 with
+    /// `canRetry` 1.
+    pub fn is_transient(&self) -> bool {
         match &self.kind {
-            ErrorKind::Network(_) | ErrorKind::Http { .. } => true,
+            ErrorKind::Network(_) => true,
+            ErrorKind::Http { status, .. } => !denied(*status),
             ErrorKind::Server { code, can_retry, .. } => *code < 0 && *can_retry,
             _ => false,
         }
     }
+}
+
+/// HTTP 401 and 403: the request's authorisation is refused (by the server or a proxy before it),
+/// which neither waiting nor sending it again changes.
+fn denied(status: u16) -> bool {
+    matches!(status, 401 | 403)
 }
 
 impl fmt::Display for UploadError {
@@ -229,6 +239,10 @@ mod tests {
         assert!(!server(6000, true).is_transient(), "only code < 0 with canRetry 1 is retried");
         assert!(UploadError::new(Step::Init, ErrorKind::Network("reset".into())).is_transient());
         assert!(UploadError::new(Step::Init, ErrorKind::Http { status: 500, body: String::new() }).is_transient());
+        for status in [401, 403] {
+            let denied = UploadError::new(Step::Init, ErrorKind::Http { status, body: String::new() });
+            assert!(!denied.is_transient() && !denied.can_retry(), "{status} is refused again, however long one waits");
+        }
         let malformed = ErrorKind::Malformed { reason: "not JSON".into(), body: "<html>".into() };
         assert!(!UploadError::new(Step::Init, malformed).is_transient());
     }

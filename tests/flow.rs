@@ -137,7 +137,7 @@ async fn instant_then_finish(finish: Result<HttpReply, EnvError>, retries: u32) 
 
 #[tokio::test]
 async fn an_instant_upload_whose_finish_cannot_be_reached_keeps_the_init_answer() {
-    let (env, outcome) = instant_then_finish(Ok(HttpReply { status: 503, body: "busy".into() }), 2).await;
+    let (env, outcome) = instant_then_finish(Ok(HttpReply::new(503, "busy")), 2).await;
     let result = outcome.unwrap();
     assert!(result.instant);
     assert_eq!(result.file_id, "5285890781763144364");
@@ -307,7 +307,7 @@ async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_
     let failures_left = Cell::new(4);
     let fail_kinds = RefCell::new(vec![
         Err(EnvError::Failed("connection reset".into())),
-        Ok(HttpReply { status: 503, body: "<html>Service Unavailable</html>".into() }),
+        Ok(HttpReply::new(503, "<html>Service Unavailable</html>")),
         json(r#"{"code":-10004,"message":"cache write failed","canRetry":1}"#),
         json(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#),
     ]);
@@ -329,6 +329,45 @@ async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_
     assert!(loaded.windows(2).all(|w| w[0] <= w[1]), "progress went back: {loaded:?}");
     assert_eq!(loaded.last(), Some(&(data.len() as u64)));
     assert_eq!(loaded.len(), 4, "one report at the start and one per acknowledged part: {loaded:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_is_waited_and_rate_limits_spend_no_retry() {
+    let data = bytes((2 * MIB) as usize, 6);
+    let answers = RefCell::new(vec![
+        // 4400 three times: more than the one retry allowed, none of them spends it.
+        json(r#"{"code":4400,"message":"too many calls, try again in a minute","canRetry":1}"#),
+        json(r#"{"code":4400,"message":"too many calls","canRetry":1}"#),
+        json(r#"{"code":4400,"message":"too many calls","canRetry":1}"#),
+        Ok(HttpReply { retry_after: Some("7".into()), ..HttpReply::new(503, "busy") }),
+    ]);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| match sent.action.as_str() {
+        "UploadPartEx" if sent.param("offset") == "1048576" && !answers.borrow().is_empty() => answers.borrow_mut().remove(0),
+        _ => accept(sent, body),
+    });
+    let opts = Options { concurrency: 1, retries: 1, backoff: Backoff { base_ms: 100, max_ms: 10_000 }, ..options() };
+    let result = upload(&env, &file(&data), &opts).await.unwrap();
+    assert_eq!(result.uploaded_bytes, data.len() as u64);
+    // Rate limits back off on their own count (75% of 100, 200, 400); the 503 waits what it asked.
+    assert_eq!(*env.sleeps.borrow(), [75, 150, 300, 7_000]);
+    assert_eq!(env.count("UploadPartEx"), 2 + 4);
+}
+
+#[tokio::test]
+async fn an_authorisation_refused_by_http_fails_at_once() {
+    for status in [401, 403] {
+        let data = bytes(1000, 2);
+        let env = Scripted::new(data.clone(), move |sent, _| match sent.action.as_str() {
+            "InitUploadEx" => Ok(HttpReply { retry_after: Some("1".into()), ..HttpReply::new(status, "no") }),
+            other => panic!("nothing after InitUploadEx: {other}"),
+        });
+        let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+        assert!(env.sleeps.borrow().is_empty(), "{status} is not retried");
+        assert_eq!((error.step, &error.kind), (Step::Init, &ErrorKind::Http { status, body: "no".into() }));
+        assert!(!error.can_retry());
+        assert_eq!(error.to_string(), format!("InitUploadEx (init step) failed: HTTP {status} instead of 200; the body began: \"no\""));
+    }
 }
 
 #[tokio::test]
@@ -354,7 +393,7 @@ async fn a_file_changed_on_disk_under_the_upload_fails_as_a_read_error_not_as_da
 async fn retries_are_bounded_then_the_last_error_is_reported() {
     let data = bytes(2000, 6);
     let env = Scripted::new(data.clone(), |sent, _| match sent.action.as_str() {
-        "InitUploadEx" => Ok(HttpReply { status: 500, body: "<html><body>Internal Server Error</body></html>".into() }),
+        "InitUploadEx" => Ok(HttpReply::new(500, "<html><body>Internal Server Error</body></html>")),
         _ => panic!("nothing is sent after init fails"),
     });
     let opts = Options { retries: 3, ..options() };

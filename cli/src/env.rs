@@ -136,8 +136,9 @@ impl Env for NetEnv<'_> {
         // The URL is left out of errors: it carries a signature.
         let response = builder.send().await.map_err(|e| EnvError::Failed(chain(&e.without_url())))?;
         let status = response.status().as_u16();
+        let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = response.text().await.map_err(|e| EnvError::Failed(chain(&e.without_url())))?;
-        Ok(HttpReply { status, body })
+        Ok(HttpReply { retry_after, ..HttpReply::new(status, body) })
     }
 
     fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>> {

@@ -1,49 +1,36 @@
-//! What becomes of a failed call: the retry decision ([`crate::retry::decide`]) carried out.
+//! What becomes of a failed call: [`crate::retry::decide`] says, this carries it out.
 
 use super::{Call, Command, Machine};
 use crate::error::{ErrorKind, Step, UploadError};
 use crate::retry::{self, Decision, Failure};
 
-/// The code of a part or finish call that found no upload session (never opened, or finished).
-const NO_SESSION: i64 = -10005;
-
-/// The code of a part whose body's MD5 is not its `dataMd5`.
-const PART_DAMAGED: i64 = -10006;
-
 impl Machine {
-    /// The call at `index` failed with `error`.
-    pub(super) fn failed(&mut self, index: usize, error: UploadError, random: f64) {
-        // A key the server refuses is refused for good: there is no signature to refresh.
-        if !self.flavour.needs_signature() && error.code() == Some(retry::SIGNATURE_REFUSED) {
-            return self.fail(error);
-        }
-        if self.no_session(&error) {
-            return self.ask_init_again();
-        }
-        // A damaged part is read again before the retry decision (see `reread`).
-        if let (Call::Part(part, _), Some(PART_DAMAGED)) = (&self.calls[index].call, error.code()) {
-            let part = *part;
-            let read = self.id();
-            self.calls[index].rereading = Some((read, error));
-            return self.commands.push_back(Command::Read(read, part));
-        }
-        self.retry(index, error, random);
-    }
-
-    /// The retry decision for the call at `index`, which failed with `error`, carried out.
-    pub(super) fn retry(&mut self, index: usize, error: UploadError, random: f64) {
-        let super::Pending { id, retries, generation: sent_with, .. } = self.calls[index];
+    /// The call at `index` failed with `error`. `rereadable`: it is a part that may be read again
+    /// (not one read again already for this failure); `retry_after_ms`: the answer's `Retry-After`.
+    pub(super) fn failed(&mut self, index: usize, error: UploadError, rereadable: bool, retry_after_ms: Option<u32>, random: f64) {
+        let pending = &self.calls[index];
         let failure = Failure {
             error: &error,
-            retries,
-            sent_with,
+            retries: pending.retries,
+            paces: pending.paces,
+            sent_with: pending.generation,
             current: self.signature.as_ref().map_or(0, |s| s.1),
             refreshing: self.refreshing,
+            keyed: !self.flavour.needs_signature(),
+            rereadable: rereadable && matches!(pending.call, Call::Part(..)),
+            asked_again: self.asked_again,
+            instant: self.instant.is_some(),
+            retry_after_ms,
         };
+        let id = pending.id;
         match retry::decide(&failure, self.options.retries, &self.options.backoff, random) {
             Decision::Resend => self.send(id),
             Decision::Wait(ms) => {
                 self.calls[index].retries += 1;
+                self.commands.push_back(Command::Sleep(id, ms));
+            }
+            Decision::Pace(ms) => {
+                self.calls[index].paces += 1;
                 self.commands.push_back(Command::Sleep(id, ms));
             }
             Decision::Refresh { ask } => {
@@ -52,17 +39,19 @@ impl Machine {
                     self.ask_signature();
                 }
             }
-            Decision::Fail => self.fail(error),
+            Decision::Reread => self.read_again(index, error),
+            Decision::AskInitAgain => self.ask_init_again(),
+            Decision::Stored => self.stored(),
+            Decision::Fail { .. } => self.fail(error),
         }
     }
 
-    /// A part or finish call found no session (−10005, canRetry 0): another upload of the same file
-    /// may have finished it (InitUploadEx then answers code 2), or it was dropped (code 0 or 1: the
-    /// parts the server lacks are sent again). InitUploadEx is asked once more per upload; a second
-    /// such answer fails the upload.
-    fn no_session(&self, error: &UploadError) -> bool {
-        let no_session = matches!(error.kind, ErrorKind::Server { code: NO_SESSION, can_retry: false, .. });
-        no_session && matches!(error.step, Step::Part | Step::Finish) && !self.asked_again
+    /// Reads the part of the call at `index` again, before it is sent again (see `reread`).
+    fn read_again(&mut self, index: usize, error: UploadError) {
+        let Call::Part(part, _) = self.calls[index].call else { return self.fail(error) };
+        let read = self.id();
+        self.calls[index].rereading = Some((read, error));
+        self.commands.push_back(Command::Read(read, part));
     }
 
     /// Drops every call and read under way (their answers are ignored) and asks InitUploadEx again.
@@ -76,10 +65,19 @@ impl Machine {
         self.start(Call::Init);
     }
 
+    /// The upload succeeds on InitUploadEx's code 2, without FinishUploadEx's proof.
+    fn stored(&mut self) {
+        let Some((file_id, url)) = self.instant.clone() else { return };
+        self.commands.clear();
+        self.calls.clear();
+        self.reads.clear();
+        self.outcome = Some(Ok(self.result(file_id, url, None)));
+    }
+
     /// A part the server found damaged, read again. Another MD5 than the one it was sent with means
     /// the file changed on disk under the upload (some browsers read the new bytes rather than
-    /// refuse): a read error, at once. The same MD5 means the bytes were damaged on the way: the part
-    /// is sent again as any transient failure is.
+    /// refuse): a read error, at once. The same MD5 means the bytes were damaged on the way: the
+    /// failure is decided again, as one that reading cannot mend.
     pub(super) fn reread(&mut self, index: usize, md5: String, random: f64) {
         let (_, error) = self.calls[index].rereading.take().expect("the call was being read again");
         match &self.calls[index].call {
@@ -87,7 +85,7 @@ impl Machine {
                 let why = format!("it changed on disk while it was uploaded (the part at offset {} no longer has the MD5 it was sent with)", part.offset as i64);
                 self.fail(UploadError::new(Step::Part, ErrorKind::Read(why)));
             }
-            _ => self.retry(index, error, random),
+            _ => self.failed(index, error, false, None, random),
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::outcome::UploadResult;
 use crate::plan::Part;
 use crate::progress::{Meter, Phase, Progress};
 use crate::request::{self, Request};
+use crate::retry;
 
 mod failure;
 mod lanes;
@@ -102,6 +103,8 @@ struct Pending {
     call: Call,
     sends: u32,
     retries: u32,
+    /// Rate limits waited out (they spend no retry).
+    paces: u32,
     /// The signature generation it was last sent with.
     generation: u32,
     /// Waiting for the refreshed signature.
@@ -244,16 +247,16 @@ impl Machine {
         self.commands.clear();
         self.calls.clear();
         self.reads.clear();
-        // After code 2, FinishUploadEx is asked only for `verify_content`. If it could not be reached
-        // (transient failures, every retry spent), the code-2 answer stands, without that proof. A
-        // refusal contradicts the code 2: the upload fails, and says so.
-        self.outcome = Some(match self.instant.clone() {
-            Some((file_id, url)) if error.step == Step::Finish && error.is_transient() => Ok(self.result(file_id, url, None)),
+        // After code 2, FinishUploadEx is asked only for `verify_content` (one it cannot reach leaves
+        // the code 2 standing: `retry::Decision::Stored`). A refusal contradicts the code 2: the
+        // upload fails, and says so.
+        self.outcome = Some(Err(match &self.instant {
             Some((file_id, _)) if error.step == Step::Finish && !error.is_abort() => {
-                Err(error.with_note(format!("after InitUploadEx had answered code 2: file {file_id} already stored")))
+                let note = format!("after InitUploadEx had answered code 2: file {file_id} already stored");
+                error.with_note(note)
             }
-            _ => Err(error),
-        });
+            _ => error,
+        }));
     }
 
     fn result(&self, file_id: String, url: String, verify_content: Option<String>) -> UploadResult {
@@ -282,7 +285,7 @@ impl Machine {
 
     fn start(&mut self, call: Call) {
         let id = self.id();
-        self.calls.push(Pending { id, call, sends: 0, retries: 0, generation: 0, parked: false, rereading: None });
+        self.calls.push(Pending { id, call, sends: 0, retries: 0, paces: 0, generation: 0, parked: false, rereading: None });
         self.send(id);
     }
 
@@ -311,6 +314,7 @@ impl Machine {
     fn replied(&mut self, id: Id, reply: Result<HttpReply, EnvError>, random: f64) {
         let Some(index) = self.calls.iter().position(|c| c.id == id) else { return };
         let (step, sends) = (self.calls[index].call.step(), self.calls[index].sends);
+        let retry_after_ms = reply.as_ref().ok().and_then(|r| r.retry_after.as_deref()).and_then(retry::retry_after_ms);
         let outcome = match reply {
             Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
             Err(EnvError::Aborted) => return self.fail(UploadError::new(step, ErrorKind::Aborted)),
@@ -322,7 +326,7 @@ impl Machine {
                 let pending = self.calls.swap_remove(index);
                 self.completed(pending.call, answer, &reply);
             }
-            Err(error) => self.failed(index, error.with_attempts(sends), random),
+            Err(error) => self.failed(index, error.with_attempts(sends), true, retry_after_ms, random),
         }
     }
 

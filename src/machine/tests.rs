@@ -10,7 +10,7 @@ fn sig(e: u64) -> String {
 }
 
 fn ok(body: &str) -> Result<HttpReply, EnvError> {
-    Ok(HttpReply { status: 200, body: body.to_string() })
+    Ok(HttpReply::new(200, body))
 }
 
 fn machine(size: u64, concurrency: usize) -> Machine {

@@ -80,6 +80,12 @@ impl Upload {
         }
     }
 
+    /// The protocol's file type of the file's name (`ft`: its extension, lowercase).
+    #[wasm_bindgen(getter, js_name = fileType)]
+    pub fn file_type(&self) -> String {
+        self.machine.file().file_type.clone()
+    }
+
     /// The signature `getSignature` gave.
     pub fn signed(&mut self, signature: String) {
         self.handle(Event::Signature(Ok(signature)));
@@ -91,9 +97,9 @@ impl Upload {
         self.handle(Event::Signature(Err(EnvError::Failed(why))));
     }
 
-    /// Request `id` was answered.
-    pub fn replied(&mut self, id: u32, status: u16, body: String) {
-        self.handle(Event::Reply(id, Ok(HttpReply { status, body })));
+    /// Request `id` was answered; `retry_after` is its `Retry-After` header, where it had one.
+    pub fn replied(&mut self, id: u32, status: u16, body: String, retry_after: Option<String>) {
+        self.handle(Event::Reply(id, Ok(HttpReply { status, body, retry_after })));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.
