@@ -4,7 +4,7 @@ import { abortError, describe, uploadError } from './errors.js';
 import { startHash } from './hasher.js';
 import { openReader } from './read.js';
 import { sha1Update } from './wasm.js';
-import { HashMeter, Sha1, hashError } from './wasm/vod_ugc_uploader.js';
+import { Meter, Sha1, hashError } from './wasm/vod_ugc_uploader.js';
 
 /** Bytes read and hashed per step of the hash pass. */
 const WINDOW = 8 << 20;
@@ -23,9 +23,10 @@ class WorkerFailed extends Error {}
  */
 export async function hashPass(file, signal, report) {
   // One meter for the call: a pass done again (the worker failed) goes on from where it was.
-  const meter = new HashMeter(file.size);
+  const meter = new Meter(file.size);
+  let done = 0;
   /** @param {number} bytes */
-  const hashed = (bytes) => report(meter.advance(bytes));
+  const hashed = (bytes) => report(meter.at(done = Math.min(done + bytes, file.size), file.size));
   try {
     const hashing = startHash();
     if (hashing) {

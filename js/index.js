@@ -12,7 +12,7 @@ import { tracker } from './pending.js';
 import { openSource } from './source.js';
 import { Throttle, gateWith } from './throttle.js';
 import { load } from './wasm.js';
-import { HashMeter, Upload } from './wasm/vod_ugc_uploader.js';
+import { Meter, Upload } from './wasm/vod_ugc_uploader.js';
 
 export { UploadError };
 export { pendingUploads } from './pending.js';
@@ -98,8 +98,8 @@ export async function hashFile(source, options) {
 async function fileSha(file, hashCache, signal, report) {
   const known = hashCache ? await cachedSha(file) : null;
   if (known) {
-    const meter = new HashMeter(file.size);
-    report(meter.advance(file.size));
+    const meter = new Meter(file.size);
+    report(meter.at(file.size, file.size));
     meter.free();
     return known;
   }

@@ -7,9 +7,8 @@ import { upload } from './index.js';
 import { internals } from './internal.js';
 import { byteRate, hashOptions } from './options.js';
 import { Throttle, gateWith } from './throttle.js';
-
-/** Seconds of progress the queue's speed is measured over. */
-const SPEED_WINDOW_S = 5;
+import { load } from './wasm.js';
+import { Meter } from './wasm/vod_ugc_uploader.js';
 
 /**
  * A queue of uploads.
@@ -28,8 +27,9 @@ export function createQueue(options = {}) {
   const files = new Lanes(concurrency + 1);
   /** @type {Set<Entry>} the files not settled yet */
   const pending = new Set();
-  /** @type {[number, number][]} (time, loaded) samples for the speed */
-  const samples = [];
+  /** @type {Meter | null} the core's meter for the queue's speed, once the wasm is loaded */
+  let meter = null;
+  load().then(() => { meter = new Meter(0); }, () => {});
   let added = 0;
   let settled = 0;
   let doneBytes = 0;
@@ -44,12 +44,7 @@ export function createQueue(options = {}) {
       loaded += entry.sent;
       total += entry.size;
     }
-    const now = performance.now() / 1000;
-    samples.push([now, loaded]);
-    while (samples.length > 2 && samples[0][0] < now - SPEED_WINDOW_S) samples.shift();
-    const [t0, l0] = samples[0];
-    const bytesPerSecond = now - t0 > 0.5 ? Math.max(0, (loaded - l0) / (now - t0)) : 0;
-    const etaSeconds = bytesPerSecond > 0 ? (total - loaded) / bytesPerSecond : null;
+    const { bytesPerSecond, etaSeconds } = meter?.at(loaded, total) ?? { bytesPerSecond: 0, etaSeconds: null };
     try {
       onProgress?.({ filesDone: settled, filesTotal: added, loaded, total, bytesPerSecond, etaSeconds });
     } catch (error) {

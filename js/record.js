@@ -8,14 +8,12 @@ import { upload } from './index.js';
 import { internals } from './internal.js';
 import { uploadOptions } from './options.js';
 import { load, sha1Update } from './wasm.js';
-import { Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
+import { PartSize, Sha1, md5Hex } from './wasm/vod_ugc_uploader.js';
 
 /** The formats tried, in order, where the caller names none. */
 const TYPES = ['video/webm;codecs=vp9', 'video/webm', 'video/mp4'];
 /** MediaRecorder hands over a chunk every this many ms. */
 const TIMESLICE_MS = 1000;
-/** The part size the core asks InitUploadEx for where the caller names none (Options::default). */
-const DEFAULT_PART_SIZE = 1048576;
 
 /**
  * Records `stream` until `stop()` or until all its tracks end, then uploads the recording.
@@ -28,7 +26,8 @@ export function recordUpload(stream, options) {
     throw new TypeError('recordUpload(stream, options): stream must be a MediaStream (from getUserMedia, getDisplayMedia or captureStream)');
   }
   if (typeof MediaRecorder !== 'function') throw new TypeError('recordUpload: this browser has no MediaRecorder');
-  const { signal, onProgress, partSize = DEFAULT_PART_SIZE } = uploadOptions(options);
+  // Without a partSize, the core asks InitUploadEx for its default, the large one.
+  const { signal, onProgress, partSize = PartSize.Large } = uploadOptions(options);
   const { mimeType = TYPES.find((t) => MediaRecorder.isTypeSupported(t)), fileName } = options;
   if (fileName !== undefined && !(typeof fileName === 'string' && fileName.trim())) throw new TypeError('options.fileName must be a non-empty string');
   if (signal?.aborted) throw abortError();

@@ -1,9 +1,6 @@
 // The package's WebAssembly module (./wasm, built from src/web/): loaded once per page or worker, and
 // the one way bytes are fed to its SHA-1.
-import init from './wasm/vod_ugc_uploader.js';
-
-/** Bytes copied into wasm memory and hashed at a time: `Sha1`'s stage (src/web/hash.rs). */
-const STAGE = 256 * 1024;
+import init, { sha1Stage } from './wasm/vod_ugc_uploader.js';
 
 /** @type {Promise<void> | null} */
 let loading = null;
@@ -44,8 +41,10 @@ function wasmSource(url) {
  */
 export function sha1Update(hasher, bytes) {
   const stage = hasher.stage();
-  for (let at = 0; at < bytes.byteLength; at += STAGE) {
-    const piece = bytes.subarray(at, at + STAGE);
+  // The stage's size is the core's (src/web/hash.rs).
+  const size = sha1Stage();
+  for (let at = 0; at < bytes.byteLength; at += size) {
+    const piece = bytes.subarray(at, at + size);
     new Uint8Array(memory.buffer, stage, piece.byteLength).set(piece);
     hasher.updateStaged(piece.byteLength);
   }

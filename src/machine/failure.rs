@@ -27,11 +27,11 @@ impl Machine {
             Decision::Resend => self.send(id),
             Decision::Wait(ms) => {
                 self.calls[index].retries += 1;
-                self.commands.push_back(Command::Sleep(id, ms));
+                self.command(Command::Sleep(id, ms));
             }
             Decision::Pace(ms) => {
                 self.calls[index].paces += 1;
-                self.commands.push_back(Command::Sleep(id, ms));
+                self.command(Command::Sleep(id, ms));
             }
             Decision::Refresh { ask } => {
                 self.calls[index].parked = true;
@@ -51,14 +51,13 @@ impl Machine {
         let Call::Part(part, _) = self.calls[index].call else { return self.fail(error) };
         let read = self.id();
         self.calls[index].rereading = Some((read, error));
-        self.commands.push_back(Command::Read(read, part));
+        self.command(Command::Read(read, part));
     }
 
     /// Drops every call and read under way (their answers are ignored) and asks InitUploadEx again.
     fn ask_init_again(&mut self) {
         self.asked_again = true;
-        self.calls.clear();
-        self.reads.clear();
+        self.drop_under_way();
         self.unread.clear();
         self.instant = None;
         self.step = Step::Init;
@@ -69,8 +68,7 @@ impl Machine {
     fn stored(&mut self) {
         let Some((file_id, url)) = self.instant.clone() else { return };
         self.commands.clear();
-        self.calls.clear();
-        self.reads.clear();
+        self.drop_under_way();
         self.outcome = Some(Ok(self.result(file_id, url, None)));
     }
 

@@ -65,7 +65,7 @@ impl Machine {
             let Some(part) = self.unread.pop_front() else { break };
             let id = self.id();
             self.reads.push_back(Read { id, part, md5: None });
-            self.commands.push_back(Command::Read(id, part));
+            self.command(Command::Read(id, part));
         }
         if self.calls.is_empty() && self.reads.is_empty() {
             self.finish();

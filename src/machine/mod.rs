@@ -235,18 +235,32 @@ impl Machine {
         }
     }
 
+    /// Queues a command. Not inlined: the queue's growth code would be copied into every caller.
+    #[inline(never)]
+    fn command(&mut self, command: Command) {
+        self.commands.push_back(command);
+    }
+
+    /// Forgets every call and read under way: their answers will be ignored.
+    #[inline(never)]
+    fn drop_under_way(&mut self) {
+        self.calls.clear();
+        self.reads.clear();
+    }
+
     fn id(&mut self) -> Id {
         self.next_id += 1;
         self.next_id
     }
 
+    // Not inlined: a cold path called from every job's file, once each.
+    #[inline(never)]
     fn fail(&mut self, error: UploadError) {
         if self.outcome.is_some() {
             return;
         }
         self.commands.clear();
-        self.calls.clear();
-        self.reads.clear();
+        self.drop_under_way();
         // After code 2, FinishUploadEx is asked only for `verify_content` (one it cannot reach leaves
         // the code 2 standing: `retry::Decision::Stored`). A refusal contradicts the code 2: the
         // upload fails, and says so.
@@ -308,7 +322,7 @@ impl Machine {
             #[cfg(feature = "keyed")]
             Call::Segment(part) => request::segment(endpoint, flavour, &self.file, *part),
         };
-        self.commands.push_back(Command::Send(id, request));
+        self.command(Command::Send(id, request));
     }
 
     fn replied(&mut self, id: Id, reply: Result<HttpReply, EnvError>, random: f64) {
@@ -365,6 +379,6 @@ impl Machine {
             (Phase::Uploading, Some(meter)) => meter.advance(bytes, now_ms),
             _ => Meter::new(phase, self.file.size, bytes, now_ms).progress(),
         };
-        self.commands.push_back(Command::Progress(progress));
+        self.command(Command::Progress(progress));
     }
 }

@@ -20,7 +20,7 @@ fn signature_error(kind: ErrorKind) -> UploadError {
 impl Machine {
     pub(super) fn ask_signature(&mut self) {
         self.refreshing = true;
-        self.commands.push_back(super::Command::AskSignature);
+        self.command(super::Command::AskSignature);
     }
 
     pub(super) fn signed(&mut self, signature: Result<String, EnvError>) {

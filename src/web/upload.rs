@@ -6,11 +6,27 @@
 use wasm_bindgen::prelude::*;
 
 use crate::answer::HttpReply;
+use crate::plan;
 use crate::retry::Backoff;
 use crate::web::error::description;
 use crate::web::object::{number, object};
 use crate::web::progress::progress_object;
 use crate::{Command, EnvError, Event, FileInfo, Machine, Options, UploadResult};
+
+/// The part sizes InitUploadEx allows (`plan::PART_SIZES`; `Large` is the core's default part size),
+/// for the edge's argument checks. wasm-bindgen writes an enum's values into its JavaScript glue, so
+/// the edge reads them before the wasm is loaded; they must be literals there, and the assertion
+/// below ties them to the core's.
+#[wasm_bindgen]
+#[derive(Clone, Copy)]
+pub enum PartSize {
+    Small = 524_288,
+    Large = 1_048_576,
+}
+
+const _: () = assert!(
+    PartSize::Small as u64 == plan::PART_SIZES[0] && PartSize::Large as u64 == plan::PART_SIZES[1] && plan::DEFAULT_PART_SIZE == PartSize::Large as u64
+);
 
 #[wasm_bindgen]
 pub struct Upload {
