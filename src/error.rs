@@ -70,11 +70,22 @@ pub struct UploadError {
     pub attempts: u32,
     /// What the upload had been told before, where the failure contradicts it (shown in brackets).
     pub note: Option<String>,
+    /// The API action the failing call named, where its flavour names another than the step's UGC
+    /// one ([`Step::action`]): a key flavour's (set by the machine, so the message is worded once).
+    #[cfg(feature = "keyed")]
+    pub action: Option<&'static str>,
 }
 
 impl UploadError {
     pub fn new(step: Step, kind: ErrorKind) -> Self {
-        UploadError { step, kind, attempts: 0, note: None }
+        UploadError {
+            step,
+            kind,
+            attempts: 0,
+            note: None,
+            #[cfg(feature = "keyed")]
+            action: None,
+        }
     }
 
     pub fn with_note(mut self, note: String) -> Self {
@@ -145,7 +156,11 @@ impl fmt::Display for UploadError {
 impl UploadError {
     /// The message, without the note.
     fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.step.action() {
+        #[cfg(feature = "keyed")]
+        let action = self.action.or(self.step.action());
+        #[cfg(not(feature = "keyed"))]
+        let action = self.step.action();
+        let what = match action {
             Some(action) => format!("{action} ({} step)", self.step.as_str()),
             None => format!("{} step", self.step.as_str()),
         };

@@ -241,6 +241,17 @@ impl Machine {
         self.commands.push_back(command);
     }
 
+    /// What a key flavour says of the file (the UGC flavour's signature says it instead).
+    fn meta(&self) -> &crate::flavour::Meta {
+        #[cfg(feature = "keyed")]
+        return &self.options.meta;
+        #[cfg(not(feature = "keyed"))]
+        {
+            static NONE: crate::flavour::Meta = crate::flavour::Meta { class_id: None, tags: Vec::new() };
+            &NONE
+        }
+    }
+
     /// Forgets every call and read under way: their answers will be ignored.
     #[inline(never)]
     fn drop_under_way(&mut self) {
@@ -261,6 +272,8 @@ impl Machine {
         }
         self.commands.clear();
         self.drop_under_way();
+        #[cfg(feature = "keyed")]
+        let error = UploadError { action: self.flavour.action(error.step).filter(|_| !self.flavour.needs_signature()), ..error };
         // After code 2, FinishUploadEx is asked only for `verify_content` (one it cannot reach leaves
         // the code 2 standing: `retry::Decision::Stored`). A refusal contradicts the code 2: the
         // upload fails, and says so.
@@ -314,13 +327,13 @@ impl Machine {
         pending.sends += 1;
         pending.generation = generation;
         pending.parked = false;
-        let (endpoint, flavour, sha) = (&self.options.endpoint, &self.flavour, &self.file.sha);
+        let (endpoint, flavour, sha) = (&self.options.endpoint, self.flavour, &self.file.sha);
         let request = match &pending.call {
-            Call::Init => request::init(endpoint, flavour, &self.file, self.options.part_size, &signature),
+            Call::Init => request::init(endpoint, flavour, &self.file, self.meta(), self.options.part_size, &signature),
             Call::Part(part, md5) => request::part(endpoint, flavour, sha, *part, md5, &signature),
             Call::Finish => request::finish(endpoint, flavour, sha, &signature),
             #[cfg(feature = "keyed")]
-            Call::Segment(part) => request::segment(endpoint, flavour, &self.file, *part),
+            Call::Segment(part) => request::segment(endpoint, flavour, &self.file, &self.options.meta, *part),
         };
         self.command(Command::Send(id, request));
     }

@@ -59,6 +59,8 @@ impl Upload {
             concurrency: concurrency.map_or(defaults.concurrency, |n| n as usize),
             retries: retries.unwrap_or(defaults.retries),
             backoff: Backoff { base_ms, max_ms: defaults.backoff.max_ms.max(base_ms) },
+            #[cfg(feature = "keyed")]
+            meta: Default::default(),
         };
         let machine = Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options);
         Upload { machine, over: false }
