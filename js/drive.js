@@ -98,9 +98,9 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
-          return on(stepOf, sent, ([status, text]) => {
+          return on(stepOf, sent, ([status, text, retryAfter]) => {
             const over = text.length > answerCap;
-            job.replied(id, status, over ? text.slice(0, HEAD) : text, over);
+            job.replied(id, status, over ? text.slice(0, HEAD) : text, over, retryAfter);
           }, (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
         case 'read': {

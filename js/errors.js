@@ -1,28 +1,35 @@
 // The errors an upload rejects with, and failures put in words for messages.
 import { drop } from './wasm.js';
 
-/** A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying again later may work. */
+/**
+ * A failed upload: `step` says where, `code` is the server's code (or null), `canRetry` whether trying
+ * again later may work, `resumable` whether a later upload of the file takes up where this one stopped.
+ */
 export class UploadError extends Error {
   /**
    * @param {string} message
    * @param {import('./index.js').UploadErrorDetails} [details]
    */
-  constructor(message, { code = null, canRetry = false, step, cause } = /** @type {any} */ ({})) {
+  constructor(message, { code = null, canRetry = false, resumable = true, step, cause } = /** @type {any} */ ({})) {
     super(message, cause === undefined ? undefined : { cause });
     /** @type {'UploadError'} */
     this.name = 'UploadError';
     this.code = code;
     this.canRetry = canRetry;
+    this.resumable = resumable;
     this.step = step;
   }
 }
 
 /**
- * A failure as the wasm describes it (src/web/error.rs): `cause` is what came back, or the failure
- * in words.
- * @typedef {{ message: string, code: number | null, canRetry: boolean, step: import('./index.js').UploadStep,
- *   cause: object | string | undefined, aborted: boolean }} Failure
+ * A failure as the wasm describes it (src/web/error.rs): `resumable` and `hashRefused` are the core's
+ * verdicts, `cause` is what came back, or the failure in words.
+ * @typedef {{ message: string, code: number | null, canRetry: boolean, resumable: boolean, hashRefused: boolean,
+ *   step: import('./index.js').UploadStep, cause: object | string | undefined, aborted: boolean }} Failure
  */
+
+/** The errors whose upload the server assembled into other bytes than the hash sent: that hash is wrong. */
+export const hashRefused = new WeakSet();
 
 /** What an aborted call rejects with. */
 export function abortError() {
@@ -34,12 +41,14 @@ export function abortError() {
  * @param {Failure} failure
  * @returns {Error}
  */
-export function uploadError({ message, code, canRetry, step, cause, aborted }) {
+export function uploadError({ message, code, canRetry, resumable, hashRefused: refused, step, cause, aborted }) {
   if (aborted) return abortError();
   // A file name or a server's text in the message, shown as it is: its bidirectional controls, which
   // would reorder the text around them, written as \u{…}.
   message = message.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
-  return new UploadError(message, { code, canRetry, step, cause: typeof cause === 'string' ? new Error(cause) : cause });
+  const error = new UploadError(message, { code, canRetry, resumable, step, cause: typeof cause === 'string' ? new Error(cause) : cause });
+  if (refused) hashRefused.add(error);
+  return error;
 }
 
 /**

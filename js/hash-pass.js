@@ -22,10 +22,11 @@ class WorkerFailed extends Error {}
  */
 export async function hashPass(file, signal, report) {
   // One meter for the call: a pass done again (the worker failed) goes on from where it was.
-  const { HashMeter, hashError } = wasm();
-  const meter = new HashMeter(file.size);
+  const { Meter, hashError } = wasm();
+  const meter = new Meter(file.size);
+  let done = 0;
   /** @param {number} bytes */
-  const hashed = (bytes) => report(meter.advance(bytes));
+  const hashed = (bytes) => report(meter.at(done = Math.min(done + bytes, file.size), file.size));
   try {
     const hashing = startHash();
     if (hashing) {

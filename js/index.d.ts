@@ -159,6 +159,8 @@ export declare function ready(): Promise<void>;
 export interface UploadErrorDetails {
   code?: number | null;
   canRetry?: boolean;
+  /** Default true. */
+  resumable?: boolean;
   step: UploadStep;
   cause?: unknown;
 }
@@ -171,5 +173,10 @@ export declare class UploadError extends Error {
   readonly code: number | null;
   /** Whether trying the upload again later may succeed. */
   readonly canRetry: boolean;
+  /**
+   * Whether a later upload of the same file can take up where this one stopped (it stays in
+   * `pendingUploads()`); false where the server refused the file itself for good.
+   */
+  readonly resumable: boolean;
   readonly step: UploadStep;
 }

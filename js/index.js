@@ -5,7 +5,7 @@
 import { cachedSha, forget, remember } from './cache.js';
 import { awake } from './awake.js';
 import { drive, reporter } from './drive.js';
-import { UploadError, abortError, failure } from './errors.js';
+import { UploadError, abortError, failure, hashRefused } from './errors.js';
 import { hashPass } from './hash-pass.js';
 import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
@@ -16,11 +16,6 @@ import { load, wasm } from './wasm.js';
 
 export { UploadError };
 export { pendingUploads } from './pending.js';
-
-/** FinishUploadEx's code when the assembled file's SHA-1 is not `fileSha`. */
-const SHA_MISMATCH = -10006;
-/** The code of a refused signature: the file itself was not refused. */
-const SIGNATURE_REFUSED = -10002;
 
 /** Loads and compiles the wasm module once; `upload` and `hashFile` call it for you. */
 export function ready() {
@@ -57,7 +52,7 @@ export async function upload(source, options) {
     await load();
     instance = wasm();
     job = new instance.Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
-    pending = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
+    pending = sha ? tracker(file, handle, sha, job.fileType) : undefined;
     /** @param {import('./index.js').UploadProgress} progress */
     const tracked = (progress) => {
       // The first uploading report comes once InitUploadEx opened (or found) the session.
@@ -70,10 +65,10 @@ export async function upload(source, options) {
   } catch (thrown) {
     // What the hash pass or the job's making threw from inside the wasm fails the upload at 'hash'.
     const error = failure(thrown, 'hash', instance ?? wasm());
-    // The server assembled bytes whose SHA-1 is not the one sent: never trust that hash again.
-    const mismatch = error instanceof UploadError && error.step === 'finish' && error.code === SHA_MISMATCH;
-    if (mismatch) void forget(file);
-    await pending?.settle(refusedForGood(error));
+    // The core's verdicts: the hash sent is wrong (never trust it again); the file was refused for
+    // good (resuming cannot work). An abort keeps the pending upload.
+    if (hashRefused.has(error)) void forget(file);
+    await pending?.settle(error instanceof UploadError && !error.resumable);
     throw error;
   } finally {
     // Whatever is still in flight (reads ahead, the other parts after a failure) stops.
@@ -81,24 +76,6 @@ export async function upload(source, options) {
     // A dropped instance is not called again.
     if (instance && instance === wasm()) job?.free();
   }
-}
-
-/**
- * Whether the server refused the file itself, so that resuming it cannot work: a code with
- * `canRetry` false, other than a refused signature (a new signature may work).
- * @param {unknown} error
- */
-function refusedForGood(error) {
-  return error instanceof UploadError && error.code !== null && !error.canRetry && error.code !== SIGNATURE_REFUSED;
-}
-
-/**
- * The protocol's file type of a name: its extension, lowercase, without the dot (as the core's).
- * @param {string} name
- */
-function fileType(name) {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : '';
 }
 
 /**
@@ -133,8 +110,8 @@ export async function hashFile(source, options) {
 async function fileSha(file, hashCache, signal, report) {
   const known = hashCache ? await cachedSha(file) : null;
   if (known) {
-    const meter = new (wasm().HashMeter)(file.size);
-    report(meter.advance(file.size));
+    const meter = new (wasm().Meter)(file.size);
+    report(meter.at(file.size, file.size));
     meter.free();
     return known;
   }

@@ -2,6 +2,7 @@
 // what is wrong. Defaults of the browser edge are set here; the protocol options left out take the
 // core's defaults in the wasm (Options::default: endpoint, part size, concurrency, retries, retry delay).
 import { shown } from './errors.js';
+import { PartSize } from './wasm/vod_ugc_uploader.js';
 
 /** A call with no answer after this many ms fails (and is retried). */
 const DEFAULT_TIMEOUT_MS = 120000;
@@ -42,8 +43,8 @@ export function uploadOptions(options) {
   if (endpoint !== undefined && !(typeof endpoint === 'string' && endpoint.trim())) {
     throw new TypeError('options.endpoint must be a URL string');
   }
-  if (partSize !== undefined && partSize !== 524288 && partSize !== 1048576) {
-    throw new TypeError(`options.partSize must be 524288 or 1048576 (the sizes InitUploadEx allows), not ${shown(partSize)}`);
+  if (partSize !== undefined && partSize !== PartSize.Small && partSize !== PartSize.Large) {
+    throw new TypeError(`options.partSize must be ${PartSize.Small} or ${PartSize.Large} (the sizes InitUploadEx allows), not ${shown(partSize)}`);
   }
   if (hashCache !== undefined && typeof hashCache !== 'boolean') throw new TypeError('options.hashCache must be a boolean');
   if (o.keepAwake !== undefined && typeof o.keepAwake !== 'boolean') throw new TypeError('options.keepAwake must be a boolean');

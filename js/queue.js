@@ -7,9 +7,7 @@ import { upload } from './index.js';
 import { internals } from './internal.js';
 import { byteRate, hashOptions } from './options.js';
 import { Throttle, gateWith } from './throttle.js';
-
-/** Seconds of progress the queue's speed is measured over. */
-const SPEED_WINDOW_S = 5;
+import { load, wasm } from './wasm.js';
 
 /**
  * A queue of uploads.
@@ -28,8 +26,25 @@ export function createQueue(options = {}) {
   const files = new Lanes(concurrency + 1);
   /** @type {Set<Entry>} the files not settled yet */
   const pending = new Set();
-  /** @type {[number, number][]} (time, loaded) samples for the speed */
-  const samples = [];
+  /** @type {{ glue: import('./wasm.js').Glue, meter: import('./wasm/vod_ugc_uploader.js').Meter } | null} */
+  let speed = null;
+  let wasmReady = false;
+  load().then(() => { wasmReady = true; }, () => {});
+  /**
+   * The queue's speed by the core's meter, kept in the current wasm instance (a failed upload may
+   * have dropped the one it was in: the next instance gets a meter of its own).
+   * @param {number} done
+   * @param {number} total
+   */
+  const measure = (done, total) => {
+    const glue = wasmReady ? wasm() : null;
+    try {
+      if (glue && speed?.glue !== glue) speed = { glue, meter: new glue.Meter(0) };
+      return speed?.meter.at(done, total);
+    } catch {
+      speed = null;
+    }
+  };
   let added = 0;
   let settled = 0;
   let doneBytes = 0;
@@ -44,12 +59,7 @@ export function createQueue(options = {}) {
       loaded += entry.sent;
       total += entry.size;
     }
-    const now = performance.now() / 1000;
-    samples.push([now, loaded]);
-    while (samples.length > 2 && samples[0][0] < now - SPEED_WINDOW_S) samples.shift();
-    const [t0, l0] = samples[0];
-    const bytesPerSecond = now - t0 > 0.5 ? Math.max(0, (loaded - l0) / (now - t0)) : 0;
-    const etaSeconds = bytesPerSecond > 0 ? (total - loaded) / bytesPerSecond : null;
+    const { bytesPerSecond, etaSeconds } = measure(loaded, total) ?? { bytesPerSecond: 0, etaSeconds: null };
     try {
       onProgress?.({ filesDone: settled, filesTotal: added, loaded, total, bytesPerSecond, etaSeconds });
     } catch (error) {

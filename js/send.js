@@ -6,7 +6,8 @@ import { unreadable } from './read.js';
 const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is not followed: the API answers HTTP 200 only (a proxy or a wrong endpoint URL?)';
 
 /**
- * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
+ * Sends a request and reads the whole answer: resolves with `[status, text, retryAfter]` (the
+ * `Retry-After` header, or null; the core decides what it means). Rejects with null when
  * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
  * slice of the file) can no longer be read, else with what went wrong, in words (a redirect too: one
  * followed would turn a POST into a GET without its body, and take another server's 200 for the
@@ -16,7 +17,7 @@ const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is n
  * @param {Blob | null} body
  * @param {AbortSignal} signal
  * @param {number} timeoutMs
- * @returns {Promise<[number, string]>}
+ * @returns {Promise<[number, string, string | null]>}
  */
 export async function send(method, url, body, signal, timeoutMs) {
   if (signal.aborted) throw null;
@@ -40,7 +41,7 @@ export async function send(method, url, body, signal, timeoutMs) {
     const sending = fetch(url, init);
     const response = await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
     if (response.type === 'opaqueredirect') throw REDIRECTED;
-    return [response.status, await response.text()];
+    return [response.status, await response.text(), response.headers.get('Retry-After')];
   } catch (error) {
     if (signal.aborted) throw null;
     if (error === REDIRECTED) throw error;

@@ -9,9 +9,6 @@ import * as first from './wasm/vod_ugc_uploader.js';
 
 /** @typedef {typeof first} Glue */
 
-/** Bytes copied into wasm memory and hashed at a time: `Sha1`'s stage (src/web/hash.rs). */
-const STAGE = 256 * 1024;
-
 /** @type {Glue | null} the current instance's glue; null once it was dropped, until `load` */
 let glue = first;
 /** @type {Promise<void> | null} */
@@ -83,8 +80,10 @@ export function sha1Update(hasher, bytes) {
   // A hasher of a dropped instance would write into the fresh one's memory.
   if (!(hasher instanceof wasm().Sha1)) throw new Error('stale hasher');
   const stage = hasher.stage();
-  for (let at = 0; at < bytes.byteLength; at += STAGE) {
-    const piece = bytes.subarray(at, at + STAGE);
+  // The stage's size is the core's (src/web/hash.rs).
+  const size = wasm().sha1Stage();
+  for (let at = 0; at < bytes.byteLength; at += size) {
+    const piece = bytes.subarray(at, at + size);
     new Uint8Array(memory.buffer, stage, piece.byteLength).set(piece);
     hasher.updateStaged(piece.byteLength);
   }

@@ -11,6 +11,15 @@ pub use crate::platform::{Json as PlatformJson, JsonValue};
 pub struct HttpReply {
     pub status: u16,
     pub body: String,
+    /// The `Retry-After` header, as sent (read by [`crate::retry::retry_after_ms`]).
+    pub retry_after: Option<String>,
+}
+
+impl HttpReply {
+    /// A reply without a `Retry-After`.
+    pub fn new(status: u16, body: impl Into<String>) -> HttpReply {
+        HttpReply { status, body: body.into(), retry_after: None }
+    }
 }
 
 /// The fields any of the three calls may answer with. Unknown fields are ignored.
@@ -112,7 +121,7 @@ const OVER_CAP: &str = "\u{0}over cap\u{0}";
 /// take it, only its first characters, `head`. Read, it is a malformed answer (an HTTP
 /// failure where the status is not 200).
 pub fn over_cap(status: u16, head: &str) -> HttpReply {
-    HttpReply { status, body: [OVER_CAP, &snippet(head, BODY_SNIPPET)].concat() }
+    HttpReply::new(status, [OVER_CAP, &snippet(head, BODY_SNIPPET)].concat())
 }
 
 /// The codes of success (the contract): 0, and 1 or 2 from an Init call. Every other code, negative,
@@ -260,7 +269,7 @@ mod tests {
     use super::*;
 
     fn ok(body: &str) -> HttpReply {
-        HttpReply { status: 200, body: body.to_string() }
+        HttpReply::new(200, body)
     }
 
     #[test]
@@ -320,7 +329,7 @@ mod tests {
 
     #[test]
     fn html_error_pages_and_bad_json_say_what_came_back() {
-        let e = part_ack(&HttpReply { status: 502, body: "<html><h1>Bad Gateway</h1></html>".into() }).unwrap_err();
+        let e = part_ack(&HttpReply::new(502, "<html><h1>Bad Gateway</h1></html>")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Http { status: 502, body: "<html><h1>Bad Gateway</h1></html>".into() });
         assert!(e.is_transient());
         let e = part_ack(&ok("<html>captive portal</html>")).unwrap_err();

@@ -92,7 +92,7 @@ mod tests {
     }
 
     fn ok(body: &str) -> HttpReply {
-        HttpReply { status: 200, body: body.to_string() }
+        HttpReply::new(200, body)
     }
 
     fn read(body: &str) -> Result<Segment, UploadError> {

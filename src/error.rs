@@ -70,11 +70,22 @@ pub struct UploadError {
     pub attempts: u32,
     /// What the upload had been told before, where the failure contradicts it (shown in brackets).
     pub note: Option<String>,
+    /// The API action the failing call named, where its flavour names another than the step's UGC
+    /// one ([`Step::action`]): a key flavour's (set by the machine, so the message is worded once).
+    #[cfg(feature = "keyed")]
+    pub action: Option<&'static str>,
 }
 
 impl UploadError {
     pub fn new(step: Step, kind: ErrorKind) -> Self {
-        UploadError { step, kind, attempts: 0, note: None }
+        UploadError {
+            step,
+            kind,
+            attempts: 0,
+            note: None,
+            #[cfg(feature = "keyed")]
+            action: None,
+        }
     }
 
     pub fn with_note(mut self, note: String) -> Self {
@@ -99,7 +110,8 @@ impl UploadError {
     pub fn can_retry(&self) -> bool {
         match &self.kind {
             ErrorKind::Server { can_retry, .. } => *can_retry,
-            ErrorKind::Network(_) | ErrorKind::Http { .. } | ErrorKind::Read(_) => true,
+            ErrorKind::Http { status, .. } => !denied(*status),
+            ErrorKind::Network(_) | ErrorKind::Read(_) => true,
             ErrorKind::Aborted
             | ErrorKind::EmptyFile
             | ErrorKind::Signature(_)
@@ -112,14 +124,23 @@ impl UploadError {
         self.kind == ErrorKind::Aborted
     }
 
-    /// Whether the same call may be sent again now (with backoff), per the protocol's client rules.
-    pub(crate) fn is_transient(&self) -> bool {
+    /// Whether the same call may be sent again (with backoff), per the protocol's client rules: no
+    /// answer, an HTTP status other than 200 but a refused authorisation, or a code below 0 with
+    /// `canRetry` 1.
+    pub fn is_transient(&self) -> bool {
         match &self.kind {
-            ErrorKind::Network(_) | ErrorKind::Http { .. } => true,
+            ErrorKind::Network(_) => true,
+            ErrorKind::Http { status, .. } => !denied(*status),
             ErrorKind::Server { code, can_retry, .. } => *code < 0 && *can_retry,
             _ => false,
         }
     }
+}
+
+/// HTTP 401 and 403: the request's authorisation is refused (by the server or a proxy before it),
+/// which neither waiting nor sending it again changes.
+fn denied(status: u16) -> bool {
+    matches!(status, 401 | 403)
 }
 
 impl fmt::Display for UploadError {
@@ -135,7 +156,11 @@ impl fmt::Display for UploadError {
 impl UploadError {
     /// The message, without the note.
     fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.step.action() {
+        #[cfg(feature = "keyed")]
+        let action = self.action.or(self.step.action());
+        #[cfg(not(feature = "keyed"))]
+        let action = self.step.action();
+        let what = match action {
             Some(action) => format!("{action} ({} step)", self.step.as_str()),
             None => format!("{} step", self.step.as_str()),
         };
@@ -229,6 +254,10 @@ mod tests {
         assert!(!server(6000, true).is_transient(), "only code < 0 with canRetry 1 is retried");
         assert!(UploadError::new(Step::Init, ErrorKind::Network("reset".into())).is_transient());
         assert!(UploadError::new(Step::Init, ErrorKind::Http { status: 500, body: String::new() }).is_transient());
+        for status in [401, 403] {
+            let denied = UploadError::new(Step::Init, ErrorKind::Http { status, body: String::new() });
+            assert!(!denied.is_transient() && !denied.can_retry(), "{status} is refused again, however long one waits");
+        }
         let malformed = ErrorKind::Malformed { reason: "not JSON".into(), body: "<html>".into() };
         assert!(!UploadError::new(Step::Init, malformed).is_transient());
     }

@@ -4,18 +4,18 @@
 //!
 //! - [`Flavour::Ugc`]: InitUploadEx / UploadPartEx / FinishUploadEx with the app backend's UGC
 //!   signature in every call (the browser's flavour).
-//! - `Server` (native builds): InitUpload / UploadPart / FinishUpload, authenticated by the common
+//! - `Server` (feature `keyed`): InitUpload / UploadPart / FinishUpload, authenticated by the common
 //!   parameters (SecretId, Timestamp, Nonce, Signature) that the sender adds to every attempt afresh
 //!   ([`crate::keyed::sign_common`]).
-//! - `Multipart` (native builds): MultipartUploadVodFile, the older one-call flow in which the server
+//! - `Multipart` (feature `keyed`): MultipartUploadVodFile, the older one-call flow in which the server
 //!   names the next offset; common parameters as `Server`.
 //!
-//! Only a backend holds the secret key, so the key flavours exist only with cargo feature `native`:
+//! Only a backend holds the secret key, so the key flavours exist only with cargo feature `keyed`:
 //! the browser build carries none of them.
 
 use crate::error::Step;
 
-/// The metadata a key flavour sends with the file (a UGC signature carries its own).
+/// The metadata a key flavour sends with the file (`Options::meta`; a UGC signature carries its own).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
     pub class_id: Option<u64>,
@@ -23,53 +23,84 @@ pub struct Meta {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Flavour {
     #[default]
     Ugc,
-    #[cfg(feature = "native")]
-    Server(Meta),
-    #[cfg(feature = "native")]
-    Multipart(Meta),
+    #[cfg(feature = "keyed")]
+    Server,
+    #[cfg(feature = "keyed")]
+    Multipart,
 }
 
 impl Flavour {
+    /// Every flavour this build has.
+    #[cfg(feature = "keyed")]
+    pub const ALL: [Flavour; 3] = [Flavour::Server, Flavour::Multipart, Flavour::Ugc];
+
+    /// Its name where people choose one (the command line's `--flow`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::Ugc => "ugc",
+            #[cfg(feature = "keyed")]
+            Flavour::Server => "server",
+            #[cfg(feature = "keyed")]
+            Flavour::Multipart => "multipart",
+        }
+    }
+
     /// The app backend's UGC signature goes in every call (asked for once, refreshed once).
-    pub fn needs_signature(&self) -> bool {
+    pub fn needs_signature(self) -> bool {
         matches!(self, Flavour::Ugc)
     }
 
     /// The server names the next offset; parts go one at a time, contiguously.
-    pub fn is_contiguous(&self) -> bool {
-        #[cfg(feature = "native")]
-        if let Flavour::Multipart(_) = self {
+    pub fn is_contiguous(self) -> bool {
+        #[cfg(feature = "keyed")]
+        if let Flavour::Multipart = self {
             return true;
         }
         false
     }
 
     /// The API action a step calls.
-    pub fn action(&self, step: Step) -> Option<&'static str> {
+    pub fn action(self, step: Step) -> Option<&'static str> {
         match self {
             Flavour::Ugc => step.action(),
-            #[cfg(feature = "native")]
-            Flavour::Server(_) => match step {
+            #[cfg(feature = "keyed")]
+            Flavour::Server => match step {
                 Step::Init => Some("InitUpload"),
                 Step::Part => Some("UploadPart"),
                 Step::Finish => Some("FinishUpload"),
                 Step::Hash | Step::Signature => None,
             },
-            #[cfg(feature = "native")]
-            Flavour::Multipart(_) => (step == Step::Part).then_some("MultipartUploadVodFile"),
+            #[cfg(feature = "keyed")]
+            Flavour::Multipart => (step == Step::Part).then_some("MultipartUploadVodFile"),
         }
     }
 
-    /// The metadata sent with the file: a key flavour's own, none for UGC (its signature has it).
-    pub fn meta(&self) -> Option<&Meta> {
+    /// The part sizes the flavour allows, in words, and its default part size.
+    #[cfg(feature = "keyed")]
+    pub fn part_sizes(self) -> (String, u64) {
+        let [small, large] = crate::plan::PART_SIZES;
         match self {
-            Flavour::Ugc => None,
-            #[cfg(feature = "native")]
-            Flavour::Server(meta) | Flavour::Multipart(meta) => Some(meta),
+            Flavour::Ugc => (format!("{small} or {large}"), crate::plan::DEFAULT_PART_SIZE),
+            // InitUpload takes any size between InitUploadEx's two.
+            Flavour::Server => (format!("{small}..={large}"), crate::plan::DEFAULT_PART_SIZE),
+            Flavour::Multipart => {
+                let sizes = crate::contiguous::PART_SIZES;
+                (format!("{}..={}", sizes.start(), sizes.end()), crate::contiguous::DEFAULT_PART_SIZE)
+            }
+        }
+    }
+
+    /// Whether `size` is a part size the flavour allows.
+    #[cfg(feature = "keyed")]
+    pub fn allows_part_size(self, size: u64) -> bool {
+        match self {
+            Flavour::Ugc => crate::plan::PART_SIZES.contains(&size),
+            Flavour::Server => (crate::plan::PART_SIZES[0]..=crate::plan::PART_SIZES[1]).contains(&size),
+            Flavour::Multipart => crate::contiguous::PART_SIZES.contains(&size),
         }
     }
 }

@@ -1,6 +1,10 @@
-//! Signing with the secret key, for backends that hold it (cargo feature `native`; a browser never
+//! Signing with the secret key, for backends that hold it (cargo feature `keyed`; a browser never
 //! holds the key): the server API's common parameters, added to every attempt afresh, and the UGC
 //! signature an app backend issues.
+//!
+//! The server computes both signatures with code of its own (`server/src/common.rs`,
+//! `server/src/sign.rs`), on purpose: each side is an independent check of the contract's
+//! algorithms (tested against its vectors), and the server trusts nothing of the client's code.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

@@ -15,6 +15,9 @@ pub struct Options {
     /// Retries per call for transient failures (so at most `retries + 1` sends of one call).
     pub retries: u32,
     pub backoff: Backoff,
+    /// The class and tags a key flavour sends with the file (a UGC signature carries its own).
+    #[cfg(feature = "keyed")]
+    pub meta: crate::flavour::Meta,
 }
 
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -28,6 +31,8 @@ impl Default for Options {
             concurrency: DEFAULT_CONCURRENCY,
             retries: DEFAULT_RETRIES,
             backoff: Backoff::default(),
+            #[cfg(feature = "keyed")]
+            meta: crate::flavour::Meta::default(),
         }
     }
 }

@@ -54,7 +54,17 @@ impl Meter {
 
     /// `bytes` more are done. Returns the progress to report.
     pub fn advance(&mut self, bytes: u64, now_ms: f64) -> Progress {
-        self.loaded = (self.loaded + bytes).min(self.total);
+        self.at((self.loaded + bytes).min(self.total), self.total, now_ms)
+    }
+
+    /// `loaded` of `total` are done, where both may move either way (a queue's sums, as files are
+    /// added and fail): what went back counts as no speed. Returns the progress to report.
+    pub fn at(&mut self, loaded: u64, total: u64, now_ms: f64) -> Progress {
+        self.total = total;
+        self.loaded = loaded.min(total);
+        if self.loaded < self.last_loaded {
+            self.last_loaded = self.loaded;
+        }
         let dt = now_ms - self.last_ms;
         if dt >= MIN_SAMPLE_MS {
             let sample = (self.loaded - self.last_loaded) as f64 / (dt / 1000.0);
@@ -117,6 +127,17 @@ mod tests {
         let p = m.advance(10, 1_001.0);
         assert!((p.bytes_per_second - 10.0).abs() < 1e-9);
         assert_eq!(p.loaded, 20);
+    }
+
+    #[test]
+    fn sums_that_move_either_way_are_measured_too() {
+        let mut m = Meter::new(Phase::Uploading, 0, 0, 0.0);
+        m.at(1_000, 4_000, 1_000.0);
+        let p = m.at(500, 8_000, 2_000.0);
+        assert_eq!((p.loaded, p.total), (500, 8_000));
+        assert!(p.bytes_per_second < 1_000.0 && p.bytes_per_second >= 0.0, "a file that failed is no speed: {}", p.bytes_per_second);
+        let p = m.at(2_500, 8_000, 3_000.0);
+        assert!(p.bytes_per_second > 0.0 && p.eta_seconds.is_some());
     }
 
     #[test]

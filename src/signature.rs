@@ -3,6 +3,10 @@
 //! (docs/protocol.md). The MAC needs the app's secret key, so only the server can check it; but the
 //! fields are in the clear, so a signature for another file, an expired one, or one whose file name
 //! the server will refuse is caught here, with a message that says which, before any request.
+//!
+//! The server reads and checks the same format with code of its own (`server/src/sign.rs`), on
+//! purpose: the two are independent checks of the contract, so that neither side can agree with the
+//! other by sharing its mistake, and the server trusts nothing of the client's code.
 
 use std::fmt;
 

@@ -98,7 +98,7 @@ impl Env for RouterEnv<'_> {
         let (status, body) = call(self.router, request.method.as_str(), uri, body)
             .await
             .map_err(EnvError::Failed)?;
-        Ok(HttpReply { status, body: String::from_utf8_lossy(&body).into_owned() })
+        Ok(HttpReply::new(status, String::from_utf8_lossy(&body)))
     }
 
     async fn part_md5(&self, part: Part) -> Result<String, EnvError> {

@@ -137,7 +137,7 @@ async fn instant_then_finish(finish: Result<HttpReply, EnvError>, retries: u32) 
 
 #[tokio::test]
 async fn an_instant_upload_whose_finish_cannot_be_reached_keeps_the_init_answer() {
-    let (env, outcome) = instant_then_finish(Ok(HttpReply { status: 503, body: "busy".into() }), 2).await;
+    let (env, outcome) = instant_then_finish(Ok(HttpReply::new(503, "busy")), 2).await;
     let result = outcome.unwrap();
     assert!(result.instant);
     assert_eq!(result.file_id, "5285890781763144364");
@@ -307,7 +307,7 @@ async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_
     let failures_left = Cell::new(4);
     let fail_kinds = RefCell::new(vec![
         Err(EnvError::Failed("connection reset".into())),
-        Ok(HttpReply { status: 503, body: "<html>Service Unavailable</html>".into() }),
+        Ok(HttpReply::new(503, "<html>Service Unavailable</html>")),
         json(r#"{"code":-10004,"message":"cache write failed","canRetry":1}"#),
         json(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#),
     ]);
@@ -329,6 +329,45 @@ async fn transient_failures_are_retried_with_growing_backoff_and_progress_never_
     assert!(loaded.windows(2).all(|w| w[0] <= w[1]), "progress went back: {loaded:?}");
     assert_eq!(loaded.last(), Some(&(data.len() as u64)));
     assert_eq!(loaded.len(), 4, "one report at the start and one per acknowledged part: {loaded:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_is_waited_and_rate_limits_spend_no_retry() {
+    let data = bytes((2 * MIB) as usize, 6);
+    let answers = RefCell::new(vec![
+        // 4400 three times: more than the one retry allowed, none of them spends it.
+        json(r#"{"code":4400,"message":"too many calls, try again in a minute","canRetry":1}"#),
+        json(r#"{"code":4400,"message":"too many calls","canRetry":1}"#),
+        json(r#"{"code":4400,"message":"too many calls","canRetry":1}"#),
+        Ok(HttpReply { retry_after: Some("7".into()), ..HttpReply::new(503, "busy") }),
+    ]);
+    let accept = accepting(r#"{"code":0}"#);
+    let env = Scripted::new(data.clone(), |sent, body| match sent.action.as_str() {
+        "UploadPartEx" if sent.param("offset") == "1048576" && !answers.borrow().is_empty() => answers.borrow_mut().remove(0),
+        _ => accept(sent, body),
+    });
+    let opts = Options { concurrency: 1, retries: 1, backoff: Backoff { base_ms: 100, max_ms: 10_000 }, ..options() };
+    let result = upload(&env, &file(&data), &opts).await.unwrap();
+    assert_eq!(result.uploaded_bytes, data.len() as u64);
+    // Rate limits back off on their own count (75% of 100, 200, 400); the 503 waits what it asked.
+    assert_eq!(*env.sleeps.borrow(), [75, 150, 300, 7_000]);
+    assert_eq!(env.count("UploadPartEx"), 2 + 4);
+}
+
+#[tokio::test]
+async fn an_authorisation_refused_by_http_fails_at_once() {
+    for status in [401, 403] {
+        let data = bytes(1000, 2);
+        let env = Scripted::new(data.clone(), move |sent, _| match sent.action.as_str() {
+            "InitUploadEx" => Ok(HttpReply { retry_after: Some("1".into()), ..HttpReply::new(status, "no") }),
+            other => panic!("nothing after InitUploadEx: {other}"),
+        });
+        let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+        assert!(env.sleeps.borrow().is_empty(), "{status} is not retried");
+        assert_eq!((error.step, &error.kind), (Step::Init, &ErrorKind::Http { status, body: "no".into() }));
+        assert!(!error.can_retry());
+        assert_eq!(error.to_string(), format!("InitUploadEx (init step) failed: HTTP {status} instead of 200; the body began: \"no\""));
+    }
 }
 
 #[tokio::test]
@@ -354,7 +393,7 @@ async fn a_file_changed_on_disk_under_the_upload_fails_as_a_read_error_not_as_da
 async fn retries_are_bounded_then_the_last_error_is_reported() {
     let data = bytes(2000, 6);
     let env = Scripted::new(data.clone(), |sent, _| match sent.action.as_str() {
-        "InitUploadEx" => Ok(HttpReply { status: 500, body: "<html><body>Internal Server Error</body></html>".into() }),
+        "InitUploadEx" => Ok(HttpReply::new(500, "<html><body>Internal Server Error</body></html>")),
         _ => panic!("nothing is sent after init fails"),
     });
     let opts = Options { retries: 3, ..options() };
@@ -538,7 +577,7 @@ fn server_api(init: &'static str) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> 
 async fn the_server_flavour_asks_no_signature_and_names_its_own_actions() {
     let data = bytes((2 * MIB + 10) as usize, 20);
     let env = Scripted::new(data.clone(), server_api(r#"{"code":0,"message":"","canRetry":0}"#));
-    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap();
+    let result = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Server).await.unwrap();
     assert_eq!(env.signature_calls.get(), 0);
     assert_eq!(env.actions(), ["InitUpload", "UploadPart", "UploadPart", "UploadPart", "FinishUpload"]);
     assert_eq!((result.uploaded_bytes, result.instant, result.verify_content), (data.len() as u64, false, None));
@@ -549,7 +588,7 @@ async fn the_server_flavour_resumes_with_a_part_size_only_initupload_allows() {
     let data = bytes(1_500_000, 21);
     let init = r#"{"code":1,"dataSize":600000,"listParts":[{"offset":600000,"dataSize":600000,"dataMd5":"m"}]}"#;
     let env = Scripted::new(data.clone(), server_api(init));
-    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap();
+    let result = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Server).await.unwrap();
     let offsets: Vec<String> = env.sent.borrow().iter().filter(|s| s.action == "UploadPart").map(|s| s.param("offset").to_string()).collect();
     assert_eq!(offsets, ["0", "1200000"]);
     assert_eq!((result.resumed_bytes, result.uploaded_bytes), (600_000, 900_000));
@@ -561,7 +600,7 @@ async fn a_refused_key_fails_at_once_with_no_part_sent_and_no_signature_asked() 
     for (code, message) in [(-10002, "signature mismatch"), (4500, "Nonce already used")] {
         let body = format!(r#"{{"code":{code},"message":"{message}","canRetry":0}}"#);
         let env = Scripted::new(data.clone(), |_, _| json(&body));
-        let error = upload_flavour(&env, &file(&data), &options(), Flavour::Server(meta())).await.unwrap_err();
+        let error = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Server).await.unwrap_err();
         assert_eq!(env.actions(), ["InitUpload"], "{code}");
         assert_eq!((error.step, error.code(), env.signature_calls.get()), (Step::Init, Some(code), 0));
         assert!(env.sleeps.borrow().is_empty());
@@ -581,7 +620,7 @@ async fn the_server_flavour_retries_transient_failures_like_the_browser() {
         accept(sent, body)
     });
     let opts = Options { backoff: Backoff { base_ms: 100, max_ms: 10_000 }, ..options() };
-    upload_flavour(&env, &file(&data), &opts, Flavour::Server(meta())).await.unwrap();
+    upload_flavour(&env, &file(&data), &Options { meta: meta(), ..opts.clone() }, Flavour::Server).await.unwrap();
     assert_eq!(*env.sleeps.borrow(), [75, 150]);
     assert_eq!(env.count("UploadPart"), 4);
 }
@@ -619,7 +658,7 @@ async fn multipart_sends_contiguous_parts_where_the_server_says() {
     let size = data.len() as u64;
     let env = Scripted::new(data.clone(), multipart_server(size, 0));
     let opts = Options { part_size: MIB, concurrency: 4, ..options() };
-    let result = upload_flavour(&env, &file(&data), &opts, Flavour::Multipart(meta())).await.unwrap();
+    let result = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..opts.clone() }, Flavour::Multipart).await.unwrap();
     let half = KIB512 as usize;
     assert_eq!(parts_sent(&env), [(0, half), (KIB512, MIB as usize), (3 * KIB512, MIB as usize), (5 * KIB512, half + 100)]);
     assert_eq!(env.max_in_flight.get(), 1, "one part at a time");
@@ -633,7 +672,7 @@ async fn multipart_resumes_by_sending_the_first_part_again_and_following_the_off
     let size = data.len() as u64;
     let env = Scripted::new(data.clone(), multipart_server(size, 2 * MIB));
     let opts = Options { part_size: 5 * MIB, ..options() };
-    let result = upload_flavour(&env, &file(&data), &opts, Flavour::Multipart(meta())).await.unwrap();
+    let result = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..opts.clone() }, Flavour::Multipart).await.unwrap();
     assert_eq!(parts_sent(&env), [(0, KIB512 as usize), (2 * MIB, MIB as usize)]);
     assert_eq!((result.resumed_bytes, result.uploaded_bytes, result.instant), (2 * MIB, MIB, false));
     let loaded: Vec<u64> = env.progress.borrow().iter().filter(|p| p.phase == Phase::Uploading).map(|p| p.loaded).collect();
@@ -645,17 +684,17 @@ async fn multipart_instant_and_a_server_that_goes_round_in_circles() {
     let data = bytes((2 * MIB) as usize, 26);
     let size = data.len() as u64;
     let env = Scripted::new(data.clone(), multipart_server(size, size));
-    let result = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap();
+    let result = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Multipart).await.unwrap();
     assert_eq!((result.instant, result.uploaded_bytes, env.sent.borrow().len()), (true, 0, 1));
 
     // A server that never takes a part: it names offset 1048576 to the part at 0, then again to the part at 1048576.
     let env = Scripted::new(data.clone(), |_, _| json(r#"{"code":0,"flag":0,"offset":"1048576"}"#));
-    let error = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap_err();
+    let error = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Multipart).await.unwrap_err();
     assert_eq!(error.step, Step::Part);
     assert!(matches!(&error.kind, ErrorKind::Malformed { reason, .. } if reason.contains("it had just asked for")), "{error}");
     assert_eq!(env.sent.borrow().len(), 2);
 
     let env = Scripted::new(data.clone(), |_, _| json(r#"{"code":-29200,"message":"sha1 mismatch","canRetry":0}"#));
-    let error = upload_flavour(&env, &file(&data), &options(), Flavour::Multipart(meta())).await.unwrap_err();
+    let error = upload_flavour(&env, &file(&data), &Options { meta: meta(), ..options() }, Flavour::Multipart).await.unwrap_err();
     assert_eq!((error.step, error.code(), env.sent.borrow().len()), (Step::Part, Some(-29200), 1));
 }

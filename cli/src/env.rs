@@ -297,6 +297,7 @@ impl Env for NetEnv<'_> {
             if (300..400).contains(&status) {
                 return Err(EnvError::Failed(redirected(status)));
             }
+            let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
             let mut bytes = Vec::new();
             watch(&watched).moved = Instant::now();
             while let Some(chunk) = response.chunk().await.map_err(failed)? {
@@ -304,7 +305,7 @@ impl Env for NetEnv<'_> {
                 let mut w = watch(&watched);
                 (w.moved, w.received) = (Instant::now(), bytes.len() as u64);
             }
-            Ok(HttpReply { status, body: String::from_utf8_lossy(&bytes).into_owned() })
+            Ok(HttpReply { retry_after, ..HttpReply::new(status, String::from_utf8_lossy(&bytes).into_owned()) })
         };
         tokio::select! {
             reply = call => reply,

@@ -2,14 +2,14 @@
 //!
 //! Uploads a file to a VOD service from an app backend, with the protocol core the browser uploader
 //! runs (the same state machine plans the parts, resumes, retries and reads every answer). Three
-//! flows ([`Flow`]):
+//! flows, the core's [`Flavour`]s:
 //!
-//! - [`Flow::Server`]: InitUpload / UploadPart / FinishUpload, authenticated with the key by the
+//! - [`Flavour::Server`]: InitUpload / UploadPart / FinishUpload, authenticated with the key by the
 //!   common parameters, each attempt signed afresh (new Nonce and Timestamp, so a retry is never a
 //!   replay); parts in parallel, resume, instant upload.
-//! - [`Flow::Multipart`]: MultipartUploadVodFile, the older one-call flow: one part at a time, at the
+//! - [`Flavour::Multipart`]: MultipartUploadVodFile, the older one-call flow: one part at a time, at the
 //!   offset the server names.
-//! - [`Flow::Ugc`]: the browser's calls (InitUploadEx / UploadPartEx / FinishUploadEx), with a UGC
+//! - [`Flavour::Ugc`]: the browser's calls (InitUploadEx / UploadPartEx / FinishUploadEx), with a UGC
 //!   signature given or made from the key.
 //!
 //! The file is read once for its SHA-1, then once more, part by part, as the parts go.
@@ -44,46 +44,7 @@ pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadRe
 use vod_ugc_uploader::hash::FileHasher;
 use vod_ugc_uploader::progress::Meter;
 use vod_ugc_uploader::retry::Backoff;
-use vod_ugc_uploader::{contiguous, plan, upload_flavour, FileInfo, Options};
-
-/// Which calls upload the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// InitUpload / UploadPart / FinishUpload, with the key.
-    Server,
-    /// MultipartUploadVodFile, with the key.
-    Multipart,
-    /// InitUploadEx / UploadPartEx / FinishUploadEx, with a UGC signature.
-    Ugc,
-}
-
-impl Flow {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flow::Server => "server",
-            Flow::Multipart => "multipart",
-            Flow::Ugc => "ugc",
-        }
-    }
-
-    /// The part sizes the flow allows, and its default.
-    pub fn part_sizes(self) -> (std::ops::RangeInclusive<u64>, u64) {
-        match self {
-            // InitUpload takes any size between InitUploadEx's two.
-            Flow::Server => (plan::PART_SIZES[0]..=plan::PART_SIZES[1], plan::DEFAULT_PART_SIZE),
-            Flow::Multipart => (contiguous::PART_SIZES, contiguous::DEFAULT_PART_SIZE),
-            Flow::Ugc => (plan::PART_SIZES[0]..=plan::PART_SIZES[1], plan::DEFAULT_PART_SIZE),
-        }
-    }
-
-    /// Whether `size` is a part size the flow allows.
-    pub fn allows_part_size(self, size: u64) -> bool {
-        match self {
-            Flow::Ugc => plan::PART_SIZES.contains(&size),
-            _ => self.part_sizes().0.contains(&size),
-        }
-    }
-}
+use vod_ugc_uploader::{upload_flavour, FileInfo, Options};
 
 /// How the uploads are authenticated.
 #[derive(Debug, Clone)]
@@ -99,9 +60,10 @@ pub enum Auth {
 pub struct Uploader {
     /// The API URL, e.g. `http://127.0.0.1:8080/v2/index.php`.
     pub endpoint: String,
-    pub flow: Flow,
+    /// Which calls upload the file.
+    pub flow: Flavour,
     pub auth: Auth,
-    /// `None`: the flow's default ([`Flow::part_sizes`]).
+    /// `None`: the flow's default ([`Flavour::part_sizes`]).
     pub part_size: Option<u64>,
     /// Parts in flight at once (the multipart flow sends one at a time).
     pub concurrency: usize,
@@ -125,7 +87,7 @@ pub enum Error {
     /// The file's name cannot be sent as it is (not UTF-8, or a bidirectional control in it).
     Name(String),
     /// The upload failed: the step, and what came back (the server's code where it answered one).
-    Upload { error: UploadError, flavour: Flavour },
+    Upload(UploadError),
 }
 
 impl fmt::Display for Error {
@@ -134,11 +96,7 @@ impl fmt::Display for Error {
             Error::Settings(why) => write!(f, "{why}"),
             Error::File(why) => write!(f, "hash step: {why}"),
             Error::Name(why) => write!(f, "{why}"),
-            // The core names the UGC calls; the flavour's own name is the one that was sent.
-            Error::Upload { error, flavour } => match (error.step.action(), flavour.action(error.step)) {
-                (Some(ugc), Some(sent)) => write!(f, "{}", error.to_string().replacen(ugc, sent, 1)),
-                _ => write!(f, "{error}"),
-            },
+            Error::Upload(error) => write!(f, "{error}"),
         }
     }
 }
@@ -150,8 +108,8 @@ impl Uploader {
     /// parts at once, five retries.
     pub fn new(endpoint: &str, auth: Auth) -> Uploader {
         let flow = match auth {
-            Auth::Key(_) => Flow::Server,
-            Auth::Signature(_) => Flow::Ugc,
+            Auth::Key(_) => Flavour::Server,
+            Auth::Signature(_) => Flavour::Ugc,
         };
         Uploader {
             endpoint: endpoint.to_string(),
@@ -168,15 +126,12 @@ impl Uploader {
 
     /// Whether the settings go together; the message says what is wrong.
     pub fn check(&self) -> Result<(), String> {
-        if self.flow != Flow::Ugc && matches!(self.auth, Auth::Signature(_)) {
-            return Err(format!("--flow {} signs every call with the key: give --secret-id and --secret-key, not --signature", self.flow.as_str()));
+        if self.flow != Flavour::Ugc && matches!(self.auth, Auth::Signature(_)) {
+            return Err(format!("--flow {} signs every call with the key: give --secret-id and --secret-key, not --signature", self.flow.name()));
         }
         if let Some(size) = self.part_size.filter(|&s| !self.flow.allows_part_size(s)) {
-            let allowed = match self.flow {
-                Flow::Ugc => "524288 or 1048576".to_string(),
-                flow => format!("{}..={}", flow.part_sizes().0.start(), flow.part_sizes().0.end()),
-            };
-            return Err(format!("--part-size {size} is not allowed in the {} flow ({allowed})", self.flow.as_str()));
+            let (allowed, _) = self.flow.part_sizes();
+            return Err(format!("--part-size {size} is not allowed in the {} flow ({allowed})", self.flow.name()));
         }
         if self.meta.tags.len() > 10 {
             return Err(format!("at most 10 tags, not {}", self.meta.tags.len()));
@@ -185,14 +140,6 @@ impl Uploader {
             return Err(format!("--endpoint {:?} is not an http(s) URL", self.endpoint));
         }
         Ok(())
-    }
-
-    fn flavour(&self) -> Flavour {
-        match self.flow {
-            Flow::Server => Flavour::Server(self.meta.clone()),
-            Flow::Multipart => Flavour::Multipart(self.meta.clone()),
-            Flow::Ugc => Flavour::Ugc,
-        }
     }
 
     /// Uploads the file at `path`.
@@ -218,7 +165,6 @@ impl Uploader {
     async fn run(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<UploadResult, Error> {
         env::file_name(path).map_err(Error::Name)?;
         let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
-        let flavour = self.flavour();
         let env = env::NetEnv::new(self, path, on_progress).map_err(Error::Settings)?;
         let (_, default_part_size) = self.flow.part_sizes();
         let options = Options {
@@ -227,8 +173,9 @@ impl Uploader {
             concurrency: self.concurrency.max(1),
             retries: self.retries,
             backoff: Backoff::default(),
+            meta: self.meta.clone(),
         };
-        upload_flavour(&env, &file, &options, flavour.clone()).await.map_err(|error| Error::Upload { error, flavour })
+        upload_flavour(&env, &file, &options, self.flow).await.map_err(Error::Upload)
     }
 }
 

@@ -6,17 +6,33 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use clap::builder::PossibleValue;
 use clap::{CommandFactory, Parser, ValueEnum};
-use vod_upload::{Auth, Flow, Key, Phase, Progress, Uploader};
+use vod_upload::{Auth, Flavour, Key, Phase, Progress, Uploader};
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FlowArg {
-    /// InitUpload / UploadPart / FinishUpload, signed with the key (the default with a key).
-    Server,
-    /// MultipartUploadVodFile, the older one-call flow, signed with the key.
-    Multipart,
-    /// InitUploadEx / UploadPartEx / FinishUploadEx, with --signature or a signature made from the key.
-    Ugc,
+/// `--flow`: the core's [`Flavour`], named as the core names it (clap's trait on this side only).
+#[derive(Clone, Copy)]
+struct FlowArg(Flavour);
+
+impl ValueEnum for FlowArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FlowArg(Flavour::ALL[0]), FlowArg(Flavour::ALL[1]), FlowArg(Flavour::ALL[2])]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self.0 {
+            Flavour::Server => "InitUpload / UploadPart / FinishUpload, signed with the key (the default with a key)",
+            Flavour::Multipart => "MultipartUploadVodFile, the older one-call flow, signed with the key",
+            Flavour::Ugc => "InitUploadEx / UploadPartEx / FinishUploadEx, with --signature or a signature made from the key",
+        };
+        Some(PossibleValue::new(self.0.name()).help(help))
+    }
+}
+
+/// `--part-size`'s help: each flow's sizes and default, as the core gives them.
+fn part_size_help() -> String {
+    let sizes: Vec<String> = Flavour::ALL.iter().map(|f| format!("{} {}", f.name(), f.part_sizes().0)).collect();
+    format!("Part size in bytes: {} [default: {}]", sizes.join(", "), Flavour::Ugc.part_sizes().1)
 }
 
 #[derive(Parser)]
@@ -43,9 +59,7 @@ struct Cli {
     /// A UGC signature for this file, issued by the app backend (--flow ugc).
     #[arg(long)]
     signature: Option<String>,
-    /// Part size in bytes: ugc 524288 or 1048576, server 524288..=1048576, multipart 524288..=5242880
-    /// [default: 1048576].
-    #[arg(long)]
+    #[arg(long, help = part_size_help())]
     part_size: Option<u64>,
     /// Parts in flight at once (multipart sends one at a time).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
@@ -77,19 +91,18 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
         (None, Some(_)) => return Err("--secret-key needs --secret-id (or VOD_SECRET_ID)".into()),
     };
     let flow = match (cli.flow, &key, &cli.signature) {
-        (Some(FlowArg::Server), ..) => Flow::Server,
-        (Some(FlowArg::Multipart), ..) => Flow::Multipart,
+        (Some(FlowArg(flow)), ..) => flow,
         // A signature given asks for the UGC flow, even where a key is in the environment.
-        (Some(FlowArg::Ugc), ..) | (None, _, Some(_)) => Flow::Ugc,
-        (None, Some(_), None) => Flow::Server,
+        (None, _, Some(_)) => Flavour::Ugc,
+        (None, Some(_), None) => Flavour::Server,
         (None, None, None) => return Err("give the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY), or --signature".into()),
     };
     let auth = match (flow, &cli.signature, key) {
-        (Flow::Ugc, Some(signature), _) => Auth::Signature(signature.clone()),
+        (Flavour::Ugc, Some(signature), _) => Auth::Signature(signature.clone()),
         (_, _, Some(key)) => Auth::Key(key),
         (_, Some(signature), None) => Auth::Signature(signature.clone()),
-        (Flow::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
-        (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.as_str())),
+        (Flavour::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
+        (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.name())),
     };
     let mut uploader = Uploader::new(&cli.endpoint, auth);
     uploader.flow = flow;

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use vod_upload::{Auth, Flow, Key, Phase, Progress, Uploader};
+use vod_upload::{Auth, Flavour, Key, Phase, Progress, Uploader};
 
 #[path = "../../tests/common/bytes.rs"]
 mod random;
@@ -23,8 +23,8 @@ async fn a_spawned_upload_in_each_flow_reports_progress_and_the_server_holds_the
 
     let key = Key { secret_id: SECRET_ID.into(), secret_key: SECRET_KEY.into() };
     let endpoint = format!("http://{addr}/v2/index.php");
-    assert_eq!(Uploader::new(&endpoint, Auth::Key(key.clone())).flow, Flow::Server, "the server flow is the default with a key");
-    for (seed, flow) in [(31, Flow::Server), (32, Flow::Multipart), (33, Flow::Ugc)] {
+    assert_eq!(Uploader::new(&endpoint, Auth::Key(key.clone())).flow, Flavour::Server, "the server flow is the default with a key");
+    for (seed, flow) in [(31, Flavour::Server), (32, Flavour::Multipart), (33, Flavour::Ugc)] {
         let bytes = random::bytes(2 * 1_048_576 + 99, seed);
         let path = dir.path().join(format!("library clip {seed}.mp4"));
         std::fs::write(&path, &bytes).unwrap();

@@ -10,6 +10,7 @@
 //!
 //! [`authenticate`] runs rows 1–2 of the contract's check table, [`check_clock`] row 3; the
 //! (SecretId, Nonce) memory of row 4 is the store's.
+//! Written apart from the client's `src/keyed.rs` on purpose: an independent check that trusts none of its code.
 
 use crate::config::Config;
 use crate::error::ApiError;

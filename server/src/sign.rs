@@ -1,6 +1,7 @@
 //! UGC upload signatures and `verify_content`, as `docs/protocol.md` defines them.
 //!
 //! `signature = Base64( HMAC-SHA1(secretKey, original) ++ original )`, `original` a query string.
+//! Written apart from the client's `src/keyed.rs` and `src/signature.rs` on purpose: an independent check that trusts none of their code.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

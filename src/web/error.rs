@@ -3,17 +3,22 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::retry;
 use crate::web::object::{number, object};
 use crate::{ErrorKind, Step, UploadError};
 
-/// `{ message, code, canRetry, step, cause, aborted }`: `code` is the server's (or null), `cause` what
-/// came back (`{ status, body }`, `{ reason, body }`, `{ code, message, canRetry }`, each with
-/// `attempts` where the call was sent), or the failure in words (a string), or undefined.
+/// `{ message, code, canRetry, resumable, hashRefused, step, cause, aborted }`: `code` is the
+/// server's (or null), `resumable` and `hashRefused` the core's verdicts the edge acts on (keep the
+/// pending upload; forget the file's remembered hash), `cause` what came back (`{ status, body }`,
+/// `{ reason, body }`, `{ code, message, canRetry }`, each with `attempts` where the call was sent),
+/// or the failure in words (a string), or undefined.
 pub fn description(error: &UploadError) -> JsValue {
     object(&[
         ("message", error.to_string().into()),
         ("code", error.code().map_or(JsValue::NULL, |c| JsValue::from(c as f64))),
         ("canRetry", error.can_retry().into()),
+        ("resumable", retry::resumable(error).into()),
+        ("hashRefused", retry::hash_refused(error).into()),
         ("step", error.step.as_str().into()),
         ("cause", cause(error)),
         ("aborted", error.is_abort().into()),

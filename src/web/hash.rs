@@ -9,6 +9,12 @@ use crate::hash::{md5_hex, FileHasher};
 /// CPU's cache (`Sha1::stage`).
 pub const STAGE: usize = 256 << 10;
 
+/// [`STAGE`], for the edge that fills the stage (js/wasm.js).
+#[wasm_bindgen(js_name = sha1Stage)]
+pub fn sha1_stage() -> usize {
+    STAGE
+}
+
 /// Streaming SHA-1: copy up to `STAGE` bytes to `stage()`, hash them with `updateStaged(n)`, again
 /// for the next piece, then `finish()`. One stage for the whole file, instead of an allocation per
 /// window.

@@ -1,4 +1,5 @@
-//! Progress as the edge hands it to the app's `onProgress`, and the hash pass's meter.
+//! Progress as the edge hands it to the app's `onProgress`, and the meter of the edge's own
+//! progress (the hash pass, the queue).
 
 use wasm_bindgen::prelude::*;
 
@@ -19,20 +20,22 @@ pub fn progress_object(p: &Progress) -> JsValue {
     ])
 }
 
-/// The hash pass's progress: bytes hashed of `total`, with a smoothed speed.
-#[wasm_bindgen]
-pub struct HashMeter(Meter);
+/// The core's progress meter for the edge's own progress: the hash pass (bytes hashed of `total`),
+/// and the queue's sums; the speed is smoothed as the upload's is.
+#[wasm_bindgen(js_name = Meter)]
+pub struct EdgeMeter(Meter);
 
-#[wasm_bindgen]
-impl HashMeter {
+#[wasm_bindgen(js_class = Meter)]
+impl EdgeMeter {
     /// A meter for hashing `total` bytes, starting now.
     #[wasm_bindgen(constructor)]
-    pub fn new(total: f64) -> HashMeter {
-        HashMeter(Meter::new(Phase::Hashing, total as u64, 0, js_sys::Date::now()))
+    pub fn new(total: f64) -> EdgeMeter {
+        EdgeMeter(Meter::new(Phase::Hashing, total as u64, 0, js_sys::Date::now()))
     }
 
-    /// `bytes` more are hashed: the progress to report (a `progress` command's fields).
-    pub fn advance(&mut self, bytes: f64) -> JsValue {
-        progress_object(&self.0.advance(bytes as u64, js_sys::Date::now()))
+    /// `loaded` of `total` are done now (a queue's sums may move either way): the progress to
+    /// report (a `progress` command's fields).
+    pub fn at(&mut self, loaded: f64, total: f64) -> JsValue {
+        progress_object(&self.0.at(loaded as u64, total as u64, js_sys::Date::now()))
     }
 }

@@ -6,11 +6,27 @@
 use wasm_bindgen::prelude::*;
 
 use crate::answer::{self, HttpReply};
+use crate::plan;
 use crate::retry::Backoff;
 use crate::web::error::description;
 use crate::web::object::{number, object};
 use crate::web::progress::progress_object;
 use crate::{Command, EnvError, Event, FileInfo, Machine, Options, UploadResult};
+
+/// The part sizes InitUploadEx allows (`plan::PART_SIZES`; `Large` is the core's default part size),
+/// for the edge's argument checks. wasm-bindgen writes an enum's values into its JavaScript glue, so
+/// the edge reads them before the wasm is loaded; they must be literals there, and the assertion
+/// below ties them to the core's.
+#[wasm_bindgen]
+#[derive(Clone, Copy)]
+pub enum PartSize {
+    Small = 524_288,
+    Large = 1_048_576,
+}
+
+const _: () = assert!(
+    PartSize::Small as u64 == plan::PART_SIZES[0] && PartSize::Large as u64 == plan::PART_SIZES[1] && plan::DEFAULT_PART_SIZE == PartSize::Large as u64
+);
 
 #[wasm_bindgen]
 pub struct Upload {
@@ -43,6 +59,8 @@ impl Upload {
             concurrency: concurrency.map_or(defaults.concurrency, |n| n as usize),
             retries: retries.unwrap_or(defaults.retries),
             backoff: Backoff { base_ms, max_ms: defaults.backoff.max_ms.max(base_ms) },
+            #[cfg(feature = "keyed")]
+            meta: Default::default(),
         };
         let machine = Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options);
         Upload { machine, over: false }
@@ -89,6 +107,12 @@ impl Upload {
         }
     }
 
+    /// The protocol's file type of the file's name (`ft`: its extension, lowercase).
+    #[wasm_bindgen(getter, js_name = fileType)]
+    pub fn file_type(&self) -> String {
+        self.machine.file().file_type.clone()
+    }
+
     /// The signature `getSignature` gave.
     pub fn signed(&mut self, signature: String) {
         self.handle(Event::Signature(Ok(signature)));
@@ -102,10 +126,10 @@ impl Upload {
 
     /// Request `id` was answered: `body` is the whole answer, or where `over_cap`, only its first
     /// characters: the answer was longer than the send command's `answerCap`, and was not taken. That
-    /// one fails as a malformed answer.
-    pub fn replied(&mut self, id: u32, status: u16, body: String, over_cap: bool) {
-        let reply = if over_cap { answer::over_cap(status, &body) } else { HttpReply { status, body } };
-        self.handle(Event::Reply(id, Ok(reply)));
+    /// one fails as a malformed answer. `retry_after` is its `Retry-After` header, where it had one.
+    pub fn replied(&mut self, id: u32, status: u16, body: String, over_cap: bool, retry_after: Option<String>) {
+        let reply = if over_cap { answer::over_cap(status, &body) } else { HttpReply::new(status, body) };
+        self.handle(Event::Reply(id, Ok(HttpReply { retry_after, ..reply })));
     }
 
     /// Request `id` got no answer (network error, timeout), `why` in words.

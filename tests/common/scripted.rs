@@ -95,7 +95,7 @@ pub struct Scripted<'a> {
 }
 
 pub fn json(body: &str) -> Result<HttpReply, EnvError> {
-    Ok(HttpReply { status: 200, body: body.to_string() })
+    Ok(HttpReply::new(200, body))
 }
 
 impl<'a> Scripted<'a> {
