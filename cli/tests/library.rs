@@ -127,7 +127,7 @@ async fn a_redirect_is_refused_and_followed_nowhere() {
         }
     })
     .await;
-    for flow in [Flow::Server, Flow::Multipart, Flow::Ugc] {
+    for flow in [Flavour::Server, Flavour::Multipart, Flavour::Ugc] {
         let mut uploader = Uploader::new(&redirecting, Auth::Key(key()));
         (uploader.flow, uploader.retries) = (flow, 1);
         let error = uploader.upload(file(dir.path(), "clip.mp4", 600_000)).await.unwrap_err().to_string();
@@ -198,7 +198,7 @@ async fn a_call_fails_for_a_stall_not_for_its_length() {
     })
     .await;
     let mut uploader = Uploader::new(&slow, Auth::Key(key()));
-    (uploader.flow, uploader.part_size, uploader.stall_timeout) = (Flow::Multipart, Some(5 * 1_048_576), Duration::from_secs(2));
+    (uploader.flow, uploader.part_size, uploader.stall_timeout) = (Flavour::Multipart, Some(5 * 1_048_576), Duration::from_secs(2));
     let len = 524_288 + 5 * 1_048_576;
     let started = Instant::now();
     let result = uploader.upload(file(dir.path(), "slow.mp4", len)).await.unwrap_or_else(|e| panic!("{e}"));
