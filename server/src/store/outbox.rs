@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, id);
+CREATE INDEX IF NOT EXISTS outbox_file ON outbox (file_id);
 ";
 
 /// How long an event is retried before its delivery is given up (it stays pullable).
@@ -251,12 +252,18 @@ impl Store {
         .await
     }
 
-    /// Forgets events done more than a day before `now`; returns how many.
+    /// Forgets events done more than a day before `now`, and callbacks given up more than a day
+    /// before (nobody can pull them); returns how many. An upload event given up stays until it is
+    /// confirmed: it is a backend's only news of that file.
     pub async fn prune_events(self: &Arc<Self>, now: i64) -> Result<usize, ApiError> {
         let this = Arc::clone(self);
         blocking(move || {
             lock(&this.db.0)
-                .execute("DELETE FROM outbox WHERE state = 'done' AND done_at < ?1", [now - KEEP_DONE_SECS])
+                .execute(
+                    "DELETE FROM outbox WHERE (state = 'done' AND done_at < ?1) \
+                     OR (state = 'failed' AND kind = 'callback' AND created < ?2)",
+                    params![now - KEEP_DONE_SECS, now - DELIVERY_WINDOW_SECS - KEEP_DONE_SECS],
+                )
                 .map_err(|e| write_err("pruning the outbox", e))
         })
         .await
@@ -272,5 +279,56 @@ impl Store {
                 .map_err(|e| read_err("reading the outbox", e))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Meta;
+
+    fn file(sha: &str, notify: Option<&str>) -> FinishedFile {
+        let meta = Meta { file_name: "a.mp4".into(), file_type: "mp4".into(), notify_url: notify.map(String::from), ..Meta::default() };
+        FinishedFile { sha: sha.into(), file_id: String::new(), file_name: "a.mp4".into(), file_type: "mp4".into(), size: 3, meta }
+    }
+
+    #[tokio::test]
+    async fn the_events_commit_with_the_file_or_not_at_all_and_go_in_order_per_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let sha = "aa".repeat(20);
+        // An event that cannot be written takes the file's record with it.
+        let failed = store.db.record_finished(file(&sha, None), "s1", |_| "1000000000000000001".into(), |_, _| {
+            Err(rusqlite::Error::InvalidQuery)
+        });
+        assert!(failed.is_err());
+        assert!(store.db.finished(&sha).unwrap().is_none());
+        assert!(store.due_events(0, true, true, 10).await.unwrap().is_empty());
+        // Written with it: the upload event and the callback.
+        let f = store
+            .db
+            .record_finished(file(&sha, Some("http://x/cb")), "s1", |_| "1000000000000000001".into(), |tx, f| {
+                record_finish(tx, f, "http://h/vod/1/f0.mp4", 100)
+            })
+            .unwrap();
+        store.record_callback(&f, "http://x/cb").await.unwrap();
+        let due = store.due_events(100, false, true, 10).await.unwrap();
+        // The second callback of the file waits for the first: in order per file and receiver.
+        let kinds: Vec<(&str, Option<&str>)> = due.iter().map(|e| (e.kind.as_str(), e.target.as_deref())).collect();
+        assert_eq!(kinds, vec![("upload", None), ("callback", Some("http://x/cb"))]);
+        assert!(store.due_events(100, false, false, 10).await.unwrap().iter().all(|e| e.kind == "callback"));
+        store.event_failed(due[1].row, Some(160), "HTTP 500").await.unwrap();
+        assert_eq!(store.due_events(150, false, true, 10).await.unwrap().len(), 1, "the failed one waits for its backoff");
+        assert_eq!(store.due_events(150, true, true, 10).await.unwrap().len(), 2, "a start tries every pending one");
+        store.event_delivered(due[1].row, 170).await.unwrap();
+        // (The second callback was recorded at the real clock's time: all due, to see it.)
+        let next = store.due_events(170, true, true, 10).await.unwrap();
+        assert_eq!(next.len(), 2);
+        assert_ne!(next[1].event_id, due[1].event_id);
+        let body: Value = serde_json::from_str(&next[0].body).unwrap();
+        assert_eq!((body["eventId"].as_str(), body["fileId"].as_str()), (Some(next[0].event_id.as_str()), Some("1000000000000000001")));
+        // Done events are pruned a day later; pending ones are not.
+        assert_eq!(store.prune_events(170 + KEEP_DONE_SECS + 1).await.unwrap(), 1);
+        assert_eq!(store.event_state(&due[0].event_id).await.unwrap(), Some(("pending".into(), 0)));
     }
 }
