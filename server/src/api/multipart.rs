@@ -94,8 +94,9 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
         return Err(ApiError::Multipart(-25982, format!("Content-Length is not dataSize {data_size}")));
     }
     let planned = match state.store().plan_segment(&sha, file_size, offset).await? {
+        SegmentPlan::Finished(f) => return Ok(done(state, &f)),
         SegmentPlan::Done(f) => {
-            // Already there (or finished just now): its callback goes now, through the outbox.
+            // Already there: its callback goes now, through the outbox.
             if let Some(url) = &meta.notify_url {
                 state.store().record_callback(&f, url).await?;
             }
