@@ -93,6 +93,9 @@ fn an_event_for_every_finished_file_is_signed_retried_and_survives_sigkill() {
 #[test]
 fn seed_000_notify_url_gets_its_callback_and_a_backend_can_pull_events() {
     let dir = tempfile::tempdir().unwrap();
+    // A notify URL that is not http(s) is refused at start, naming the flag.
+    let refused = Server::start_fails(&dir.path().join("refused"), &["--notify-url", "ftp://127.0.0.1/hook"]);
+    assert!(refused.contains("--notify-url"), "{refused}");
     // No --notify-url: the upload events wait to be pulled; the event key is the verify key, by
     // default the secret key.
     let s = Server::start(dir.path(), &[]);

@@ -9,7 +9,8 @@
 //! - [`call`]: a call's parts (the query parsed once, the [`call::Call`] an action takes, its body).
 //!
 //! A call is parsed (once, by [`count_inject_and_log`], which hands the parameters on), then (server API) its common parameters are checked in the contract's order,
-//! then its method, then its own parameters.
+//! then its method, then (InitUpload, UploadPart) its SecretId's rate limit, then its own parameters;
+//! a UGC call counts against its uid's limit once its signature is verified.
 
 mod call;
 mod describe;
