@@ -5,6 +5,7 @@
 //! is sent again after the restart, so a receiver de-duplicates by `eventId`.
 
 use crate::store::{Outgoing, Store, DELIVERY_WINDOW_SECS};
+use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::{Arc, Weak};
@@ -20,6 +21,8 @@ const FIRST_BACKOFF_SECS: i64 = 5;
 const MAX_BACKOFF_SECS: i64 = 3600;
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Events sent at once.
+const AT_ONCE: usize = 8;
 /// How often the outbox is looked at when nothing wakes the delivery.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -77,9 +80,12 @@ pub fn spawn_delivery(store: Weak<Store>, notify_url: Option<String>, key: Strin
             let now = crate::sign::now_unix();
             match store.due_events(now, first, notify_url.is_some(), 64).await {
                 Ok(batch) => {
-                    for event in batch {
-                        deliver(&client, &store, &event, notify_url.as_deref(), &key).await;
-                    }
+                    // Several at once, so that a receiver that does not answer holds up no other
+                    // (a batch has at most one event of each file and receiver: order is kept).
+                    let (client, store, url, key) = (&client, &store, notify_url.as_deref(), key.as_str());
+                    futures_util::stream::iter(batch)
+                        .for_each_concurrent(AT_ONCE, |event| async move { deliver(client, store, &event, url, key).await })
+                        .await;
                 }
                 Err(e) => eprintln!("vod-server: events: {e}"),
             }
