@@ -48,3 +48,14 @@ export function signOriginal(original: string, secretKey: string): string;
  * the fileId it vouches for, or an Error saying why it is not to be trusted.
  */
 export function verifyContent(verifyContent: string, options: { verifyKey: string; now?: number }): { fileId: string; expTime: number };
+
+/** The header vod-server's events carry their MAC in: `x-vod-signature`. */
+export const EVENT_SIGNATURE_HEADER: string;
+
+/**
+ * Checks an event vod-server POSTed (upload-complete, or seed 000's callback): `X-Vod-Signature` =
+ * `sha256=` + hex(HMAC-SHA256(eventKey, body)) over the exact body, in constant time. Returns the parsed
+ * event, or throws an Error saying why it is not to be trusted. An event may come twice: de-duplicate
+ * by `eventId`.
+ */
+export function verifyEvent(body: string | Uint8Array, signature: string | string[] | undefined | null, options: { eventKey: string }): any;

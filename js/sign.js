@@ -6,6 +6,7 @@
 // The formats are the protocol's (docs/protocol.md, "The signature" and FinishUploadEx):
 //   signature      = Base64( HMAC-SHA1(secretKey, original) ++ original ), original a query string
 //   verify_content = Base64( hex(HMAC-SHA1(verifyKey, plain)) ++ plain ), plain = ExpTime=<unix>&FileId=<id>
+// and vod-server's events (server/README.md, "Events"): X-Vod-Signature = sha256=hex(HMAC-SHA256(eventKey, body)).
 // Node's own crypto does the work: this module has no dependency and is not part of any browser bundle
 // (package.json exports it under the `node` condition only).
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
@@ -102,6 +103,33 @@ export function verifyContent(verifyContent, { verifyKey, now = Math.floor(Date.
   if (!Number.isSafeInteger(expTime) || !fileId) throw new Error('verifyContent lacks ExpTime or FileId');
   if (now >= expTime) throw new Error(`verifyContent expired at ${expTime}`);
   return { fileId, expTime };
+}
+
+/** The header vod-server's events carry their MAC in (lowercase, as Node's `req.headers` has it). */
+export const EVENT_SIGNATURE_HEADER = 'x-vod-signature';
+
+/**
+ * Checks an event vod-server POSTed (an upload-complete event, or seed 000's notifyUrl callback): the
+ * `X-Vod-Signature` header, `sha256=` and the hex of HMAC-SHA256(eventKey, body), over the body's
+ * exact bytes, in constant time. Returns the parsed event; throws an Error saying why it is not to be
+ * trusted. De-duplicate by its `eventId`: an event may come more than once.
+ * @param {string | Uint8Array} body the body exactly as received (not JSON parsed and serialized again)
+ * @param {string | string[] | undefined | null} signature the header's value
+ * @param {{ eventKey: string }} options
+ * @returns {any}
+ */
+export function verifyEvent(body, signature, { eventKey }) {
+  const key = text(eventKey, 'eventKey');
+  /** @type {Buffer} */
+  let bytes;
+  if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
+  else if (body instanceof Uint8Array) bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  else fail('the event body must be the raw body: a string or bytes');
+  const given = /^sha256=([0-9a-f]{64})$/.exec(String(signature ?? '').trim());
+  if (!given) throw new Error('the event has no X-Vod-Signature of the form sha256=<64 hex digits>');
+  const expected = createHmac('sha256', key).update(bytes).digest();
+  if (!timingSafeEqual(Buffer.from(given[1], 'hex'), expected)) throw new Error("the event's MAC does not match the event key");
+  return JSON.parse(bytes.toString('utf8'));
 }
 
 /**

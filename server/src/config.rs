@@ -41,6 +41,12 @@ pub struct Config {
     pub limits: crate::store::Limits,
     /// The slowest a part body may come.
     pub body_floor: BodyFloor,
+    /// Calls a minute per SecretId (InitUpload, UploadPart) and per uid (the UGC calls).
+    pub rates: crate::ratelimit::Rates,
+    /// Where upload-complete events are POSTed (`--notify-url`); none: they wait for PullEvents.
+    pub notify_url: Option<String>,
+    /// The key of the events' MAC (`--event-key`; default: the verify key).
+    pub event_key: String,
 }
 
 /// The slowest a part body may come: fewer than `bytes_per_sec`, averaged over `window`, and it is
@@ -80,6 +86,9 @@ impl Config {
             max_file_size: MAX_FILE_SIZE,
             limits: crate::store::Limits::default(),
             body_floor: BodyFloor::default(),
+            rates: crate::ratelimit::Rates::default(),
+            notify_url: None,
+            event_key: secret_key.to_string(),
         }
     }
 

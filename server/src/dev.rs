@@ -26,6 +26,13 @@ struct SignatureRequest {
     file_name: String,
     ttl: Option<i64>,
     uid: Option<String>,
+    /// The signature's optional fields (`cid`, `tag.N`, `tc`, `ss`, `wm`), as an app backend may add them.
+    class_id: Option<u64>,
+    #[serde(default)]
+    tags: Vec<String>,
+    transcode: Option<bool>,
+    screenshot: Option<bool>,
+    watermark: Option<bool>,
 }
 
 fn bad_request(message: String) -> Response {
@@ -86,7 +93,8 @@ pub async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({ "error": "not found (dev endpoints need --dev-signing)" }))).into_response()
 }
 
-/// `POST /dev/signature` `{"fileSha", "fileName", "ttl"?, "uid"?}` → `{"signature"}`.
+/// `POST /dev/signature` `{"fileSha", "fileName", "ttl"?, "uid"?, "classId"?, "tags"?, "transcode"?,
+/// "screenshot"?, "watermark"?}` → `{"signature"}`.
 pub async fn signature(State(state): State<AppState>, body: Bytes) -> Response {
     let req: SignatureRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -105,9 +113,19 @@ pub async fn signature(State(state): State<AppState>, body: Bytes) -> Response {
     if ttl.abs() > sign::MAX_VALIDITY_SECS {
         return bad_request(format!("ttl must be within ±{} seconds", sign::MAX_VALIDITY_SECS));
     }
+    if req.tags.len() > 10 || req.tags.iter().any(|t| t.is_empty() || t.len() > 128 || t.chars().any(char::is_control)) {
+        return bad_request("tags: at most 10, each 1 to 128 bytes without control characters".into());
+    }
     let c = state.config();
     let uid = req.uid.filter(|u| !u.is_empty()).unwrap_or_else(|| "dev".into());
-    let params = sign::SignParams::new(&c.secret_id, &req.file_sha, &req.file_name, &uid, ttl);
+    let params = sign::SignParams {
+        class_id: req.class_id,
+        tags: req.tags,
+        transcode: req.transcode,
+        screenshot: req.screenshot,
+        watermark: req.watermark,
+        ..sign::SignParams::new(&c.secret_id, &req.file_sha, &req.file_name, &uid, ttl)
+    };
     Json(json!({ "signature": sign::sign(&params, &c.secret_key) })).into_response()
 }
 

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 4500, canRetry 0 (server API): the Timestamp is more than 7200 s from the server's clock, or
     /// the (SecretId, Nonce) was seen within the last 7200 s (a replay).
     Replay(String),
+    /// 4400, canRetry 1: over a rate limit (`docs/protocol.md`, "Rate limits"); nothing of the call
+    /// was stored. The seconds until a call would be admitted again go in `Retry-After`.
+    RateLimited(String, u64),
     /// MultipartUploadVodFile's own codes, canRetry 0: -25977 to -25986 (a parameter), -29200 (the
     /// assembled file's SHA-1 does not match; the session is dropped).
     Multipart(i64, String),
@@ -43,12 +46,16 @@ impl ApiError {
             ApiError::NoSession(_) | ApiError::StorageRead(_) => -10005,
             ApiError::PartDamaged(_) | ApiError::ShaMismatch(_) => -10006,
             ApiError::Replay(_) => 4500,
+            ApiError::RateLimited(..) => 4400,
             ApiError::Multipart(code, _) => *code,
         }
     }
 
     pub fn can_retry(&self) -> bool {
-        matches!(self, ApiError::StorageWrite(_) | ApiError::StorageRead(_) | ApiError::PartDamaged(_))
+        matches!(
+            self,
+            ApiError::StorageWrite(_) | ApiError::StorageRead(_) | ApiError::PartDamaged(_) | ApiError::RateLimited(..)
+        )
     }
 
     pub fn code_desc(&self) -> &'static str {
@@ -62,6 +69,7 @@ impl ApiError {
             ApiError::PartDamaged(_) => "PartMd5Mismatch",
             ApiError::ShaMismatch(_) => "FileShaMismatch",
             ApiError::Replay(_) => "RequestExpiredOrReplayed",
+            ApiError::RateLimited(..) => "RequestLimitExceeded",
             ApiError::Multipart(-29200, _) => "FileShaMismatch",
             ApiError::Multipart(..) => "InvalidParameter",
         }
@@ -78,6 +86,7 @@ impl ApiError {
             | ApiError::PartDamaged(m)
             | ApiError::ShaMismatch(m)
             | ApiError::Replay(m)
+            | ApiError::RateLimited(m, _)
             | ApiError::Multipart(_, m) => m,
         }
     }
@@ -100,6 +109,10 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Json(self.to_json()).into_response()
+        let mut response = Json(self.to_json()).into_response();
+        if let ApiError::RateLimited(_, secs) = self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

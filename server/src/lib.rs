@@ -16,7 +16,9 @@ pub mod common;
 pub mod config;
 mod dev;
 pub mod error;
+pub mod events;
 pub mod faults;
+pub mod ratelimit;
 pub mod serve;
 pub mod sign;
 mod stats;
@@ -38,6 +40,7 @@ struct Inner {
     store: Arc<store::Store>,
     faults: faults::Faults,
     stats: stats::Stats,
+    limiter: ratelimit::Limiter,
 }
 
 /// The server's shared state: configuration, storage, fault injector and counters.
@@ -61,9 +64,11 @@ impl AppState {
         for e in failed {
             eprintln!("vod-server: a MultipartUploadVodFile upload that holds every byte could not be finished (its next part retries): {e}");
         }
+        store.set_public_url(&config.public_url);
         expire_sessions(Arc::downgrade(&store), limits.session_ttl_secs);
+        events::spawn_delivery(Arc::downgrade(&store), config.notify_url.clone(), config.event_key.clone());
         let faults = faults::Faults::new(config.faults.clone());
-        Ok(AppState { inner: Arc::new(Inner { config, store, faults, stats: stats::Stats::default() }) })
+        Ok(AppState { inner: Arc::new(Inner { limiter: ratelimit::Limiter::new(config.rates), config, store, faults, stats: stats::Stats::default() }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -80,6 +85,10 @@ impl AppState {
 
     pub(crate) fn stats(&self) -> &stats::Stats {
         &self.inner.stats
+    }
+
+    pub(crate) fn limiter(&self) -> &ratelimit::Limiter {
+        &self.inner.limiter
     }
 }
 
@@ -106,6 +115,10 @@ fn check_config(c: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(!c.secret_id.is_empty(), "the secret id is empty");
     anyhow::ensure!(!c.secret_key.is_empty(), "the secret key is empty");
     anyhow::ensure!(!c.verify_key.is_empty(), "the verify key is empty");
+    anyhow::ensure!(!c.event_key.is_empty(), "the event key is empty");
+    if let Some(url) = &c.notify_url {
+        events::check_url(url).map_err(|m| anyhow::anyhow!("the notify URL: {m}"))?;
+    }
     for (i, (id, key)) in c.keys.iter().enumerate() {
         anyhow::ensure!(!id.is_empty() && !key.is_empty(), "key pair {} has an empty SecretId or key", i + 1);
         anyhow::ensure!(

@@ -125,6 +125,28 @@ struct ServeArgs {
     /// How long a shutdown waits for requests in progress.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     shutdown_timeout: i64,
+    /// InitUpload calls a minute per SecretId (seed 002: 100; 0: no limit). Over it: 4400.
+    #[arg(long, default_value_t = vod_server::ratelimit::Rates::default().init_per_key)]
+    rate_init_upload: u32,
+    /// UploadPart calls a minute per SecretId (seed 001: 10000; 0: no limit).
+    #[arg(long, default_value_t = vod_server::ratelimit::Rates::default().part_per_key)]
+    rate_upload_part: u32,
+    /// InitUploadEx calls a minute per uid (0: no limit).
+    #[arg(long, default_value_t = vod_server::ratelimit::Rates::default().init_per_uid)]
+    rate_init_upload_ex: u32,
+    /// UploadPartEx calls a minute per uid (0: no limit).
+    #[arg(long, default_value_t = vod_server::ratelimit::Rates::default().part_per_uid)]
+    rate_upload_part_ex: u32,
+    /// FinishUploadEx calls a minute per uid (0: no limit).
+    #[arg(long, default_value_t = vod_server::ratelimit::Rates::default().finish_per_uid)]
+    rate_finish_upload_ex: u32,
+    /// POST an upload-complete event for every finished file to this http(s) URL (else they wait
+    /// for PullEvents).
+    #[arg(long, value_name = "URL")]
+    notify_url: Option<String>,
+    /// The key of the events' MAC (header X-Vod-Signature; default: the verify key).
+    #[arg(long, env = "VOD_EVENT_KEY", hide_env_values = true)]
+    event_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -138,7 +160,7 @@ struct SignArgs {
     secret_key: String,
     /// Sign a server-API call instead: http://host:port/v2/index.php?Action=...&... is printed with
     /// Region, Timestamp (now), Nonce (random), SecretId and Signature appended.
-    #[arg(long, conflicts_with_all = ["file_sha", "file_name", "ttl", "uid"])]
+    #[arg(long, conflicts_with_all = ["file_sha", "file_name", "ttl", "uid", "class_id", "tags", "transcode", "screenshot", "watermark", "file_type"])]
     url: Option<String>,
     /// The method the signed URL is to be called with: GET (default) or POST.
     #[arg(long, value_parser = ["GET", "POST"])]
@@ -149,12 +171,31 @@ struct SignArgs {
     /// The file's name (its extension gives the type).
     #[arg(long, required_unless_present = "url")]
     file_name: Option<String>,
-    /// Seconds the signature stays valid (negative: already expired).
-    #[arg(long, default_value_t = 3600, allow_hyphen_values = true)]
+    /// The file's type (`ft`; default: the name's extension).
+    #[arg(long)]
+    file_type: Option<String>,
+    /// Seconds the signature stays valid, `e - t` (at most 7776000, 90 days; negative: already
+    /// expired).
+    #[arg(long, visible_alias = "lifetime", default_value_t = 3600, allow_hyphen_values = true)]
     ttl: i64,
     /// The app's user id.
     #[arg(long, default_value = "user")]
     uid: String,
+    /// The class id (`cid`).
+    #[arg(long)]
+    class_id: Option<u64>,
+    /// A tag (`tag.0` … `tag.9`; repeatable, at most 10).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Transcode (`tc`): 0 or 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    transcode: Option<u8>,
+    /// Screenshot (`ss`): 0 or 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    screenshot: Option<u8>,
+    /// Watermark (`wm`): 0 or 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    watermark: Option<u8>,
 }
 
 /// Seconds from `90`, `90s`, `30m`, `12h` or `7d`.
@@ -219,9 +260,24 @@ fn run_sign(a: SignArgs) -> anyhow::Result<()> {
         "--file-sha must be 40 hex digits"
     );
     sign::check_file_name(file_name).map_err(anyhow::Error::msg)?;
-    sign::check_file_type(sign::extension_of(file_name))
-        .map_err(|m| anyhow::anyhow!("--file-name needs an extension: {m}"))?;
-    let params = sign::SignParams::new(&a.secret_id, file_sha, file_name, &a.uid, a.ttl);
+    match &a.file_type {
+        Some(ft) => sign::check_file_type(ft).map_err(|m| anyhow::anyhow!("--file-type: {m}"))?,
+        None => sign::check_file_type(sign::extension_of(file_name))
+            .map_err(|m| anyhow::anyhow!("--file-name needs an extension (or give --file-type): {m}"))?,
+    }
+    anyhow::ensure!(a.ttl <= sign::MAX_VALIDITY_SECS, "--ttl is at most {} s (90 days)", sign::MAX_VALIDITY_SECS);
+    anyhow::ensure!(!a.uid.is_empty(), "--uid must not be empty");
+    anyhow::ensure!(a.tags.len() <= 10, "at most 10 --tag");
+    anyhow::ensure!(a.tags.iter().all(|t| !t.is_empty()), "a --tag must not be empty");
+    let params = sign::SignParams {
+        file_type: a.file_type.as_ref().map(|t| t.to_ascii_lowercase()),
+        transcode: a.transcode.map(|v| v == 1),
+        screenshot: a.screenshot.map(|v| v == 1),
+        watermark: a.watermark.map(|v| v == 1),
+        class_id: a.class_id,
+        tags: a.tags.clone(),
+        ..sign::SignParams::new(&a.secret_id, file_sha, file_name, &a.uid, a.ttl)
+    };
     println!("{}", sign::sign(&params, &a.secret_key));
     Ok(())
 }
@@ -284,6 +340,18 @@ async fn run_server(a: ServeArgs) -> anyhow::Result<()> {
     config.keys = keys.collect();
     config.api_host = a.api_host;
     config.verify_key = a.verify_key.unwrap_or(secret_key);
+    config.event_key = a.event_key.unwrap_or_else(|| config.verify_key.clone());
+    if let Some(url) = &a.notify_url {
+        vod_server::events::check_url(url).map_err(|m| anyhow::anyhow!("--notify-url: {m}"))?;
+    }
+    config.notify_url = a.notify_url;
+    config.rates = vod_server::ratelimit::Rates {
+        init_per_key: a.rate_init_upload,
+        part_per_key: a.rate_upload_part,
+        init_per_uid: a.rate_init_upload_ex,
+        part_per_uid: a.rate_upload_part_ex,
+        finish_per_uid: a.rate_finish_upload_ex,
+    };
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;

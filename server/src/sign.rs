@@ -16,8 +16,8 @@ type HmacSha1 = Hmac<Sha1>;
 pub const MAX_VALIDITY_SECS: i64 = 7_776_000;
 /// How far in the future a signature's `t` may be (clock skew; the server API's 7200 s).
 pub const MAX_CLOCK_SKEW_SECS: i64 = 7200;
-/// Longest file name, in bytes.
-pub const MAX_FILE_NAME_BYTES: usize = 40;
+/// Longest file name, in characters (Unicode scalar values, as seeds 000 and 002 say: 40个字符).
+pub const MAX_FILE_NAME_CHARS: usize = 40;
 const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
 
 /// The fields an app backend puts in a signature.
@@ -36,8 +36,14 @@ pub struct SignParams {
     pub e: i64,
     /// Random number.
     pub r: u32,
+    /// `tc`, `ss`, `wm`: none leaves the field out.
     pub transcode: Option<bool>,
+    pub screenshot: Option<bool>,
+    pub watermark: Option<bool>,
+    /// `cid`.
     pub class_id: Option<u64>,
+    /// `tag.0` … `tag.9`.
+    pub tags: Vec<String>,
 }
 
 impl SignParams {
@@ -56,7 +62,10 @@ impl SignParams {
             e: t + ttl_secs,
             r: random_u32(),
             transcode: None,
+            screenshot: None,
+            watermark: None,
             class_id: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -89,11 +98,16 @@ pub fn original_string(params: &SignParams) -> String {
         .append_pair("fs", &params.file_sha.to_ascii_lowercase())
         .append_pair("ft", &file_type)
         .append_pair("uid", &params.uid);
-    if let Some(tc) = params.transcode {
-        q.append_pair("tc", if tc { "1" } else { "0" });
+    for (name, flag) in [("tc", params.transcode), ("ss", params.screenshot), ("wm", params.watermark)] {
+        if let Some(on) = flag {
+            q.append_pair(name, if on { "1" } else { "0" });
+        }
     }
     if let Some(cid) = params.class_id {
         q.append_pair("cid", &cid.to_string());
+    }
+    for (i, tag) in params.tags.iter().enumerate() {
+        q.append_pair(&format!("tag.{i}"), tag);
     }
     q.finish()
 }
@@ -284,14 +298,16 @@ fn percent_decode(s: &str) -> Option<String> {
 const BIDI_CONTROLS: [char; 12] =
     ['\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
 
-/// A file name is 1..=40 bytes, without `\ / : * ? " < > |`, control characters (bidirectional ones
+/// A file name is 1..=40 characters (Unicode scalar values, not bytes: a 14-character Chinese
+/// title with `.mp4` is 18 characters and 46 bytes), without `\ / : * ? " < > |`, control characters (bidirectional ones
 /// too), or `.`/`..`.
 pub fn check_file_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("file name is empty".into());
     }
-    if name.len() > MAX_FILE_NAME_BYTES {
-        return Err(format!("file name is {} bytes, more than {MAX_FILE_NAME_BYTES}", name.len()));
+    let chars = name.chars().count();
+    if chars > MAX_FILE_NAME_CHARS {
+        return Err(format!("file name is {chars} characters, more than {MAX_FILE_NAME_CHARS}"));
     }
     if let Some(c) = name.chars().find(|c| BIDI_CONTROLS.contains(c)) {
         return Err(format!("file name contains the bidirectional control U+{:04X}: it would read otherwise than it is", c as u32));

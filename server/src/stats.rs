@@ -21,7 +21,7 @@ impl Stats {
             Action::InitEx | Action::Init => &self.init_calls,
             Action::UploadPartEx | Action::UploadPart | Action::Multipart => &self.part_calls,
             Action::FinishEx | Action::Finish => &self.finish_calls,
-            Action::Describe => return,
+            Action::Describe | Action::PullEvents | Action::ConfirmEvents => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }

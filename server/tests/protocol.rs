@@ -385,6 +385,13 @@ async fn static_folders_and_dev_endpoints() {
     let v = vod_server::sign::verify(s, &f.sha, vod_server::sign::single_key(SECRET_ID, SECRET_KEY), vod_server::sign::now_unix()).unwrap();
     assert_eq!((v.file_name.as_str(), v.file_type.as_str(), v.uid.as_str()), ("a b.mp4", "mp4", "alice"));
     assert_eq!(get(&r, &init_uri(&f.sha, 100, HALF as u64, s)).await["code"], 0);
+    // The optional fields, as a backend adds them.
+    let req = serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "classId": 4, "tags": ["x", "y"],
+        "transcode": true, "screenshot": false, "watermark": true}).to_string();
+    let (_, body) = send_json(&r, "/dev/signature", req.into_bytes()).await;
+    let s: Value = serde_json::from_slice(&body).unwrap();
+    let v = vod_server::sign::verify(s["signature"].as_str().unwrap(), &f.sha, vod_server::sign::single_key(SECRET_ID, SECRET_KEY), vod_server::sign::now_unix()).unwrap();
+    assert_eq!((v.class_id, v.tags.clone(), v.transcode, v.screenshot, v.watermark), (Some(4), vec!["x".to_string(), "y".to_string()], true, false, true));
     // A negative ttl gives an expired signature.
     let req = serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "ttl": -5}).to_string();
     let (_, body) = send_json(&r, "/dev/signature", req.into_bytes()).await;
@@ -397,6 +404,8 @@ async fn static_folders_and_dev_endpoints() {
         serde_json::json!({"fileSha": f.sha, "fileName": "../a.mp4"}).to_string(),
         serde_json::json!({"fileSha": f.sha, "fileName": "noext"}).to_string(),
         serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "ttl": "x"}).to_string(),
+        serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "tags": [""]}).to_string(),
+        serde_json::json!({"fileSha": f.sha, "fileName": "a.mp4", "transcode": 1}).to_string(),
     ] {
         let (status, body) = send_json(&r, "/dev/signature", bad.clone().into_bytes()).await;
         assert_eq!(status, 400, "{bad}");

@@ -94,6 +94,20 @@ async fn times() {
     // Non-numeric times.
     let original = format!("s={SECRET_ID}&t=soon&e=later&r=1&f=a.mp4&fs={sha}&ft=mp4&uid=u");
     refused(&r, &sha, &sign::sign_original(&original, SECRET_KEY), "Unix time").await;
+    // Fractional, signed or exponent times and random numbers.
+    let (t, e) = (p.t, p.t + 60);
+    for (tt, ee, rr, needle) in [
+        (format!("{t}.5"), e.to_string(), "1".to_string(), "Unix time"),
+        (t.to_string(), format!("{e}.0"), "1".to_string(), "Unix time"),
+        (format!("+{t}"), e.to_string(), "1".to_string(), "Unix time"),
+        (format!("{t}e0"), e.to_string(), "1".to_string(), "Unix time"),
+        (t.to_string(), e.to_string(), "1.5".to_string(), "\"r\""),
+        (t.to_string(), e.to_string(), "-1".to_string(), "\"r\""),
+        (t.to_string(), e.to_string(), "12345678901".to_string(), "\"r\""),
+    ] {
+        let original = format!("s={SECRET_ID}&t={tt}&e={ee}&r={rr}&f=a.mp4&fs={sha}&ft=mp4&uid=u");
+        refused(&r, &sha, &sign::sign_original(&original, SECRET_KEY), needle).await;
+    }
 }
 
 #[tokio::test]
@@ -114,7 +128,7 @@ async fn file_names_and_types() {
     let (r, _dir) = router().await;
     let sha = sha1_hex(b"n");
     for (name, ft, needle) in [
-        ("a".repeat(37) + ".mp4", None, "41 bytes"),
+        ("a".repeat(37) + ".mp4", None, "41 characters"),
         ("../../etc/passwd.mp4".to_string(), None, "forbidden"),
         ("a\\b.mp4".to_string(), None, "forbidden"),
         ("what?.mp4".to_string(), None, "forbidden"),
@@ -129,13 +143,16 @@ async fn file_names_and_types() {
         p.file_type = ft.map(String::from);
         refused(&r, &sha, &sign::sign(&p, SECRET_KEY), needle).await;
     }
-    // 40 bytes of UTF-8 is fine; a multi-byte name over 40 bytes is not.
+    // 40 characters (Unicode scalar values), not 40 bytes, as seeds 000 and 002 say: a 14-character
+    // Chinese title with ".mp4" (46 bytes) is accepted, 40 characters of three bytes each too.
     let mut p = params(&sha);
-    p.file_name = "é".repeat(18) + ".mp4";
-    assert_eq!(p.file_name.len(), 40);
+    p.file_name = "我们的夏天旅行记录第一集海边".to_string() + ".mp4";
+    assert_eq!((p.file_name.chars().count(), p.file_name.len()), (18, 46));
     assert_eq!(get(&r, &init_uri(&sha, 1, HALF as u64, &sign::sign(&p, SECRET_KEY))).await["code"], 0);
-    p.file_name = "é".repeat(19) + ".mp4";
-    refused(&r, &sha, &sign::sign(&p, SECRET_KEY), "42 bytes").await;
+    p.file_name = "字".repeat(36) + ".mp4";
+    assert_eq!(get(&r, &init_uri(&sha, 1, HALF as u64, &sign::sign(&p, SECRET_KEY))).await["code"], 1);
+    p.file_name = "字".repeat(37) + ".mp4";
+    refused(&r, &sha, &sign::sign(&p, SECRET_KEY), "41 characters").await;
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 // result's verifyContent checks out with the verify key (and a forged or expired one does not).
 import assert from 'node:assert/strict';
 import { openAsBlob } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -105,4 +106,47 @@ test('a signature by a key the server does not know is refused (-10002), before 
     getSignature: (request) => sign.signUpload({ ...request, secretId: server.secretId, secretKey: 'not the key', uid: 'u' }),
   });
   await assert.rejects(upload, (error) => error.name === 'UploadError' && error.code === -10002 && error.step === 'init');
+});
+
+test("verifyEvent checks vod-server's upload-complete event, MAC'd with the event key", { timeout: 60000 }, async () => {
+  const eventKey = 'the-event-key-of-this-server';
+  const got = [];
+  // A receiver as a backend writes one: the raw body, checked before anything is trusted.
+  const receiver = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ body: Buffer.concat(chunks), signature: req.headers[sign.EVENT_SIGNATURE_HEADER] });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((done) => receiver.listen(0, '127.0.0.1', done));
+  const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+  const notifying = await startServer({ args: ['--notify-url', hook, '--event-key', eventKey] });
+  try {
+    const path = await writeRandomFile(makeTempDir('vod-sign-'), 'evented.mp4', 600_000, 9);
+    const result = await api.upload(await openAsBlob(path), {
+      fileName: 'evented.mp4',
+      endpoint: notifying.endpoint,
+      getSignature: (request) => sign.signUpload({ ...request, secretId: notifying.secretId, secretKey: notifying.secretKey, uid: 'user-9', classId: 4, tags: ['beach'], watermark: true }),
+    });
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got.length, 1, 'the event arrived');
+    const event = sign.verifyEvent(got[0].body, got[0].signature, { eventKey });
+    assert.equal(event.type, 'upload.complete');
+    assert.equal(event.fileId, result.fileId);
+    assert.equal(event.url, result.url);
+    assert.deepEqual([event.uid, event.classId, event.tags, event.isWatermark, event.fileName], ['user-9', 4, ['beach'], 1, 'evented.mp4']);
+    assert.match(event.eventId, /^\d+-\d+$/);
+    assert.throws(() => sign.verifyEvent(got[0].body, got[0].signature, { eventKey: 'another key' }), /does not match/);
+    const changed = Buffer.from(got[0].body);
+    changed[changed.indexOf('user-9')] ^= 1;
+    assert.throws(() => sign.verifyEvent(changed, got[0].signature, { eventKey }), /does not match/);
+    assert.throws(() => sign.verifyEvent(got[0].body, undefined, { eventKey }), /X-Vod-Signature/);
+    // Re-serialized JSON is other bytes: only the body as received checks out.
+    assert.throws(() => sign.verifyEvent(JSON.stringify(JSON.parse(got[0].body.toString()), null, 1), got[0].signature, { eventKey }), /does not match/);
+  } finally {
+    await notifying.stop();
+    receiver.close();
+  }
 });

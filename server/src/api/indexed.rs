@@ -11,6 +11,7 @@ use crate::store::Session;
 use axum::body::{Body, Bytes};
 use std::sync::Arc;
 use crate::error::ApiError;
+use crate::ratelimit::Limit;
 use crate::sign::{self, Verified};
 use crate::store::{Flavour, InitOutcome, Meta, PutOutcome, Who};
 use crate::AppState;
@@ -23,11 +24,13 @@ pub const DATA_SIZES: [u64; 2] = [524_288, 1_048_576];
 pub const SERVER_DATA_SIZES: std::ops::RangeInclusive<u64> = 524_288..=1_048_576;
 
 /// Checks a UGC call's signature (`-10002` when it is refused; its presence was checked first, in
-/// `v2`).
-fn check_signature(state: &AppState, p: &Params, sha: &str) -> Result<Verified, ApiError> {
+/// `v2`), then counts the call against its uid's `limit` (`4400`).
+fn check_signature(state: &AppState, p: &Params, sha: &str, limit: Limit) -> Result<Verified, ApiError> {
     let signature = p.common("signature")?;
     let c = state.config();
-    sign::verify(signature, sha, |id| c.key_of(id), sign::now_unix()).map_err(ApiError::Signature)
+    let verified = sign::verify(signature, sha, |id| c.key_of(id), sign::now_unix()).map_err(ApiError::Signature)?;
+    state.limiter().admit(limit, &verified.uid)?;
+    Ok(verified)
 }
 
 /// What a UGC signature says of the file.
@@ -43,6 +46,7 @@ fn ugc_meta(v: &Verified) -> Meta {
         uid: Some(v.uid.clone()),
         secret_id: v.secret_id.clone(),
         flavour: Flavour::Ugc,
+        notify_url: None,
     }
 }
 
@@ -61,7 +65,7 @@ pub(super) async fn init(call: &mut Call<'_>) -> Result<Answer, ApiError> {
             if !DATA_SIZES.contains(&data_size) {
                 return Err(ApiError::Param(format!("dataSize must be 524288 or 1048576, got {data_size}")));
             }
-            let verified = check_signature(state, p, &sha)?;
+            let verified = check_signature(state, p, &sha, Limit::InitPerUid)?;
             (Some(verified.uid.clone()), ugc_meta(&verified))
         }
         Some(caller) => {
@@ -93,7 +97,7 @@ pub(super) async fn upload_part(call: &mut Call<'_>) -> Result<Value, ApiError> 
     let md5 = p.hex("dataMd5", 32)?;
     check_declared_length(call.headers, MAX_PART_BYTES)?;
     let verified = match caller {
-        None => Some(check_signature(state, p, &sha)?),
+        None => Some(check_signature(state, p, &sha, Limit::PartPerUid)?),
         Some(_) => None,
     };
     let who = verified.as_ref().map_or(Who::KeyHolder, |v| Who::Uid(&v.uid));
@@ -147,7 +151,7 @@ pub(super) async fn finish(call: &mut Call<'_>) -> Result<Value, ApiError> {
         return Ok(ok(json!({ "fileId": f.file_id, "url": url_of(state, &f.file_id, &f.file_type) })));
     }
     let sha = p.hex("fileSha", 40)?;
-    let v = check_signature(state, p, &sha)?;
+    let v = check_signature(state, p, &sha, Limit::FinishPerUid)?;
     let f = state.store().finish(&sha, Who::Uid(&v.uid), Some((&v.file_name, &v.file_type))).await?;
     let exp = sign::now_unix() + VERIFY_CONTENT_TTL_SECS;
     Ok(ok(json!({

@@ -70,5 +70,6 @@ pub(super) fn read_meta(p: &Params, flavour: Flavour, secret_id: &str, refuse: i
         uid: None,
         secret_id: secret_id.to_string(),
         flavour,
+        notify_url: None,
     })
 }

@@ -4,14 +4,17 @@
 //!   server-API twins InitUpload / UploadPart / FinishUpload (common parameters);
 //! - [`multipart`]: MultipartUploadVodFile, the older one-call flow;
 //! - [`describe`]: DescribeVodInfo, what is known of a file (common parameters);
+//! - [`events`]: PullEvents / ConfirmEvents (ours), the upload-complete events for a backend that pulls;
 //! - [`meta`]: the metadata a key holder's call gives of the file;
 //! - [`call`]: a call's parts (the query parsed once, the [`call::Call`] an action takes, its body).
 //!
 //! A call is parsed (once, by [`count_inject_and_log`], which hands the parameters on), then (server API) its common parameters are checked in the contract's order,
-//! then its method, then its own parameters.
+//! then its method, then (InitUpload, UploadPart) its SecretId's rate limit, then its own parameters;
+//! a UGC call counts against its uid's limit once its signature is verified.
 
 mod call;
 mod describe;
+mod events;
 mod indexed;
 mod meta;
 mod multipart;
@@ -19,6 +22,7 @@ mod multipart;
 use crate::common::{self, Caller};
 use crate::config::FaultKind;
 use crate::error::ApiError;
+use crate::ratelimit::Limit;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -48,10 +52,12 @@ pub enum Action {
     Finish,
     Multipart,
     Describe,
+    PullEvents,
+    ConfirmEvents,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 10] = [
         Action::InitEx,
         Action::UploadPartEx,
         Action::FinishEx,
@@ -60,6 +66,8 @@ impl Action {
         Action::Finish,
         Action::Multipart,
         Action::Describe,
+        Action::PullEvents,
+        Action::ConfirmEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,12 +80,20 @@ impl Action {
             Action::Finish => "FinishUpload",
             Action::Multipart => "MultipartUploadVodFile",
             Action::Describe => "DescribeVodInfo",
+            Action::PullEvents => "PullEvents",
+            Action::ConfirmEvents => "ConfirmEvents",
         }
     }
 
     /// Authenticated by the common parameters (the caller holds a key), not a UGC signature.
     pub fn keyed(self) -> bool {
         !matches!(self, Action::InitEx | Action::UploadPartEx | Action::FinishEx)
+    }
+
+    /// DescribeVodInfo and the event actions: neither counted nor given faults (they are no
+    /// upload's calls).
+    pub fn reads_only(self) -> bool {
+        matches!(self, Action::Describe | Action::PullEvents | Action::ConfirmEvents)
     }
 
     /// Whether it carries a part in its body.
@@ -154,6 +170,17 @@ pub async fn v2(State(state): State<AppState>, request: Request) -> Response {
             false => None,
         };
         action.check_method(&method)?;
+        if let Some(caller) = &caller {
+            // Seeds 002 and 001: per SecretId, before anything of the call is stored.
+            let limit = match action {
+                Action::Init => Some(Limit::InitPerKey),
+                Action::UploadPart => Some(Limit::PartPerKey),
+                _ => None,
+            };
+            if let Some(limit) = limit {
+                state.limiter().admit(limit, &caller.secret_id)?;
+            }
+        }
         if !action.keyed() {
             // An Ex call's signature is checked by the action, with its fileSha; that it is there
             // (-10001) comes before the action's own parameters.
@@ -166,6 +193,8 @@ pub async fn v2(State(state): State<AppState>, request: Request) -> Response {
             Action::FinishEx | Action::Finish => indexed::finish(&mut call).await.map(Answer::from),
             Action::Multipart => multipart::segment(&mut call).await.map(Answer::from),
             Action::Describe => describe::describe(&mut call).await.map(Answer::from),
+            Action::PullEvents => events::pull(&mut call).await.map(Answer::from),
+            Action::ConfirmEvents => events::confirm(&mut call).await.map(Answer::from),
         }
     };
     let answer = answer.await;
@@ -231,7 +260,7 @@ pub async fn count_inject_and_log(State(state): State<AppState>, mut request: Re
         let name = action.map(Action::name).unwrap_or("-");
         eprintln!("{name} sha={sha_prefix} {outcome} {}ms", started.elapsed().as_millis());
     };
-    let fault = action.filter(|a| *a != Action::Describe).and_then(|a| {
+    let fault = action.filter(|a| !a.reads_only()).and_then(|a| {
         state.stats().count_call(a);
         state.faults().decide()
     });

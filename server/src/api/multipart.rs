@@ -61,7 +61,12 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
     }
     let offset = p.number("offset")?;
     let data_size = number(p, "dataSize", -25982)?;
-    let meta = read_meta(p, Flavour::Multipart, secret_id, refuse)?;
+    let mut meta = read_meta(p, Flavour::Multipart, secret_id, refuse)?;
+    // Seed 000's notifyUrl: like the flags, it counts on the first part (the session keeps it).
+    if let Some(url) = p.get("notifyUrl") {
+        crate::events::check_url(url).map_err(|m| ApiError::Multipart(-25976, format!("notifyUrl: {m}")))?;
+        meta.notify_url = Some(url.to_string());
+    }
     if offset.checked_add(data_size).is_none_or(|end| end > file_size) {
         return Err(ApiError::Multipart(
             -25977,
@@ -89,7 +94,14 @@ pub(super) async fn segment(call: &mut Call<'_>) -> Result<Value, ApiError> {
         return Err(ApiError::Multipart(-25982, format!("Content-Length is not dataSize {data_size}")));
     }
     let planned = match state.store().plan_segment(&sha, file_size, offset).await? {
-        SegmentPlan::Done(f) => return Ok(done(state, &f)),
+        SegmentPlan::Finished(f) => return Ok(done(state, &f)),
+        SegmentPlan::Done(f) => {
+            // Already there: its callback goes now, through the outbox.
+            if let Some(url) = &meta.notify_url {
+                state.store().record_callback(&f, url).await?;
+            }
+            return Ok(done(state, &f));
+        }
         SegmentPlan::Next(expected) => return Ok(next(expected)),
         SegmentPlan::Store(session) => session,
     };

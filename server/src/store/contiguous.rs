@@ -18,6 +18,8 @@ pub const FIRST_PART: u64 = 524_288;
 pub enum SegmentPlan {
     /// The file is there already.
     Done(Box<FinishedFile>),
+    /// The session held every byte and is finished now (its events recorded with it): the file.
+    Finished(Box<FinishedFile>),
     /// The part is not where the next one starts: it is not stored, and the answer names this offset.
     Next(u64),
     /// Store it: in this session, or (`None`, a first part) in one opened for it.
@@ -53,7 +55,7 @@ impl Store {
         if expected == session.file_size {
             // Every byte is held, but the file was not finished (a crash between the last part and
             // the finish, or a finish that failed): finish it now.
-            return self.finish_contiguous(session).await.map(SegmentPlan::Done);
+            return self.finish_contiguous(session).await.map(SegmentPlan::Finished);
         }
         Ok(if offset == expected { SegmentPlan::Store(Some(session)) } else { SegmentPlan::Next(expected) })
     }
@@ -233,7 +235,7 @@ mod tests {
         wedge(&Arc::new(Store::open(dir.path()).unwrap())).await;
         let store = Arc::new(Store::open(dir.path()).unwrap());
         match store.plan_segment(&sha, len, 0).await.unwrap() {
-            SegmentPlan::Done(f) => assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data),
+            SegmentPlan::Finished(f) => assert_eq!(fs::read(store.layout.final_path(&f.file_id, "mp4")).unwrap(), data),
             other => panic!("wedged: {other:?}"),
         }
     }

@@ -86,7 +86,7 @@ pub(super) struct PendingMove {
     pub from: String,
 }
 
-pub(super) struct Db(Mutex<Connection>);
+pub(super) struct Db(pub(super) Mutex<Connection>);
 
 fn base_name(path: &str) -> String {
     Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -106,6 +106,7 @@ impl Db {
             tx.execute_batch(MIGRATE_FROM_V1)?;
         }
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(super::outbox::SCHEMA)?;
         for (table, column, declaration) in ADDED_COLUMNS {
             let present: bool = tx
                 .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"))?
@@ -275,12 +276,14 @@ impl Db {
 
     /// In one transaction: records the finished file (under the first free fileId that
     /// `candidate(0)`, `candidate(1)`, … gives, or under its old one when it is uploaded again), with
-    /// the data file it is still to be moved from, and forgets the session. Returns the file.
+    /// the data file it is still to be moved from, writes its `events` (a new file only: one
+    /// uploaded again was announced already), and forgets the session. Returns the file.
     pub fn record_finished(
         &self,
         mut f: FinishedFile,
         session: &str,
         candidate: impl Fn(u64) -> String,
+        events: impl FnOnce(&rusqlite::Transaction<'_>, &FinishedFile) -> rusqlite::Result<()>,
     ) -> rusqlite::Result<FinishedFile> {
         let mut db = lock(&self.0);
         let tx = db.transaction()?;
@@ -307,6 +310,7 @@ impl Db {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![f.sha, f.file_id, f.file_name, f.file_type, f.size, session, crate::sign::now_unix(), f.meta.to_json()],
             )?;
+            events(&tx, &f)?;
         }
         tx.execute("DELETE FROM parts WHERE session = ?1", [session])?;
         tx.execute("DELETE FROM sessions WHERE name = ?1", [session])?;

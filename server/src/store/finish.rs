@@ -112,8 +112,11 @@ impl Store {
         };
         let f = self
             .db
-            .record_finished(f, &s.name, |bump| file_id_candidate(&s.sha, bump))
+            .record_finished(f, &s.name, |bump| file_id_candidate(&s.sha, bump), |tx, f| {
+                self.record_finish_events(tx, f, crate::sign::now_unix())
+            })
             .map_err(|e| write_err("recording the file", e))?;
+        self.wake_delivery();
         // From here the file is finished; its move is completed now, or at its next call or start.
         self.files.close(&s.name);
         self.forget(s);

@@ -33,6 +33,9 @@ pub struct Meta {
     pub uid: Option<String>,
     pub secret_id: String,
     pub flavour: Flavour,
+    /// Seed 000's `notifyUrl` (MultipartUploadVodFile's first part): where its callback goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
 }
 
 impl Meta {

@@ -9,7 +9,8 @@
 //! - [`registry`]: the open sessions, and who sees which;
 //! - [`files`]: the data files kept open;
 //! - [`parts`]: part writes;
-//! - [`nonces`]: the server API's Nonce memory.
+//! - [`nonces`]: the server API's Nonce memory;
+//! - [`outbox`]: the events, written with the finish that causes them.
 //!
 //! This file is the facade: the types callers see, opening the store, Init and expiry.
 //!
@@ -29,6 +30,7 @@ mod finish;
 mod layout;
 mod meta;
 mod nonces;
+mod outbox;
 mod parts;
 mod registry;
 mod room;
@@ -37,6 +39,7 @@ mod session;
 pub use contiguous::{Segment, SegmentPlan, FIRST_PART};
 pub use meta::{Flavour, Meta};
 pub use nonces::NONCE_WINDOW_SECS;
+pub use outbox::{Outgoing, DELIVERY_WINDOW_SECS};
 pub use room::Receiving;
 pub use session::Session;
 
@@ -158,6 +161,10 @@ pub struct Store {
     limits: Limits,
     sessions: Mutex<HashMap<SessionKey, Arc<Session>>>,
     files: FileCache,
+    /// The base of finished files' URLs, for the events.
+    public_url: Mutex<String>,
+    /// Wakes the event delivery when an event is recorded.
+    event_wake: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -193,7 +200,8 @@ impl Store {
         let db = layout::check(&layout)?;
         let sessions = layout::recover(&layout, &db)?;
         let files = FileCache::new(limits.open_files);
-        Ok(Store { layout, db, limits, sessions: Mutex::new(sessions), files })
+        let public_url = Mutex::new("http://127.0.0.1:8080".to_string());
+        Ok(Store { layout, db, limits, sessions: Mutex::new(sessions), files, public_url, event_wake: Default::default() })
     }
 
     /// Where finished files live (`<fileId>/f0.<ft>` inside).

@@ -24,6 +24,8 @@ pub const MIB: usize = 1_048_576;
 
 #[path = "../../../tests/common/bytes.rs"]
 mod random;
+pub mod keyed;
+pub mod receiver;
 
 /// Deterministic pseudo-random bytes.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
