@@ -5,6 +5,9 @@ import init from './wasm/vod_ugc_uploader.js';
 /** Bytes copied into wasm memory and hashed at a time: `Sha1`'s stage (src/web/hash.rs). */
 const STAGE = 256 * 1024;
 
+/** A wasm module of one function, `() -> v128` (i32.const 0, i8x16.splat): valid only with SIMD. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
+
 /** @type {Promise<void> | null} */
 let loading = null;
 /** @type {WebAssembly.Memory} */
@@ -12,7 +15,12 @@ let memory;
 
 /** Loads and compiles the wasm module once. */
 export function load() {
-  loading ??= init({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) })
+  // The SIMD build where the engine has wasm SIMD (a faster SHA-1), else the plain one; a page loads
+  // one of them. Each URL is written out whole, so that bundlers find and ship both.
+  const url = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE)
+    ? new URL('./wasm/vod_ugc_uploader_simd_bg.wasm', import.meta.url)
+    : new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url);
+  loading ??= init({ module_or_path: wasmSource(url) })
     .then((exports) => {
       memory = exports.memory;
     })
