@@ -105,7 +105,7 @@ fn compress_block(state: &mut [u32; 5], block: &[u8; 64]) {
     next_four!(parity, K[3]);
     next_four!(parity, K[3]);
     next_four!(parity, K[3]);
-    next_four!(parity, K[3]);
+    four!(parity, K[3], schedule(w0, w1, w2, w3)); // the last four: no window after them
     for (s, v) in state.iter_mut().zip([a, b, c, d, e]) {
         *s = s.wrapping_add(v);
     }
