@@ -11,6 +11,8 @@ import * as first from './wasm/vod_ugc_uploader.js';
 
 /** @type {Glue | null} the current instance's glue; null once it was dropped, until `load` */
 let glue = first;
+/** A wasm module of one function, `() -> v128` (i32.const 0, i8x16.splat): valid only with SIMD. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
 /** @type {Promise<void> | null} */
 let loading = null;
 /** @type {WebAssembly.Memory} */
@@ -31,7 +33,12 @@ async function start() {
   const url = new URL('./wasm/vod_ugc_uploader.js', import.meta.url);
   /** @type {Glue} */
   const module = glue ?? await import(/* @vite-ignore */ /* webpackIgnore: true */ `${url.href}?instance=${++restarts}`);
-  const exports = await module.default({ module_or_path: wasmSource(new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url)) });
+  // The SIMD build where the engine has wasm SIMD (a faster SHA-1), else the plain one; a page loads
+  // one of them. Each URL is written out whole, so that bundlers find and ship both.
+  const wasmUrl = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE)
+    ? new URL('./wasm/vod_ugc_uploader_simd_bg.wasm', import.meta.url)
+    : new URL('./wasm/vod_ugc_uploader_bg.wasm', import.meta.url);
+  const exports = await module.default({ module_or_path: wasmSource(wasmUrl) });
   memory = exports.memory;
   glue = module;
 }

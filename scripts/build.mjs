@@ -12,6 +12,10 @@
 //                                         only (no browser entry imports it; not in the browser sizes)
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
 //   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
+//   dist/wasm/vod_ugc_uploader_simd_bg.wasm  the same crate built with wasm SIMD (`simd128`: the SHA-1's
+//                                         own compression, src/hash/simd.rs), which js/wasm.js loads
+//                                         instead where the engine validates SIMD; same exports, so
+//                                         the one glue serves both (checked here). A page loads one.
 //
 // Every shipped .js is minified (oxc, through rolldown) next to a source map that carries the
 // original text; then it prints every shipped file's size raw and gzipped, the wasm+JS total against
@@ -100,6 +104,28 @@ function minify(file) {
   writeFileSync(file, `${out.code}\n//# sourceMappingURL=${basename(file)}.map\n`);
 }
 
+/**
+ * The SIMD build of the crate (its own target folder: other RUSTFLAGS would rebuild the plain one's
+ * dependencies every time), through wasm-bindgen into a scratch folder, whose wasm goes to `out`;
+ * its glue must be the plain build's, byte for byte, since the package ships one glue for both.
+ */
+function buildSimd(targetDir, out) {
+  const simdTarget = join(targetDir, 'simd');
+  step(`cargo build (the same, RUSTFLAGS=-C target-feature=+simd128, --target-dir ${relative(ROOT, simdTarget)})`);
+  const res = spawnSync('cargo', ['build', '--release', '--lib', '--target', TARGET, '-p', CRATE, '--no-default-features', '--features', 'web', '--target-dir', simdTarget], {
+    cwd: ROOT, stdio: 'inherit', env: { ...process.env, RUSTFLAGS: '-C target-feature=+simd128' },
+  });
+  if (res.status !== 0) throw new Error(`cargo build (simd) exited with ${res.status ?? res.signal}`);
+  const scratch = join(simdTarget, 'bindgen');
+  rmSync(scratch, { recursive: true, force: true });
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', scratch, '--out-name', OUT_NAME, join(simdTarget, TARGET, 'release', `${OUT_NAME}.wasm`)]);
+  const glue = `${OUT_NAME}.js`;
+  if (readFileSync(join(scratch, glue), 'utf8') !== readFileSync(join(WASM_OUT, glue), 'utf8')) {
+    throw new Error('the SIMD build\'s wasm-bindgen glue differs from the plain build\'s');
+  }
+  cpSync(join(scratch, `${OUT_NAME}_bg.wasm`), out);
+}
+
 async function main() {
   const t0 = Date.now();
   rmSync(DIST, { recursive: true, force: true });
@@ -115,6 +141,8 @@ async function main() {
   run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, wasmIn]);
 
   const wasmOut = join(WASM_OUT, `${OUT_NAME}_bg.wasm`);
+  const simdOut = join(WASM_OUT, `${OUT_NAME}_simd_bg.wasm`);
+  buildSimd(targetDir, simdOut);
   if (optimise) {
     const wasmOpt = join(ROOT, 'node_modules', 'binaryen', 'bin', 'wasm-opt');
     if (!existsSync(wasmOpt)) throw new Error(`${relative(ROOT, wasmOpt)} missing: run \`bash scripts/setup.sh\` (npm ci)`);
@@ -126,6 +154,9 @@ async function main() {
     step(`wasm-opt ${flags.join(' ')} (npm binaryen)`);
     run(process.execPath, [wasmOpt, ...flags, ...WASM_FEATURES, wasmOut, '-o', wasmOut]);
     console.log(`build:   ${kb(before)} -> ${kb(statSync(wasmOut).size)}`);
+    const simdBefore = statSync(simdOut).size;
+    run(process.execPath, [wasmOpt, ...flags, ...WASM_FEATURES, '--enable-simd', simdOut, '-o', simdOut]);
+    console.log(`build:   ${kb(simdBefore)} -> ${kb(statSync(simdOut).size)} (simd)`);
   } else {
     step('wasm-opt skipped (--no-opt)');
   }
@@ -194,7 +225,10 @@ async function main() {
   // Each entry with everything a page that imports it loads: the chunks it imports, the hash worker,
   // the glue and the wasm.
   const byFile = new Map(rows.map((r) => [r.file, r]));
-  const loaded = ['dist/wasm/vod_ugc_uploader.js', 'dist/wasm/vod_ugc_uploader_bg.wasm', ...closures.get(WORKER).map((f) => `dist/${f}`)];
+  // A page loads one of the two wasm builds (js/wasm.js): the larger counts.
+  const wasms = ['dist/wasm/vod_ugc_uploader_bg.wasm', 'dist/wasm/vod_ugc_uploader_simd_bg.wasm'];
+  const largerWasm = wasms.reduce((a, b) => (byFile.get(b).gz > byFile.get(a).gz ? b : a));
+  const loaded = ['dist/wasm/vod_ugc_uploader.js', largerWasm, ...closures.get(WORKER).map((f) => `dist/${f}`)];
   const over = [];
   for (const entry of ENTRIES) {
     const files = new Set([...closures.get(entry).map((f) => `dist/${f}`), ...loaded]);

@@ -162,6 +162,25 @@ forEngines(ENGINES, (engine, test) => {
     await assertSameBytes(result.url, path);
   });
 
+  test('where the engine has no wasm SIMD, the plain wasm build loads and hashes to the same SHA-1', { timeout: 60000 }, async () => {
+    // Every engine here has SIMD, so the package loads its SIMD build; a page that says it has none
+    // (WebAssembly.validate refusing the SIMD probe) gets the plain build. On the page's thread (no
+    // Worker), where the stub reaches.
+    const size = 3 * MiB + 99;
+    const path = await writeRandomFile(setup.dir, 'plain-wasm.mp4', size, 23);
+    await openApiPage(engine, setup.server, [path]);
+    const { sha, wasm } = await engine.evaluate(async () => {
+      window.Worker = undefined;
+      const validate = WebAssembly.validate;
+      WebAssembly.validate = (bytes) => !new Uint8Array(bytes).includes(0xfd) && validate(bytes);
+      const sha = await api.hashFile(picked());
+      const wasm = performance.getEntriesByType('resource').map((e) => e.name.split('/').pop()).filter((n) => n.endsWith('.wasm'));
+      return { sha, wasm };
+    });
+    assert.deepEqual(wasm, ['vod_ugc_uploader_bg.wasm']);
+    assert.equal(sha, await sha1File(path));
+  });
+
   test('a refused signature is asked for once more', { timeout: 60000 }, async () => {
     const path = await writeRandomFile(setup.dir, 'refresh.mp4', 600_000, 6);
     await openApiPage(engine, setup.server, [path]);

@@ -34,7 +34,7 @@ test('publint reports no errors or warnings on the packed tarball', async () => 
 test('the tarball ships the built package and nothing else', () => {
   const files = info.files.map((f) => f.path).sort();
   for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts',
-    'dist/wasm/vod_ugc_uploader.js', 'dist/wasm/vod_ugc_uploader_bg.wasm']) {
+    'dist/wasm/vod_ugc_uploader.js', 'dist/wasm/vod_ugc_uploader_bg.wasm', 'dist/wasm/vod_ugc_uploader_simd_bg.wasm']) {
     assert.ok(files.includes(required), `${required} is not in the tarball: ${files.join(', ')}`);
   }
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+)$/.test(f));
