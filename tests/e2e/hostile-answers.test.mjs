@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { beforeEach } from 'node:test';
 
 import { ENGINES, forEngines } from '../../support/engines.mjs';
-import { writeRandomFile } from '../../support/harness.mjs';
+import { sha1File, writeRandomFile } from '../../support/harness.mjs';
+import { signOriginal } from '../../js/sign.js';
 import { serverFor } from '../../support/suite.mjs';
 import { openApiPage, startApiServer } from './api.mjs';
 import { assertSameBytes } from './demo.mjs';
@@ -155,11 +156,17 @@ forEngines(ENGINES, (engine, test) => {
   test('a file name with a right-to-left override is refused before any request, and the error shows it escaped', { timeout: 60000 }, async () => {
     const file = await writeRandomFile(setup.dir, 'movie\u202E4pm.exe', 1000, 2505);
     await openPage([file]);
-    const got = await engine.evaluate(async () => {
-      const sign = signer();
-      const out = await outcome(api.upload(picked(), options({ getSignature: sign })));
-      return { ...out, name: picked().name, asked: sign.requests.length };
-    });
+    // A careless backend that signs whatever name it is given (the dev signer and
+    // vod-ugc-uploader/sign refuse this name): the client must still refuse it before any request.
+    const t = Math.floor(Date.now() / 1000);
+    const fields = { s: setup.server.secretId, t, e: t + 3600, r: 7, f: 'movie\u202E4pm.exe', fs: await sha1File(file), ft: 'exe', uid: 'u' };
+    const signature = signOriginal(new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString(), setup.server.secretKey);
+    const got = await engine.evaluate(async (signature) => {
+      const requests = [];
+      const getSignature = (request) => { requests.push(request); return signature; };
+      const out = await outcome(api.upload(picked(), options({ getSignature })));
+      return { ...out, name: picked().name, asked: requests.length };
+    }, signature);
     assert.equal(got.name, 'movie\u202E4pm.exe', 'the browser kept the name as it is on disk');
     assert.equal(got.error?.name, 'UploadError', JSON.stringify(got.error));
     assert.equal(got.error.step, 'signature');
