@@ -11,7 +11,8 @@
 //   dist/sign.js                          js/sign.js as it is: vod-ugc-uploader/sign, for Node backends
 //                                         only (no browser entry imports it; not in the browser sizes)
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
-//   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
+//   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, its panics made to trap at once
+//                                         (scripts/trap-panics.mjs), optimised by wasm-opt (npm `binaryen`)
 //
 // Every shipped .js is minified (oxc, through rolldown) next to a source map that carries the
 // original text; then it prints every shipped file's size raw and gzipped, the wasm+JS total against
@@ -29,6 +30,7 @@ import { rolldown } from 'rolldown';
 import { minifySync } from 'rolldown/utils';
 
 import { MAIN_BUDGET, OPTIONAL_BUDGET } from '../support/sizes.mjs';
+import { trapPanics } from './trap-panics.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -111,8 +113,17 @@ async function main() {
   const wasmIn = join(targetDir, TARGET, 'release', `${OUT_NAME}.wasm`);
   if (!existsSync(wasmIn)) throw new Error(`cargo did not produce ${relative(ROOT, wasmIn)}`);
 
+  // A panic traps at once (scripts/trap-panics.mjs): the formatting nobody sees leaves the wasm.
+  let bindgenIn = wasmIn;
+  if (optimise) {
+    bindgenIn = join(dirname(wasmIn), `${OUT_NAME}.trap-panics.wasm`);
+    const replaced = trapPanics(wasmIn, bindgenIn);
+    step(`panics trap at once: ${replaced.length} function(s) replaced by unreachable`);
+    if (!replaced.length) console.log('build: WARNING: no panic function found by name (is the name section gone?)');
+  }
+
   step('wasm-bindgen --target web -> dist/wasm/');
-  run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, wasmIn]);
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, bindgenIn]);
 
   const wasmOut = join(WASM_OUT, `${OUT_NAME}_bg.wasm`);
   if (optimise) {
