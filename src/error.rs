@@ -214,12 +214,12 @@ pub enum EnvError {
 
 /// The first `max` characters of a body, for error messages.
 pub(crate) fn snippet(body: &str, max: usize) -> String {
-    let mut chars = body.trim().chars();
-    let mut shown: String = chars.by_ref().take(max).collect();
-    if chars.next().is_some() {
-        shown.push('…');
+    let body = body.trim();
+    // Cut where the character after the first `max` starts (a char-by-char collect weighed more).
+    match body.char_indices().nth(max) {
+        Some((cut, _)) => cat(&[body.get(..cut).unwrap_or(body), "…"]),
+        None => body.into(),
     }
-    shown
 }
 
 #[cfg(test)]
