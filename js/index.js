@@ -3,7 +3,6 @@
 // edge that drives it: they check the arguments, open the source, read the file, run the hash worker,
 // send the requests, keep the hash cache and the pending uploads, and call the app back.
 import { cachedSha, forget, remember } from './cache.js';
-import { awake } from './awake.js';
 import { drive, reporter } from './drive.js';
 import { UploadError, abortError, failure, hashRefused } from './errors.js';
 import { hashPass } from './hash-pass.js';
@@ -35,7 +34,9 @@ export async function upload(source, options) {
   // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
   const inside = internals.get(/** @type {object} */ (options));
   const capped = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
-  const gate = keepAwake ? awake(capped) : capped;
+  // keepAwake's module is loaded by the uploads that ask for it only: a page that never does never
+  // downloads it.
+  const gate = keepAwake ? (await import('./awake.js')).awake(capped) : capped;
   const { file, handle } = await openSource(source, fileName, 'upload');
   const controller = linkedController(signal);
   const report = reporter(onProgress);

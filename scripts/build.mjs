@@ -11,11 +11,13 @@
 //   dist/sign.js                          js/sign.js as it is: vod-ugc-uploader/sign, for Node backends
 //                                         only (no browser entry imports it; not in the browser sizes)
 //   dist/wasm/vod_ugc_uploader.js         wasm-bindgen's `--target web` glue (+ .d.ts)
-//   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, optimised by wasm-opt (npm `binaryen`)
+//   dist/wasm/vod_ugc_uploader_bg.wasm    the release wasm, its panics made to trap at once
+//                                         (scripts/trap-panics.mjs), optimised by wasm-opt (npm `binaryen`)
 //   dist/wasm/vod_ugc_uploader_simd_bg.wasm  the same crate built with wasm SIMD (`simd128`: the SHA-1's
-//                                         own compression, src/hash/simd.rs), which js/wasm.js loads
-//                                         instead where the engine validates SIMD; same exports, so
-//                                         the one glue serves both (checked here). A page loads one.
+//                                         own compression, src/hash/simd.rs), made the same way, which
+//                                         js/wasm.js loads instead where the engine validates SIMD; same
+//                                         exports, so the one glue serves both (checked here). A page
+//                                         loads one.
 //
 // Every shipped .js is minified (oxc, through rolldown) next to a source map that carries the
 // original text; then it prints every shipped file's size raw and gzipped, the wasm+JS total against
@@ -33,6 +35,7 @@ import { rolldown } from 'rolldown';
 import { minifySync } from 'rolldown/utils';
 
 import { MAIN_BUDGET, OPTIONAL_BUDGET } from '../support/sizes.mjs';
+import { trapPanics } from './trap-panics.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -109,6 +112,20 @@ function minify(file) {
  * dependencies every time), through wasm-bindgen into a scratch folder, whose wasm goes to `out`;
  * its glue must be the plain build's, byte for byte, since the package ships one glue for both.
  */
+/**
+ * What wasm-bindgen reads for the release wasm `raw`: when optimising, a copy whose panics trap at
+ * once (scripts/trap-panics.mjs), so the formatting nobody sees leaves the wasm.
+ * @param {string} raw
+ */
+function panicsTrapped(raw) {
+  if (!optimise) return raw;
+  const out = raw.replace(/\.wasm$/, '.trap-panics.wasm');
+  const replaced = trapPanics(raw, out);
+  step(`panics trap at once in ${relative(ROOT, raw)}: ${replaced.length} function(s) replaced by unreachable`);
+  if (!replaced.length) console.log('build: WARNING: no panic function found by name (is the name section gone?)');
+  return out;
+}
+
 function buildSimd(targetDir, out) {
   const simdTarget = join(targetDir, 'simd');
   step(`cargo build (the same, RUSTFLAGS=-C target-feature=+simd128, --target-dir ${relative(ROOT, simdTarget)})`);
@@ -118,7 +135,7 @@ function buildSimd(targetDir, out) {
   if (res.status !== 0) throw new Error(`cargo build (simd) exited with ${res.status ?? res.signal}`);
   const scratch = join(simdTarget, 'bindgen');
   rmSync(scratch, { recursive: true, force: true });
-  run('wasm-bindgen', ['--target', 'web', '--out-dir', scratch, '--out-name', OUT_NAME, join(simdTarget, TARGET, 'release', `${OUT_NAME}.wasm`)]);
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', scratch, '--out-name', OUT_NAME, panicsTrapped(join(simdTarget, TARGET, 'release', `${OUT_NAME}.wasm`))]);
   const glue = `${OUT_NAME}.js`;
   if (readFileSync(join(scratch, glue), 'utf8') !== readFileSync(join(WASM_OUT, glue), 'utf8')) {
     throw new Error('the SIMD build\'s wasm-bindgen glue differs from the plain build\'s');
@@ -138,7 +155,7 @@ async function main() {
   if (!existsSync(wasmIn)) throw new Error(`cargo did not produce ${relative(ROOT, wasmIn)}`);
 
   step('wasm-bindgen --target web -> dist/wasm/');
-  run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, wasmIn]);
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', WASM_OUT, '--out-name', OUT_NAME, panicsTrapped(wasmIn)]);
 
   const wasmOut = join(WASM_OUT, `${OUT_NAME}_bg.wasm`);
   const simdOut = join(WASM_OUT, `${OUT_NAME}_simd_bg.wasm`);

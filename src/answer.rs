@@ -3,6 +3,7 @@
 
 use crate::error::{snippet, ErrorKind, Step, UploadError};
 use crate::plan;
+use crate::text::{cat, int};
 // The platform's JSON reader, and what answers read of a JSON value (see crate::platform).
 pub use crate::platform::{Json as PlatformJson, JsonValue};
 
@@ -50,7 +51,7 @@ fn whole(v: f64) -> Option<u64> {
 
 impl Answer {
     pub fn from_json<J: JsonValue>(text: &str) -> Result<Answer, String> {
-        let value = J::parse(text).map_err(|e| format!("not JSON: {e}"))?;
+        let value = J::parse(text).map_err(|e| cat(&["not JSON: ", &e]))?;
         if !value.is_object() {
             return Err("not a JSON object".into());
         }
@@ -72,7 +73,12 @@ impl Answer {
                         data_size: whole(p.field("dataSize")?.as_f64()?)?,
                     })
                 };
-                Some(parts.iter().map(|p| part(p).ok_or("a `listParts` entry without offset and dataSize")).collect::<Result<_, _>>()?)
+                // A loop, not a collect into a Result: the iterator adapters weighed on the wasm.
+                let mut listed = Vec::with_capacity(parts.len());
+                for p in &parts {
+                    listed.push(part(p).ok_or("a `listParts` entry without offset and dataSize")?);
+                }
+                Some(listed)
             }
         };
         Ok(Answer {
@@ -83,7 +89,7 @@ impl Answer {
             data_size: value.field("dataSize").and_then(|v| v.as_f64()).and_then(whole),
             list_parts,
             // `fileId` is a decimal string; a bare number is accepted too.
-            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| (n as i64).to_string()))),
+            file_id: value.field("fileId").and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(whole).map(|n| int(n as i64)))),
             url: text("url"),
             verify_content: text("verify_content"),
         })
@@ -121,7 +127,7 @@ const OVER_CAP: &str = "\u{0}over cap\u{0}";
 /// take it, only its first characters, `head`. Read, it is a malformed answer (an HTTP
 /// failure where the status is not 200).
 pub fn over_cap(status: u16, head: &str) -> HttpReply {
-    HttpReply::new(status, [OVER_CAP, &snippet(head, BODY_SNIPPET)].concat())
+    HttpReply::new(status, cat(&[OVER_CAP, &snippet(head, BODY_SNIPPET)]))
 }
 
 /// The codes of success (the contract): 0, and 1 or 2 from an Init call. Every other code, negative,
@@ -191,8 +197,8 @@ pub fn decide_init(answer: Answer, reply: &HttpReply) -> Result<InitDecision, Up
                 Some(size) if SESSION_PART_SIZES.contains(&size) => size,
                 Some(size) => {
                     let (min, max) = SESSION_PART_SIZES.into_inner();
-                    let (size, min, max) = (size as i64, min as i64, max as i64);
-                    let reason = format!("code 1 with dataSize {size}, outside the {min}–{max} bytes a session's parts may have");
+                    let (size, min, max) = (int(size as i64), int(min as i64), int(max as i64));
+                    let reason = cat(&["code 1 with dataSize ", &size, ", outside the ", &min, "–", &max, " bytes a session's parts may have"]);
                     return Err(malformed(Step::Init, &reason, reply));
                 }
                 None => return Err(malformed(Step::Init, "code 1 without a dataSize", reply)),

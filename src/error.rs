@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::signature::Problem;
+use crate::text::{cat, int};
 
 /// The step of the upload a failure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,52 +146,55 @@ fn denied(status: u16) -> bool {
 
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.describe(f)?;
-        match &self.note {
-            Some(note) => write!(f, " ({note})"),
-            None => Ok(()),
-        }
+        f.write_str(&self.message())
     }
 }
 
 impl UploadError {
-    /// The message, without the note.
-    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The message (what `to_string` gives): what failed, where, what came back, then the note in
+    /// brackets. Concatenated, not formatted (crate::text).
+    pub fn message(&self) -> String {
         #[cfg(feature = "keyed")]
         let action = self.action.or(self.step.action());
         #[cfg(not(feature = "keyed"))]
         let action = self.step.action();
+        let step = self.step.as_str();
         let what = match action {
-            Some(action) => format!("{action} ({} step)", self.step.as_str()),
-            None => format!("{} step", self.step.as_str()),
+            Some(action) => cat(&[action, " (", step, " step)"]),
+            None => cat(&[step, " step"]),
         };
-        // Numbers are formatted as i64, the one integer formatting the wasm carries (the same digits).
-        let tries = if self.attempts > 1 { format!(" after {} attempts", i64::from(self.attempts)) } else { String::new() };
-        match &self.kind {
-            ErrorKind::Aborted => write!(f, "upload aborted during the {what}"),
-            ErrorKind::EmptyFile => write!(f, "the file is empty (0 bytes): there is nothing to upload"),
-            ErrorKind::Read(why) => write!(f, "could not read the file: {why}"),
-            ErrorKind::Signature(why) => write!(f, "getSignature failed: {why}"),
-            ErrorKind::BadSignature(problem) => write!(f, "{problem}"),
-            ErrorKind::Network(why) => write!(f, "{what} failed{tries}: network error: {why}"),
+        let what = what.as_str();
+        let tries = if self.attempts > 1 { cat(&[" after ", &int(self.attempts.into()), " attempts"]) } else { String::new() };
+        let tries = tries.as_str();
+        let mut m = match &self.kind {
+            ErrorKind::Aborted => cat(&["upload aborted during the ", what]),
+            ErrorKind::EmptyFile => "the file is empty (0 bytes): there is nothing to upload".into(),
+            ErrorKind::Read(why) => cat(&["could not read the file: ", why]),
+            ErrorKind::Signature(why) => cat(&["getSignature failed: ", why]),
+            ErrorKind::BadSignature(problem) => problem.message(),
+            ErrorKind::Network(why) => cat(&[what, " failed", tries, ": network error: ", why]),
             ErrorKind::Http { status, body } => {
-                write!(f, "{what} failed{tries}: HTTP {} instead of 200", i64::from(*status))?;
+                let mut m = cat(&[what, " failed", tries, ": HTTP ", &int((*status).into()), " instead of 200"]);
                 if !body.is_empty() {
-                    write!(f, "; the body began: \"{body}\"")?;
+                    m.extend(["; the body began: \"", body, "\""]);
                 }
-                Ok(())
+                m
             }
             ErrorKind::Malformed { reason, body } => {
-                write!(f, "{what}: the server's answer is not a protocol answer ({reason}); it began: \"{body}\"")
+                cat(&[what, ": the server's answer is not a protocol answer (", reason, "); it began: \"", body, "\""])
             }
             ErrorKind::Server { code, message, .. } => {
-                write!(f, "{what} was refused{tries} with code {code}")?;
+                let mut m = cat(&[what, " was refused", tries, " with code ", &int(*code)]);
                 if !message.is_empty() {
-                    write!(f, ": {message}")?;
+                    m.extend([": ", message]);
                 }
-                Ok(())
+                m
             }
+        };
+        if let Some(note) = &self.note {
+            m.extend([" (", note, ")"]);
         }
+        m
     }
 }
 
@@ -210,12 +214,12 @@ pub enum EnvError {
 
 /// The first `max` characters of a body, for error messages.
 pub(crate) fn snippet(body: &str, max: usize) -> String {
-    let mut chars = body.trim().chars();
-    let mut shown: String = chars.by_ref().take(max).collect();
-    if chars.next().is_some() {
-        shown.push('…');
+    let body = body.trim();
+    // Cut where the character after the first `max` starts (a char-by-char collect weighed more).
+    match body.char_indices().nth(max) {
+        Some((cut, _)) => cat(&[body.get(..cut).unwrap_or(body), "…"]),
+        None => body.into(),
     }
-    shown
 }
 
 #[cfg(test)]

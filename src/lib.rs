@@ -32,6 +32,7 @@ pub mod progress;
 pub mod request;
 pub mod retry;
 pub mod signature;
+pub mod text;
 
 #[cfg(feature = "web")]
 pub mod web;

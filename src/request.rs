@@ -7,6 +7,7 @@ use crate::file::FileInfo;
 use crate::flavour::{Flavour, Meta};
 use crate::plan::Part;
 use crate::platform::encode_query_value;
+use crate::text::int;
 
 pub const DEFAULT_ENDPOINT: &str = "https://vod2.qcloud.com/v2/index.php";
 
@@ -89,14 +90,14 @@ fn describe(url: &mut String, file: &FileInfo, meta: &Meta) {
 /// InitUploadEx / InitUpload; `meta` is what a key flavour says of the file.
 pub fn init(endpoint: &str, flavour: Flavour, file: &FileInfo, meta: &Meta, part_size: u64, signature: &str) -> Request {
     // As i64, the one integer formatting the wasm carries (the same digits: sizes are below 2^53).
-    let (size, data) = ((file.size as i64).to_string(), (part_size as i64).to_string());
+    let (size, data) = (int(file.size as i64), int(part_size as i64));
     let params = [("fileSha", file.sha.as_str()), ("fileSize", &size), ("dataSize", &data)];
     call(endpoint, flavour, Step::Init, &params, Some((file, meta)), signature, None)
 }
 
 /// UploadPartEx / UploadPart.
 pub fn part(endpoint: &str, flavour: Flavour, file_sha: &str, part: Part, data_md5: &str, signature: &str) -> Request {
-    let (offset, size) = ((part.offset as i64).to_string(), (part.len as i64).to_string());
+    let (offset, size) = (int(part.offset as i64), int(part.len as i64));
     let params = [("fileSha", file_sha), ("offset", &offset), ("dataSize", &size), ("dataMd5", data_md5)];
     call(endpoint, flavour, Step::Part, &params, None, signature, Some(part))
 }

@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use crate::text::{cat, int};
 use crate::platform::{base64_text_after, decode_query_value as percent_decode, Base64Problem};
 
 /// The MAC's length in bytes (HMAC-SHA1).
@@ -51,15 +52,22 @@ pub enum Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl Problem {
+    /// The message (what `to_string` gives), concatenated, not formatted (crate::text).
+    pub fn message(&self) -> String {
         match self {
-            Problem::NotUpload(why) => write!(f, "signature: not an upload signature ({why})"),
-            Problem::Missing(field) => write!(f, "signature: not an upload signature (no {field} field)"),
+            Problem::NotUpload(why) => cat(&["signature: not an upload signature (", why, ")"]),
+            Problem::Missing(field) => cat(&["signature: not an upload signature (no ", field, " field)"]),
             Problem::OtherFile { signed, file } => {
-                write!(f, "signature: signed for another file (fs={signed}, but this file's SHA-1 is {file})")
+                cat(&["signature: signed for another file (fs=", signed, ", but this file's SHA-1 is ", file, ")"])
             }
-            // As i64, whose formatting the wasm has already (a calendar date would weigh on it).
-            Problem::Expired(at) => write!(f, "signature: expired at {} (Unix time, its e)", *at as i64),
-            Problem::BadName { name, why } => write!(f, "signature: bad file name (\"{name}\" {why})"),
+            // As i64 (a calendar date would weigh on the wasm).
+            Problem::Expired(at) => cat(&["signature: expired at ", &int(*at as i64), " (Unix time, its e)"]),
+            Problem::BadName { name, why } => cat(&["signature: bad file name (\"", name, "\" ", why, ")"]),
         }
     }
 }

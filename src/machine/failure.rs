@@ -3,6 +3,7 @@
 use super::{Call, Command, Machine};
 use crate::error::{ErrorKind, Step, UploadError};
 use crate::retry::{self, Decision, Failure};
+use crate::text::{cat, int};
 
 impl Machine {
     /// The call at `index` failed with `error`. `rereadable`: it is a part that may be read again
@@ -80,7 +81,8 @@ impl Machine {
         let (_, error) = self.calls[index].rereading.take().expect("the call was being read again");
         match &self.calls[index].call {
             Call::Part(part, sent) if *sent != md5 => {
-                let why = format!("it changed on disk while it was uploaded (the part at offset {} no longer has the MD5 it was sent with)", part.offset as i64);
+                let offset = int(part.offset as i64);
+                let why = cat(&["it changed on disk while it was uploaded (the part at offset ", &offset, " no longer has the MD5 it was sent with)"]);
                 self.fail(UploadError::new(Step::Part, ErrorKind::Read(why)));
             }
             _ => self.failed(index, error, false, None, random),

@@ -28,6 +28,7 @@ use crate::plan::Part;
 use crate::progress::{Meter, Phase, Progress};
 use crate::request::{self, Request};
 use crate::retry;
+use crate::text::cat;
 
 mod failure;
 mod lanes;
@@ -279,7 +280,7 @@ impl Machine {
         // upload fails, and says so.
         self.outcome = Some(Err(match &self.instant {
             Some((file_id, _)) if error.step == Step::Finish && !error.is_abort() => {
-                let note = format!("after InitUploadEx had answered code 2: file {file_id} already stored");
+                let note = cat(&["after InitUploadEx had answered code 2: file ", file_id, " already stored"]);
                 error.with_note(note)
             }
             _ => error,

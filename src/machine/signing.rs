@@ -4,6 +4,7 @@
 use super::{Id, Machine};
 use crate::error::{EnvError, ErrorKind, Step, UploadError};
 use crate::signature;
+use crate::text::{cat, int};
 
 /// A call is not sent with a signature that has less than this left: a new one is asked for first.
 pub const RENEW_BEFORE_MS: f64 = 60_000.0;
@@ -26,7 +27,8 @@ impl Machine {
     pub(super) fn signed(&mut self, signature: Result<String, EnvError>) {
         let signature = match signature {
             Ok(s) if s.trim().len() > MAX_SIGNATURE_LEN => {
-                let why = format!("it returned {} bytes, and a signature is at most {}", s.trim().len() as i64, MAX_SIGNATURE_LEN as i64);
+                let (len, max) = (int(s.trim().len() as i64), int(MAX_SIGNATURE_LEN as i64));
+                let why = cat(&["it returned ", &len, " bytes, and a signature is at most ", &max]);
                 return self.fail(signature_error(ErrorKind::Signature(why)));
             }
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),

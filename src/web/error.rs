@@ -14,7 +14,7 @@ use crate::{ErrorKind, Step, UploadError};
 /// or the failure in words (a string), or undefined.
 pub fn description(error: &UploadError) -> JsValue {
     object(&[
-        ("message", error.to_string().into()),
+        ("message", error.message().into()),
         ("code", error.code().map_or(JsValue::NULL, |c| JsValue::from(c as f64))),
         ("canRetry", error.can_retry().into()),
         ("resumable", retry::resumable(error).into()),
