@@ -21,11 +21,15 @@
 //! let key = Key { secret_id: std::env::var("VOD_SECRET_ID").unwrap(), secret_key: std::env::var("VOD_SECRET_KEY").unwrap() };
 //! let mut uploader = Uploader::new("https://vod2.qcloud.com/v2/index.php", Auth::Key(key));
 //! uploader.meta.tags.push("lecture".into());
+//! uploader.meta.transcode = true; // every optional field of the seeds is in `meta`
 //! let result = uploader.upload("talk.mp4").await?;
 //! println!("{} at {} ({} bytes sent, {} resumed)", result.file_id, result.url, result.uploaded_bytes, result.resumed_bytes);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Many files: [`Uploader::upload_many`] (a few at once, `concurrency` parts in flight across them all)
+//! with [`walk`] for directories.
 //!
 //! [`Uploader::upload`] is `Send`: the upload runs on a thread of its own (a blocking-pool thread of
 //! the caller's tokio runtime, with a single-threaded runtime inside), so a backend can spawn it.

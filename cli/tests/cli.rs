@@ -228,6 +228,9 @@ fn bad_arguments_print_usage_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(dir.path(), "a.mp4", b"abc");
     let file = file.to_str().unwrap();
+    let empty_dir = dir.path().join("nothing");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let empty_dir = empty_dir.to_str().unwrap();
     let key = ["--secret-id", "id", "--secret-key", "k"];
     let cases: Vec<Vec<&str>> = vec![
         vec![file],
@@ -239,6 +242,11 @@ fn bad_arguments_print_usage_and_exit_2() {
         vec![file, "--endpoint", "http://h/v2/index.php", "--secret-id", "only-the-id"],
         vec![file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart"],
         [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "sideways"][..], &key].concat(),
+        // notifyUrl is MultipartUploadVodFile's, and a URL.
+        [&[file, "--endpoint", "http://h/v2/index.php", "--notify-url", "http://app.test/cb"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart", "--notify-url", "app.test/cb"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--files-at-once", "0"][..], &key].concat(),
+        [&[empty_dir, "--endpoint", "http://h/v2/index.php"][..], &key].concat(),
     ];
     for args in cases {
         let output = cli().args(&args).output().unwrap();

@@ -53,3 +53,38 @@ fn a_batch_over_the_init_rate_limit_waits_and_finishes() {
     assert!(limited >= 1, "some InitUpload calls were over the limit:\n{log}");
     assert_eq!(server.acknowledged("InitUpload"), 6);
 }
+
+/// Seed 000's `notifyUrl`, given with `--notify-url` in the multipart flow: the server POSTs its
+/// `file_upload` callback there when the file is finished.
+#[test]
+#[ignore = "needs vod-server's seed 000 callback (issue 24's server side)"]
+fn multipart_with_notify_url_gets_the_seeds_callback() {
+    use std::io::{Read, Write};
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let notify = format!("http://{}/vod/callback", receiver.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut stream in receiver.incoming().flatten() {
+            let mut raw = Vec::new();
+            let mut byte = [0u8; 1];
+            while !raw.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                raw.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&raw).to_lowercase();
+            let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap_or(0));
+            let mut body = vec![0u8; len];
+            let _ = stream.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = tx.send((head, body));
+        }
+    });
+    let server = Server::start(&[]);
+    let bytes = data(900_000, 70);
+    let file = write_file(server.dir.path(), "notified.mp4", &bytes);
+    let v = result(&keyed(&server, "multipart", &file, &["--notify-url", &notify]).output().unwrap());
+    let (head, body) = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a callback");
+    assert!(head.starts_with("post /vod/callback "), "{head}");
+    let callback: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((&callback["task"], &callback["status"], &callback["data"]["file_id"]), (&json!("file_upload"), &json!(0), &v["fileId"]), "{callback}");
+    assert_eq!(callback["data"]["videoUrls"][0]["sha"], v["fileSha"], "{callback}");
+}
