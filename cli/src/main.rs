@@ -51,8 +51,8 @@ struct Cli {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The API URL, e.g. http://127.0.0.1:8080/v2/index.php.
-    #[arg(long)]
-    endpoint: String,
+    #[arg(long, required_unless_present = "sha1")]
+    endpoint: Option<String>,
     /// Which calls upload the file [default: server with a key, ugc with --signature].
     #[arg(long, value_enum)]
     flow: Option<FlowArg>,
@@ -131,7 +131,7 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
         (Flavour::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
         (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.name())),
     };
-    let mut uploader = Uploader::new(&cli.endpoint, auth);
+    let mut uploader = Uploader::new(cli.endpoint.as_deref().unwrap_or_default(), auth);
     uploader.flow = flow;
     uploader.part_size = cli.part_size;
     uploader.concurrency = cli.concurrency as usize;

@@ -296,3 +296,14 @@ fn a_redirect_is_refused_by_the_binary_and_says_why() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("error: InitUpload (init step)") && stderr.contains("redirect (HTTP 307), which is not followed"), "{stderr}");
 }
+
+#[test]
+fn sha1_prints_each_files_sha1_as_sha1sum_does_and_needs_no_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (data(1_500_000, 8), data(10, 9));
+    let (pa, pb) = (write_file(dir.path(), "a.mp4", &a), write_file(dir.path(), "b.mp4", &b));
+    let output = cli().arg("--sha1").arg(&pa).arg(&pb).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected = format!("{}  {}\n{}  {}\n", sha1_hex(&a), pa.display(), sha1_hex(&b), pb.display());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+}
