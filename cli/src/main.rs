@@ -222,6 +222,9 @@ fn main() -> ExitCode {
         return print_sha1(&files);
     }
     let uploader = uploader(&cli).unwrap_or_else(|why| usage(why));
+    if files.len() > 1 && matches!(uploader.auth, Auth::Signature(_)) {
+        usage(format!("a signature is for one file, and {} are given: a batch needs the key", files.len()));
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

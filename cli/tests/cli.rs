@@ -246,6 +246,7 @@ fn bad_arguments_print_usage_and_exit_2() {
         [&[file, "--endpoint", "http://h/v2/index.php", "--notify-url", "http://app.test/cb"][..], &key].concat(),
         [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart", "--notify-url", "app.test/cb"][..], &key].concat(),
         [&[file, "--endpoint", "http://h/v2/index.php", "--files-at-once", "0"][..], &key].concat(),
+        vec![file, file, "--endpoint", "http://h/v2/index.php", "--signature", "s"],
         [&[empty_dir, "--endpoint", "http://h/v2/index.php"][..], &key].concat(),
     ];
     for args in cases {
