@@ -132,6 +132,16 @@ fn a_quarter_of_the_calls_failing_is_retried_through_multipart() {
     faults_retried("multipart", "MultipartUploadVodFile");
 }
 
+/// With --json, a failed file's one line on stdout: its path, the error, the step and the code.
+fn assert_error_line(stdout: &[u8], step: &str, code: i64) {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["path"].as_str().unwrap().ends_with("wrong.mp4") && v["error"].as_str().unwrap().contains(&code.to_string()), "{v}");
+    assert_eq!((&v["step"], &v["code"]), (&json!(step), &json!(code)), "{v}");
+    assert!(v.get("fileId").is_none(), "{v}");
+}
+
 #[test]
 fn a_wrong_key_fails_fast_with_no_part_sent() {
     let server = Server::start(&[]);
@@ -139,7 +149,7 @@ fn a_wrong_key_fails_fast_with_no_part_sent() {
     let started = Instant::now();
     let output = ugc(&server, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(output.stdout.is_empty());
+    assert_error_line(&output.stdout, "init", -10002);
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: InitUploadEx (init step)") && stderr.contains("-10002"), "{stderr}");
@@ -156,7 +166,7 @@ fn a_wrong_key_fails_fast_in_the_keyed_flows() {
         let started = Instant::now();
         let output = keyed(&server, flow, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
         assert_eq!(output.status.code(), Some(1), "{flow}");
-        assert!(output.stdout.is_empty());
+        assert_error_line(&output.stdout, if flow == "server" { "init" } else { "part" }, -10002);
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.starts_with(&format!("error: {first}")) && stderr.contains("-10002"), "{flow}: {stderr}");
