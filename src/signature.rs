@@ -87,10 +87,10 @@ pub fn decode(signature: &str) -> Result<Signed, Problem> {
     let signed_at = field(&original, "t").and_then(unix_time).ok_or(Problem::NotUpload("its t is not a Unix time"))?;
     let r = field(&original, "r").unwrap_or_default();
     if r.len() > 10 || unix_time(r).is_none() {
-        return Err(Problem::NotUpload("its r is not a decimal of at most 10 digits"));
+        return Err(Problem::NotUpload("its r is not 1 to 10 digits"));
     }
     if expires.saturating_sub(signed_at) > MAX_LIFETIME_SECS {
-        return Err(Problem::NotUpload("its lifetime e - t is over the platform's 90 days"));
+        return Err(Problem::NotUpload("its e - t is over 90 days"));
     }
     Ok(Signed { expires, file_sha: percent_decode(fs).ok_or_else(not_text)?, file_name: percent_decode(name).ok_or_else(not_text)? })
 }
@@ -291,13 +291,13 @@ mod tests {
             assert_eq!(message(good.replace("t=1767225000", t)), "signature: not an upload signature (its t is not a Unix time)", "{t}");
         }
         for r in ["r=4.2", "r=x", "r=", "r=12345678901", "r=-4"] {
-            assert_eq!(message(good.replace("r=42", r)), "signature: not an upload signature (its r is not a decimal of at most 10 digits)", "{r}");
+            assert_eq!(message(good.replace("r=42", r)), "signature: not an upload signature (its r is not 1 to 10 digits)", "{r}");
         }
         assert!(check(&signature(&good.replace("r=42", "r=4294967295")), SHA, NOW_MS).is_ok());
         // 90 days to the second pass; a second more does not.
         let ninety = good.replace("t=1767225000", &format!("t={}", e - 7_776_000));
         assert!(check(&signature(&ninety), SHA, NOW_MS).is_ok());
         let over = good.replace("t=1767225000", &format!("t={}", e - 7_776_001));
-        assert_eq!(message(over), "signature: not an upload signature (its lifetime e - t is over the platform's 90 days)");
+        assert_eq!(message(over), "signature: not an upload signature (its e - t is over 90 days)");
     }
 }

@@ -247,7 +247,8 @@ impl Machine {
         return &self.options.meta;
         #[cfg(not(feature = "keyed"))]
         {
-            &crate::flavour::Meta::NONE
+            static NONE: crate::flavour::Meta = crate::flavour::Meta::NONE;
+            &NONE
         }
     }
 
