@@ -104,7 +104,7 @@ export function recordUpload(stream, options) {
 
 /**
  * `date` in ISO 8601's basic format to the second, UTC (20261201T183100Z): file names of the protocol
- * allow no ':' (and at most 40 bytes).
+ * allow no ':' (and at most 40 characters).
  * @param {Date} date
  */
 function isoBasic(date) {

@@ -15,6 +15,15 @@ impl FileInfo {
     pub fn new(name: &str, size: u64, sha: String) -> Self {
         FileInfo { name: name.to_string(), size, sha, file_type: file_type(name) }
     }
+
+    /// The name without its extension, as the server API's `fileName` takes it (seeds 000 and 002:
+    /// `fileName=test&fileType=mp4`); the whole name where it has no extension.
+    pub fn stem(&self) -> &str {
+        match self.name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => stem,
+            _ => &self.name,
+        }
+    }
 }
 
 /// The file type the protocol's `ft` means: the name's extension, lowercase, without the dot.
@@ -36,5 +45,11 @@ mod tests {
         assert_eq!(file_type("README"), "");
         assert_eq!(file_type(".hidden"), "");
         assert_eq!(file_type("trailing."), "");
+    }
+
+    #[test]
+    fn the_stem_is_the_name_without_the_type() {
+        let stem = |name: &str| FileInfo::new(name, 1, String::new()).stem().to_string();
+        assert_eq!((stem("test.mp4"), stem("a.b.webm"), stem("README"), stem(".hidden"), stem("盗梦空间.mp4")), ("test".into(), "a.b".into(), "README".into(), ".hidden".into(), "盗梦空间".into()));
     }
 }

@@ -15,12 +15,37 @@
 
 use crate::error::Step;
 
-/// The metadata a key flavour sends with the file (`Options::meta`; a UGC signature carries its own).
+/// The metadata a key flavour sends with the file (`Options::meta`; a UGC signature carries its own,
+/// and a backend that makes one from the key puts these in it: `cid`, `tag.N`, `tc`, `ss`, `wm`).
+/// Every optional field of the seeds' InitUpload and MultipartUploadVodFile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
+    /// `classId` (`cid`).
     pub class_id: Option<u64>,
-    /// At most 10.
+    /// `tags.N` (`tag.N`), at most 10.
     pub tags: Vec<String>,
+    /// `isTranscode` (`tc`): transcode the file once it is uploaded.
+    pub transcode: bool,
+    /// `isScreenshot` (`ss`): take screenshots of it.
+    pub screenshot: bool,
+    /// `isWatermark` (`wm`): watermark it.
+    pub watermark: bool,
+    /// `notifyUrl` (MultipartUploadVodFile only, seed 000): where the server POSTs its callback
+    /// when the file is finished.
+    pub notify_url: Option<String>,
+}
+
+impl Meta {
+    /// No metadata (a `const`, for a static).
+    pub const NONE: Meta = Meta { class_id: None, tags: Vec::new(), transcode: false, screenshot: false, watermark: false, notify_url: None };
+
+    /// The three processing flags as the seeds name them, with their UGC signature names, set ones only.
+    pub fn flags(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        [("isTranscode", "tc", self.transcode), ("isScreenshot", "ss", self.screenshot), ("isWatermark", "wm", self.watermark)]
+            .into_iter()
+            .filter(|(.., set)| *set)
+            .map(|(api, ugc, _)| (api, ugc))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

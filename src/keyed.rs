@@ -97,8 +97,8 @@ pub fn ugc_sign_original(secret_key: &str, original: &str) -> String {
 }
 
 /// A UGC signature for `file`, as an app backend issues one: signed at `now` (Unix seconds), valid for
-/// `ttl` seconds (at most 90 days), random `r` (at most 10 digits), the app's user `uid`, and the
-/// class and tags of `meta`.
+/// `ttl` seconds (at most 90 days), random `r` (at most 10 digits), the app's user `uid`, and every
+/// optional field of `meta` (`cid`, `tc`/`ss`/`wm` where set, `tag.N`).
 pub fn ugc_signature(key: &Key, file: &FileInfo, meta: &Meta, uid: &str, now: u64, ttl: u64, r: u32) -> String {
     let mut fields = vec![
         ("s", key.secret_id.clone()),
@@ -113,6 +113,7 @@ pub fn ugc_signature(key: &Key, file: &FileInfo, meta: &Meta, uid: &str, now: u6
     if let Some(class_id) = meta.class_id {
         fields.push(("cid", class_id.to_string()));
     }
+    fields.extend(meta.flags().map(|(_, ugc)| (ugc, "1".to_string())));
     let tags: Vec<(String, String)> = meta.tags.iter().take(10).enumerate().map(|(i, tag)| (format!("tag.{i}"), tag.clone())).collect();
     let mut original = String::new();
     for (name, value) in fields.iter().map(|(n, v)| (*n, v)).chain(tags.iter().map(|(n, v)| (n.as_str(), v))) {
@@ -179,14 +180,14 @@ mod tests {
     }
 
     #[test]
-    fn a_ugc_signature_carries_the_file_the_user_the_class_and_the_tags() {
+    fn a_ugc_signature_carries_the_file_the_user_and_every_optional_field() {
         let key = Key { secret_id: "AKID".into(), secret_key: "k".into() };
         let file = FileInfo::new("my clip.mp4", 10, "ab".repeat(20));
-        let meta = Meta { class_id: Some(3), tags: vec!["x&y".into()] };
+        let meta = Meta { class_id: Some(3), tags: vec!["x&y".into()], screenshot: true, ..Meta::NONE };
         let signature = ugc_signature(&key, &file, &meta, "u1", 1000, 3600, 42);
         let raw = STANDARD.decode(signature).unwrap();
         let original = std::str::from_utf8(&raw[20..]).unwrap();
-        assert_eq!(original, format!("s=AKID&t=1000&e=4600&r=42&f=my%20clip.mp4&fs={}&ft=mp4&uid=u1&cid=3&tag.0=x%26y", "ab".repeat(20)));
+        assert_eq!(original, format!("s=AKID&t=1000&e=4600&r=42&f=my%20clip.mp4&fs={}&ft=mp4&uid=u1&cid=3&ss=1&tag.0=x%26y", "ab".repeat(20)));
         assert_eq!(raw[..20], hmac_sha1("k", original)[..]);
         assert!(!format!("{key:?}").contains("\"k\""), "Debug hides the key");
     }

@@ -62,7 +62,7 @@ fn call(endpoint: &str, flavour: Flavour, step: Step, params: &[(&str, &str)], f
     }
     #[cfg(feature = "keyed")]
     if let (Some((file, meta)), false) = (file, flavour.needs_signature()) {
-        describe(&mut url, file, meta);
+        describe(&mut url, flavour, file, meta);
     }
     #[cfg(not(feature = "keyed"))]
     let _ = file;
@@ -74,16 +74,23 @@ fn call(endpoint: &str, flavour: Flavour, step: Step, params: &[(&str, &str)], f
 }
 
 /// What a key flavour says of the file where it opens a session (a UGC signature says it instead):
-/// name, type, class and tags.
+/// name (without its extension, as seeds 000 and 002 give it: the type travels in `fileType`), type,
+/// class, tags, the processing flags set, and MultipartUploadVodFile's `notifyUrl`.
 #[cfg(feature = "keyed")]
-fn describe(url: &mut String, file: &FileInfo, meta: &Meta) {
-    append(url, "fileName", &file.name);
+fn describe(url: &mut String, flavour: Flavour, file: &FileInfo, meta: &Meta) {
+    append(url, "fileName", file.stem());
     append(url, "fileType", &file.file_type);
     if let Some(class_id) = meta.class_id {
         append(url, "classId", &class_id.to_string());
     }
     for (i, tag) in meta.tags.iter().take(10).enumerate() {
         append(url, &format!("tags.{i}"), tag);
+    }
+    for (name, _) in meta.flags() {
+        append(url, name, "1");
+    }
+    if let (Some(notify), true) = (&meta.notify_url, flavour.is_contiguous()) {
+        append(url, "notifyUrl", notify);
     }
 }
 
@@ -161,13 +168,13 @@ mod tests {
     #[cfg(feature = "keyed")]
     #[test]
     fn key_flavours_name_their_actions_describe_the_file_and_leave_authentication_to_the_sender() {
-        let meta = Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()] };
+        let meta = Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()], ..Meta::NONE };
         let file = FileInfo::new("Clip.MP4", 3_000_000, SHA.into());
         let server = Flavour::Server;
         let r = init("http://h/v2/index.php", server, &file, &meta, 600_000, "ignored");
         assert_eq!(
             r.url,
-            format!("http://h/v2/index.php?Action=InitUpload&fileSha={SHA}&fileSize=3000000&dataSize=600000&fileName=Clip.MP4&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
+            format!("http://h/v2/index.php?Action=InitUpload&fileSha={SHA}&fileSize=3000000&dataSize=600000&fileName=Clip&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
         );
         assert!(r.common && r.method == Method::Get);
         let p = Part { offset: 0, len: 5 };
@@ -177,8 +184,26 @@ mod tests {
         let r = segment("http://h/", Flavour::Multipart, &file, &meta, Part { offset: 524_288, len: 1_048_576 });
         assert_eq!(
             r.url,
-            format!("http://h/?Action=MultipartUploadVodFile&fileSha={SHA}&fileSize=3000000&dataSize=1048576&offset=524288&fileName=Clip.MP4&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
+            format!("http://h/?Action=MultipartUploadVodFile&fileSha={SHA}&fileSize=3000000&dataSize=1048576&offset=524288&fileName=Clip&fileType=mp4&classId=7&tags.0=a%20b&tags.1=c")
         );
         assert!(r.common && r.method == Method::Post && r.part == Some(Part { offset: 524_288, len: 1_048_576 }));
+    }
+
+    #[cfg(feature = "keyed")]
+    #[test]
+    fn every_optional_field_of_the_seeds_goes_as_they_name_it() {
+        let meta = Meta { class_id: Some(2), tags: vec!["t".into()], transcode: true, screenshot: false, watermark: true, notify_url: Some("https://app.test/cb?a=1".into()) };
+        // Seed 002's example: fileName=test, fileType=mp4; 14 characters of Chinese and `.mp4`.
+        let file = FileInfo::new("盗梦空间盗梦空间盗梦空间盗梦.mp4", 9, SHA.into());
+        let r = init("http://h/", Flavour::Server, &file, &meta, 524_288, "");
+        let stem = "%E7%9B%97%E6%A2%A6%E7%A9%BA%E9%97%B4".repeat(3) + "%E7%9B%97%E6%A2%A6";
+        assert_eq!(
+            r.url,
+            format!("http://h/?Action=InitUpload&fileSha={SHA}&fileSize=9&dataSize=524288&fileName={stem}&fileType=mp4&classId=2&tags.0=t&isTranscode=1&isWatermark=1")
+        );
+        let r = segment("http://h/", Flavour::Multipart, &FileInfo::new("test.mp4", 9, SHA.into()), &meta, Part { offset: 0, len: 9 });
+        assert!(r.url.ends_with("&fileName=test&fileType=mp4&classId=2&tags.0=t&isTranscode=1&isWatermark=1&notifyUrl=https%3A%2F%2Fapp.test%2Fcb%3Fa%3D1"), "{}", r.url);
+        let r = init("http://h/", Flavour::Server, &FileInfo::new("a.b.mp4", 9, SHA.into()), &Meta::NONE, 524_288, "");
+        assert!(r.url.ends_with("&fileName=a.b&fileType=mp4"), "{}", r.url);
     }
 }

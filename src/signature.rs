@@ -15,8 +15,10 @@ use crate::platform::{base64_text_after, decode_query_value as percent_decode, B
 
 /// The MAC's length in bytes (HMAC-SHA1).
 const MAC_LEN: usize = 20;
-/// Longest file name, in bytes.
-const MAX_NAME_BYTES: usize = 40;
+/// Longest file name, in characters (Unicode scalar values: seeds 000 and 002 say 40个字符).
+const MAX_NAME_CHARS: usize = 40;
+/// Longest lifetime `e - t` the platform allows: 90 days, in seconds.
+const MAX_LIFETIME_SECS: u64 = 7_776_000;
 /// What a file name must not contain.
 const FORBIDDEN_NAME_CHARS: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
 /// Why fields are not what the protocol says they are.
@@ -90,6 +92,14 @@ pub fn decode(signature: &str) -> Result<Signed, Problem> {
     let (e, fs, name) = (e.unwrap_or_default(), fs.unwrap_or_default(), name.unwrap_or_default());
     let not_text = || Problem::NotUpload(NOT_ENCODED);
     let expires = unix_time(e).ok_or(Problem::NotUpload("its e is not a Unix time"))?;
+    let signed_at = field(&original, "t").and_then(unix_time).ok_or(Problem::NotUpload("its t is not a Unix time"))?;
+    let r = field(&original, "r").unwrap_or_default();
+    if r.len() > 10 || unix_time(r).is_none() {
+        return Err(Problem::NotUpload("its r is not 1 to 10 digits"));
+    }
+    if expires.saturating_sub(signed_at) > MAX_LIFETIME_SECS {
+        return Err(Problem::NotUpload("its e - t is over 90 days"));
+    }
     Ok(Signed { expires, file_sha: percent_decode(fs).ok_or_else(not_text)?, file_name: percent_decode(name).ok_or_else(not_text)? })
 }
 
@@ -140,15 +150,15 @@ impl Signed {
     }
 }
 
-/// The name rule (the contract's `f`): 1 to 40 bytes, none of `\ / : * ? " < > |`, no control
+/// The name rule (the contract's `f`): 1 to 40 characters (not bytes: 14 of Chinese and `.mp4` pass), none of `\ / : * ? " < > |`, no control
 /// character (U+0000–U+001F, U+007F–U+009F) nor bidirectional control (which would show
 /// `movie\u{202e}4pm.exe` as "movieexe.mp4"), not `.` or `..`.
 fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name == "." || name == ".." {
         return Err("is not a file name");
     }
-    if name.len() > MAX_NAME_BYTES {
-        return Err("is over 40 bytes");
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err("is over 40 characters");
     }
     let bad = |c: char| FORBIDDEN_NAME_CHARS.contains(&c) || is_control(c);
     if name.chars().any(bad) {
@@ -187,7 +197,7 @@ pub(crate) mod testing {
 
     /// A signature for `fs` and file name `f` that expires at `e` (Unix seconds), with a made-up MAC.
     pub fn signature(fs: &str, f: &str, e: u64) -> String {
-        raw(&format!("s=AKIDtest&t=1&e={e}&r=42&f={f}&fs={fs}&ft=mp4&uid=u1"))
+        raw(&format!("s=AKIDtest&t={}&e={e}&r=42&f={f}&fs={fs}&ft=mp4&uid=u1", e.saturating_sub(3600)))
     }
 
     /// Base64 of a made-up MAC and `original`.
@@ -273,5 +283,29 @@ mod tests {
             assert_eq!(check_name(&format!("a{bidi}.mp4")), Err("contains a bidirectional control character"), "{bidi:?}");
         }
         assert_eq!(check_name("clip\u{2070}.mp4"), Ok(()));
+    }
+
+    #[test]
+    fn names_are_counted_in_characters_and_t_r_and_the_lifetime_are_checked() {
+        let e = 1_767_229_200;
+        // 14 characters of Chinese and `.mp4`: 18 characters, 46 bytes.
+        let chinese = "%E7%9B%97%E6%A2%A6%E7%A9%BA%E9%97%B4".repeat(3) + "%E7%9B%97%E6%A2%A6.mp4";
+        assert_eq!(check(&signature(&upload_fields(SHA, &chinese, e)), SHA, NOW_MS).unwrap().file_name.len(), 46);
+        assert_eq!(check_name(&"字".repeat(40)), Ok(()));
+        assert_eq!(check_name(&"字".repeat(41)), Err("is over 40 characters"));
+        let message = |original: String| check(&signature(&original), SHA, NOW_MS).unwrap_err().to_string();
+        let good = upload_fields(SHA, "a.mp4", e);
+        for t in ["t=1767225000.5", "t=soon", "t=", "t=-1"] {
+            assert_eq!(message(good.replace("t=1767225000", t)), "signature: not an upload signature (its t is not a Unix time)", "{t}");
+        }
+        for r in ["r=4.2", "r=x", "r=", "r=12345678901", "r=-4"] {
+            assert_eq!(message(good.replace("r=42", r)), "signature: not an upload signature (its r is not 1 to 10 digits)", "{r}");
+        }
+        assert!(check(&signature(&good.replace("r=42", "r=4294967295")), SHA, NOW_MS).is_ok());
+        // 90 days to the second pass; a second more does not.
+        let ninety = good.replace("t=1767225000", &format!("t={}", e - 7_776_000));
+        assert!(check(&signature(&ninety), SHA, NOW_MS).is_ok());
+        let over = good.replace("t=1767225000", &format!("t={}", e - 7_776_001));
+        assert_eq!(message(over), "signature: not an upload signature (its e - t is over 90 days)");
     }
 }

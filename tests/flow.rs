@@ -546,7 +546,7 @@ async fn a_part_body_the_file_no_longer_gives_fails_at_once_as_a_read_error() {
 // ---------------------------------------------------------------- the key flavours
 
 fn meta() -> Meta {
-    Meta { class_id: Some(12), tags: vec!["talk".into(), "2026".into()] }
+    Meta { class_id: Some(12), tags: vec!["talk".into(), "2026".into()], transcode: true, ..Meta::NONE }
 }
 
 /// A server speaking InitUpload / UploadPart / FinishUpload, checking what a key flavour must send.
@@ -556,8 +556,10 @@ fn server_api(init: &'static str) -> impl Fn(&scripted::Sent, Option<&[u8]>) -> 
         assert!(!sent.params.contains_key("signature"), "no UGC signature in the server API");
         match sent.action.as_str() {
             "InitUpload" => {
-                assert_eq!((sent.method, sent.param("fileName"), sent.param("fileType")), (Method::Get, "Holiday.MP4", "mp4"));
+                // Seed 002: the name without its extension, the type apart.
+                assert_eq!((sent.method, sent.param("fileName"), sent.param("fileType")), (Method::Get, "Holiday", "mp4"));
                 assert_eq!((sent.param("classId"), sent.param("tags.0"), sent.param("tags.1")), ("12", "talk", "2026"));
+                assert_eq!((sent.param("isTranscode"), sent.params.get("isScreenshot")), ("1", None), "the flags set, and only those");
                 json(init)
             }
             "UploadPart" => {
@@ -631,7 +633,7 @@ fn multipart_server(size: u64, held: u64) -> impl Fn(&scripted::Sent, Option<&[u
     let expected = Cell::new(held);
     move |sent, body| {
         assert_eq!((sent.action.as_str(), sent.method, sent.common), ("MultipartUploadVodFile", Method::Post, true));
-        assert_eq!((sent.param("fileName"), sent.param("fileType"), sent.param("fileSize")), ("Holiday.MP4", "mp4", size.to_string().as_str()));
+        assert_eq!((sent.param("fileName"), sent.param("fileType"), sent.param("fileSize")), ("Holiday", "mp4", size.to_string().as_str()));
         let body = body.expect("a part");
         let offset: u64 = sent.param("offset").parse().unwrap();
         assert_eq!(sent.param("dataSize"), body.len().to_string());

@@ -179,6 +179,8 @@ pub(crate) struct NetEnv<'a> {
     auth: Auth,
     meta: Meta,
     uid: String,
+    /// A batch's shared lanes: a part's call holds one while it runs.
+    lanes: Option<Arc<tokio::sync::Semaphore>>,
     /// Parts read ahead, by offset, until they are sent.
     parts: RefCell<HashMap<u64, Vec<u8>>>,
     started: Instant,
@@ -202,6 +204,7 @@ impl<'a> NetEnv<'a> {
             auth: uploader.auth.clone(),
             meta: uploader.meta.clone(),
             uid: uploader.uid.clone(),
+            lanes: uploader.lanes.clone(),
             parts: RefCell::new(HashMap::new()),
             started: Instant::now(),
             stall: uploader.stall_timeout.max(Duration::from_millis(100)),
@@ -269,6 +272,11 @@ fn chain(error: &dyn std::error::Error) -> String {
 
 impl Env for NetEnv<'_> {
     async fn send(&self, request: &Request) -> Result<HttpReply, EnvError> {
+        // In a batch, a part waits for a lane of the budget the files share (never closed).
+        let _lane = match (&self.lanes, request.part) {
+            (Some(lanes), Some(_)) => Some(lanes.acquire().await.map_err(|e| EnvError::Failed(e.to_string()))?),
+            _ => None,
+        };
         let body = match request.part {
             Some(part) => Some(self.body(part).await?),
             None => None,

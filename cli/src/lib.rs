@@ -21,15 +21,20 @@
 //! let key = Key { secret_id: std::env::var("VOD_SECRET_ID").unwrap(), secret_key: std::env::var("VOD_SECRET_KEY").unwrap() };
 //! let mut uploader = Uploader::new("https://vod2.qcloud.com/v2/index.php", Auth::Key(key));
 //! uploader.meta.tags.push("lecture".into());
+//! uploader.meta.transcode = true; // every optional field of the seeds is in `meta`
 //! let result = uploader.upload("talk.mp4").await?;
 //! println!("{} at {} ({} bytes sent, {} resumed)", result.file_id, result.url, result.uploaded_bytes, result.resumed_bytes);
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! Many files: [`Uploader::upload_many`] (a few at once, `concurrency` parts in flight across them all)
+//! with [`walk`] for directories.
+//!
 //! [`Uploader::upload`] is `Send`: the upload runs on a thread of its own (a blocking-pool thread of
 //! the caller's tokio runtime, with a single-threaded runtime inside), so a backend can spawn it.
 
+mod batch;
 mod env;
 
 use std::fmt;
@@ -38,6 +43,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
+pub use batch::{walk, DEFAULT_FILES_AT_ONCE};
 pub use vod_ugc_uploader::keyed::Key;
 pub use vod_ugc_uploader::progress::{Phase, Progress};
 pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadResult};
@@ -72,9 +78,13 @@ pub struct Uploader {
     /// A call fails when no byte of its body moved, or no byte of its answer came once the body
     /// was sent, for this long (never for its length: a slow link takes as long as it needs).
     pub stall_timeout: std::time::Duration,
+    /// What the key flavours send with the file (class, tags, the processing flags, multipart's
+    /// `notifyUrl`); a UGC signature made from the key carries the same.
     pub meta: Meta,
     /// The `uid` of a UGC signature made from the key.
     pub uid: String,
+    /// The lanes a batch shares ([`Uploader::upload_many`]): a part's call takes one while it runs.
+    lanes: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// Why an upload did not happen.
@@ -103,6 +113,25 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// The step it failed at (`hash` for a file that could not be read or named).
+    pub fn step(&self) -> &'static str {
+        match self {
+            Error::Settings(_) => "settings",
+            Error::File(_) | Error::Name(_) => Step::Hash.as_str(),
+            Error::Upload(error) => error.step.as_str(),
+        }
+    }
+
+    /// The server's code, where it answered one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::Upload(error) => error.code(),
+            _ => None,
+        }
+    }
+}
+
 impl Uploader {
     /// Settings for `endpoint`: the server flow with a key, the UGC flow with a signature; four
     /// parts at once, five retries.
@@ -121,6 +150,7 @@ impl Uploader {
             stall_timeout: env::DEFAULT_STALL_TIMEOUT,
             meta: Meta::default(),
             uid: "backend".to_string(),
+            lanes: None,
         }
     }
 
@@ -135,6 +165,14 @@ impl Uploader {
         }
         if self.meta.tags.len() > 10 {
             return Err(format!("at most 10 tags, not {}", self.meta.tags.len()));
+        }
+        if let Some(url) = &self.meta.notify_url {
+            if !self.flow.is_contiguous() {
+                return Err("--notify-url is MultipartUploadVodFile's (seed 000): use it with --flow multipart".into());
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("--notify-url {url:?} is not an http(s) URL"));
+            }
         }
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
             return Err(format!("--endpoint {:?} is not an http(s) URL", self.endpoint));

@@ -1,4 +1,4 @@
-//! `vod-upload FILE --endpoint URL ...`: uploads one file from an app backend (see `--help`).
+//! `vod-upload FILE|DIR... --endpoint URL ...`: uploads files from an app backend (see `--help`).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::builder::PossibleValue;
 use clap::{CommandFactory, Parser, ValueEnum};
-use vod_upload::{Auth, Flavour, Key, Phase, Progress, Uploader};
+use vod_upload::{Auth, Error, Flavour, Key, Phase, Progress, UploadResult, Uploader};
 
 /// `--flow`: the core's [`Flavour`], named as the core names it (clap's trait on this side only).
 #[derive(Clone, Copy)]
@@ -36,17 +36,23 @@ fn part_size_help() -> String {
 }
 
 #[derive(Parser)]
-#[command(name = "vod-upload", version, about = "Upload a file to a VOD service from an app backend")]
+#[command(name = "vod-upload", version, about = "Upload files to a VOD service from an app backend")]
 #[command(after_help = "The key can also come from VOD_SECRET_ID and VOD_SECRET_KEY. A key given in argv is \
 visible to every user of this machine (ps, /proc): prefer the environment.\n\n\
-With --json, stdout is one JSON object: {\"fileId\",\"url\",\"fileSha\",\"instant\",\"resumedBytes\",\"uploadedBytes\"}. \
-Exit status: 0 uploaded, 1 failed (one line `error: ...` on stderr), 2 bad arguments.")]
+Several files, or a directory (walked for its files; hidden ones skipped), are a batch: a few files at once \
+(--files-at-once), --concurrency parts in flight across them all. A rerun after a crash sends only what is \
+missing (the sessions are on the server). Quota answers (code 4400) are waited out, not failures.\n\n\
+With --json, stdout has one JSON line per file as it ends: {\"path\",\"fileId\",\"url\",\"fileSha\",\"instant\",\
+\"resumedBytes\",\"uploadedBytes\"}, or {\"path\",\"error\",\"step\",\"code\"} for a file that failed (the others go on). \
+Exit status: 0 all uploaded, 1 any failed (a line `error: ...` on stderr for each, naming the file in a batch), \
+2 bad arguments.")]
 struct Cli {
-    /// The file to upload.
-    file: PathBuf,
+    /// The files to upload, or directories to upload the files of.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
     /// The API URL, e.g. http://127.0.0.1:8080/v2/index.php.
-    #[arg(long)]
-    endpoint: String,
+    #[arg(long, required_unless_present = "sha1")]
+    endpoint: Option<String>,
     /// Which calls upload the file [default: server with a key, ugc with --signature].
     #[arg(long, value_enum)]
     flow: Option<FlowArg>,
@@ -61,7 +67,7 @@ struct Cli {
     signature: Option<String>,
     #[arg(long, help = part_size_help())]
     part_size: Option<u64>,
-    /// Parts in flight at once (multipart sends one at a time).
+    /// Parts in flight at once, across all the files of a batch (multipart sends one at a time per file).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     concurrency: u32,
     /// Retries per call for transient failures (network, HTTP 5xx, retryable codes).
@@ -77,7 +83,28 @@ struct Cli {
     /// A tag (repeatable, at most 10).
     #[arg(long = "tag")]
     tags: Vec<String>,
-    /// Print one JSON object on stdout when done.
+    /// Ask the service to transcode the file (isTranscode; tc in a UGC signature).
+    #[arg(long)]
+    transcode: bool,
+    /// Ask the service for screenshots of the file (isScreenshot; ss).
+    #[arg(long)]
+    screenshot: bool,
+    /// Ask the service to watermark the file (isWatermark; wm).
+    #[arg(long)]
+    watermark: bool,
+    /// Where the server POSTs seed 000's callback when the file is finished (--flow multipart).
+    #[arg(long)]
+    notify_url: Option<String>,
+    /// The uid of a UGC signature made from the key.
+    #[arg(long, default_value = "backend")]
+    uid: String,
+    /// Files uploaded at once in a batch.
+    #[arg(long, default_value_t = vod_upload::DEFAULT_FILES_AT_ONCE as u32, value_parser = clap::value_parser!(u32).range(1..=16))]
+    files_at_once: u32,
+    /// Print each file's SHA-1 (as the signature's fs needs it) and its path, and upload nothing.
+    #[arg(long)]
+    sha1: bool,
+    /// Print one JSON line per file on stdout.
     #[arg(long)]
     json: bool,
 }
@@ -104,7 +131,7 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
         (Flavour::Ugc, None, None) => return Err("--flow ugc needs --signature or the key".into()),
         (flow, None, None) => return Err(format!("--flow {} needs the key (--secret-id and --secret-key, or VOD_SECRET_ID and VOD_SECRET_KEY)", flow.name())),
     };
-    let mut uploader = Uploader::new(&cli.endpoint, auth);
+    let mut uploader = Uploader::new(cli.endpoint.as_deref().unwrap_or_default(), auth);
     uploader.flow = flow;
     uploader.part_size = cli.part_size;
     uploader.concurrency = cli.concurrency as usize;
@@ -112,6 +139,9 @@ fn uploader(cli: &Cli) -> Result<Uploader, String> {
     uploader.stall_timeout = std::time::Duration::from_secs(cli.stall_timeout);
     uploader.meta.class_id = cli.class_id;
     uploader.meta.tags = cli.tags.clone();
+    (uploader.meta.transcode, uploader.meta.screenshot, uploader.meta.watermark) = (cli.transcode, cli.screenshot, cli.watermark);
+    uploader.meta.notify_url = cli.notify_url.clone();
+    uploader.uid = cli.uid.clone();
     uploader.check()?;
     Ok(uploader)
 }
@@ -130,12 +160,84 @@ fn draw(progress: &Progress) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// What a file's upload printed on stdout (and, failed, on stderr).
+/// A batch's error lines name the file; a single file's say only what went wrong.
+fn report(path: &std::path::Path, outcome: Result<UploadResult, Error>, json: bool, batch: bool) -> bool {
+    match outcome {
+        Ok(result) if json => {
+            let line = serde_json::json!({
+                "path": path.to_string_lossy(),
+                "fileId": result.file_id,
+                "url": result.url,
+                "fileSha": result.file_sha,
+                "instant": result.instant,
+                "resumedBytes": result.resumed_bytes,
+                "uploadedBytes": result.uploaded_bytes,
+            });
+            println!("{line}");
+            true
+        }
+        Ok(result) => {
+            let how = if result.instant { " (instant: the server had it)".to_string() } else { format!(" ({} bytes sent, {} resumed)", result.uploaded_bytes, result.resumed_bytes) };
+            println!("{}: fileId {} url {}{how}", path.display(), result.file_id, result.url);
+            true
+        }
+        Err(error) => {
+            if json {
+                let line = serde_json::json!({ "path": path.to_string_lossy(), "error": error.to_string(), "step": error.step(), "code": error.code() });
+                println!("{line}");
+            }
+            match batch {
+                true => eprintln!("error: {}: {error}", path.display()),
+                false => eprintln!("error: {error}"),
+            }
+            false
+        }
+    }
+}
+
+/// `--sha1`: each file's SHA-1, as `sha1sum` prints it.
+fn print_sha1(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for path in files {
+        match vod_upload::hash_file(path, &|_| {}) {
+            Ok(info) => println!("{}  {}", info.sha, path.display()),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                ok = false;
+            }
+        }
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let uploader = match uploader(&cli) {
-        Ok(uploader) => uploader,
-        Err(why) => Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why).exit(),
+    let usage = |why: String| -> ! { Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why).exit() };
+    let files = vod_upload::walk(&cli.files).unwrap_or_else(|why| usage(why));
+    if files.is_empty() {
+        usage("no file to upload (the directories given hold none)".into());
+    }
+    if cli.sha1 {
+        return print_sha1(&files);
+    }
+    let uploader = uploader(&cli).unwrap_or_else(|why| usage(why));
+    if files.len() > 1 && matches!(uploader.auth, Auth::Signature(_)) {
+        usage(format!("a signature is for one file, and {} are given: a batch needs the key", files.len()));
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: no runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    if files.len() > 1 {
+        let failed = runtime.block_on(uploader.upload_many(&files, cli.files_at_once as usize, |i, outcome| {
+            report(&files[i], outcome, cli.json, true);
+        }));
+        return if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
     let bar = std::io::stderr().is_terminal();
     // At most ten redraws a second, and always the last of a phase.
     let last = Mutex::new((Instant::now(), Phase::Hashing));
@@ -149,38 +251,9 @@ fn main() -> ExitCode {
             draw(&progress);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: no runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(uploader.upload_with_progress(&cli.file, on_progress));
+    let outcome = runtime.block_on(uploader.upload_with_progress(&files[0], on_progress));
     if bar {
         eprint!("\r\x1b[K");
     }
-    match outcome {
-        Ok(result) if cli.json => {
-            let json = serde_json::json!({
-                "fileId": result.file_id,
-                "url": result.url,
-                "fileSha": result.file_sha,
-                "instant": result.instant,
-                "resumedBytes": result.resumed_bytes,
-                "uploadedBytes": result.uploaded_bytes,
-            });
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
-        Ok(result) => {
-            let how = if result.instant { " (instant: the server had it)".to_string() } else { format!(" ({} bytes sent, {} resumed)", result.uploaded_bytes, result.resumed_bytes) };
-            println!("{}: fileId {} url {}{how}", cli.file.display(), result.file_id, result.url);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    if report(&files[0], outcome, cli.json, false) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -6,144 +6,14 @@
 //! The server binary is `target/<profile>/vod-server` (`cargo test --workspace` builds it; alone,
 //! run `cargo build -p vod-server` first).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
-const SECRET_ID: &str = "AKIDclitest";
-const SECRET_KEY: &str = "cli-test-secret-key";
-
-fn server_binary() -> PathBuf {
-    // target/<profile>/deps/cli-<hash> → target/<profile>/vod-server
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(Path::parent).unwrap().join("vod-server");
-    assert!(path.exists(), "{} is missing: run `cargo build -p vod-server` (cargo test --workspace builds it)", path.display());
-    path
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new(server_binary())
-            .args(["--listen", "127.0.0.1:0", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--data-dir"])
-            .arg(dir.path().join("data"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn vod-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).to_string();
-        Server { child, addr, dir }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}/v2/index.php", self.addr)
-    }
-
-    /// Lines the server logged for `action` with code 0.
-    fn acknowledged(&self, action: &str) -> usize {
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        log.lines().filter(|l| l.starts_with(&format!("{action} ")) && l.contains(" code=0 ")).count()
-    }
-
-    fn sent(&self, action: &str) -> usize {
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        log.lines().filter(|l| l.starts_with(&format!("{action} "))).count()
-    }
-
-    /// GET `url` (on this server) and return the body.
-    fn download(&self, url: &str) -> Vec<u8> {
-        let path = url.split_once(&self.addr).map(|(_, p)| p).unwrap_or_else(|| panic!("{url} is not on {}", self.addr));
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-        let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
-        assert!(head.starts_with("http/1.1 200"), "{head}");
-        assert!(!head.contains("chunked"), "{head}");
-        raw[split + 4..].to_vec()
-    }
-
-    /// DescribeVodInfo for `fileId`, by a URL that `vod-server sign --url` signed.
-    fn describe(&self, file_id: &str) -> Value {
-        let out = Command::new(server_binary())
-            .args(["sign", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--url"])
-            .arg(format!("{}?Action=DescribeVodInfo&fileId={file_id}", self.endpoint()))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        serde_json::from_slice(&self.download(&url)).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[path = "../../tests/common/bytes.rs"]
-mod random;
-use random::bytes as data;
-
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-fn cli() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_vod-upload"));
-    command.env_remove("VOD_SECRET_ID").env_remove("VOD_SECRET_KEY").stdin(Stdio::null());
-    command
-}
-
-/// `vod-upload FILE --endpoint … --flow FLOW --json` with the key in the environment, plus `extra`.
-fn keyed(server: &Server, flow: &str, file: &Path, extra: &[&str]) -> Command {
-    let mut command = cli();
-    command.arg(file).args(["--endpoint", &server.endpoint(), "--flow", flow, "--json"]).args(extra);
-    command.env("VOD_SECRET_ID", SECRET_ID).env("VOD_SECRET_KEY", SECRET_KEY);
-    command
-}
-
-/// [`keyed`] in the UGC flow (the signature made from the key).
-fn ugc(server: &Server, file: &Path, extra: &[&str]) -> Command {
-    keyed(server, "ugc", file, extra)
-}
-
-/// The one JSON object on stdout of a successful run.
-fn result(output: &Output) -> Value {
-    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    assert!(output.status.success(), "exit {:?}; stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
-    assert_eq!(stdout.lines().count(), 1, "one line on stdout: {stdout}");
-    let v: Value = serde_json::from_str(&stdout).unwrap();
-    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort();
-    assert_eq!(keys, ["fileId", "fileSha", "instant", "resumedBytes", "uploadedBytes", "url"]);
-    v
-}
-
-fn sha1_hex(bytes: &[u8]) -> String {
-    vod_ugc_uploader::hash::sha1_hex(bytes)
-}
+use serde_json::json;
+use support::*;
 
 /// A fresh upload of a 3 MiB + 12345 file in `flow` with `extra`, then the same file again
 /// (instant): the server, for the counts of calls.
@@ -262,6 +132,16 @@ fn a_quarter_of_the_calls_failing_is_retried_through_multipart() {
     faults_retried("multipart", "MultipartUploadVodFile");
 }
 
+/// With --json, a failed file's one line on stdout: its path, the error, the step and the code.
+fn assert_error_line(stdout: &[u8], step: &str, code: i64) {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["path"].as_str().unwrap().ends_with("wrong.mp4") && v["error"].as_str().unwrap().contains(&code.to_string()), "{v}");
+    assert_eq!((&v["step"], &v["code"]), (&json!(step), &json!(code)), "{v}");
+    assert!(v.get("fileId").is_none(), "{v}");
+}
+
 #[test]
 fn a_wrong_key_fails_fast_with_no_part_sent() {
     let server = Server::start(&[]);
@@ -269,7 +149,7 @@ fn a_wrong_key_fails_fast_with_no_part_sent() {
     let started = Instant::now();
     let output = ugc(&server, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(output.stdout.is_empty());
+    assert_error_line(&output.stdout, "init", -10002);
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: InitUploadEx (init step)") && stderr.contains("-10002"), "{stderr}");
@@ -286,7 +166,7 @@ fn a_wrong_key_fails_fast_in_the_keyed_flows() {
         let started = Instant::now();
         let output = keyed(&server, flow, &file, &[]).env("VOD_SECRET_KEY", "not-the-key").output().unwrap();
         assert_eq!(output.status.code(), Some(1), "{flow}");
-        assert!(output.stdout.is_empty());
+        assert_error_line(&output.stdout, if flow == "server" { "init" } else { "part" }, -10002);
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.starts_with(&format!("error: {first}")) && stderr.contains("-10002"), "{flow}: {stderr}");
@@ -302,19 +182,31 @@ fn a_wrong_key_fails_fast_in_the_keyed_flows() {
     }
 }
 
+/// Every seed parameter the CLI takes, kept by the server as DescribeVodInfo shows it: class, tags,
+/// the processing flags (only those asked for), the uid of a signature made from the key; the server
+/// API's fileName without its extension (seeds 000 and 002), the UGC signature's `f` with it.
 #[test]
-fn class_and_tags_reach_describe_vod_info() {
-    for flow in ["server", "multipart", "ugc"] {
+fn every_seed_parameter_reaches_describe_vod_info() {
+    for (flow, name) in [("server", "meta clip"), ("multipart", "meta clip"), ("ugc", "meta clip.mp4")] {
         let server = Server::start(&[]);
         let bytes = data(1_048_576 + 5, 6);
         let file = write_file(server.dir.path(), "meta clip.mp4", &bytes);
-        let args = ["--part-size", "524288", "--class-id", "4", "--tag", "cli", "--tag", "two words"];
+        let args = ["--part-size", "524288", "--class-id", "4", "--tag", "cli", "--tag", "two words", "--transcode", "--watermark", "--uid", "user-7"];
         let v = result(&keyed(&server, flow, &file, &args).output().unwrap());
         let info = server.describe(v["fileId"].as_str().unwrap());
         assert_eq!((&info["code"], &info["state"], &info["fileSha"], &info["size"]), (&json!(0), &json!("finished"), &json!(sha1_hex(&bytes)), &json!(bytes.len())), "{info}");
         let meta = &info["meta"];
-        assert_eq!((&meta["fileName"], &meta["fileType"], &meta["classId"], &meta["tags"]), (&json!("meta clip.mp4"), &json!("mp4"), &json!(4), &json!(["cli", "two words"])), "{flow}: {info}");
+        assert_eq!((&meta["fileName"], &meta["fileType"], &meta["classId"], &meta["tags"]), (&json!(name), &json!("mp4"), &json!(4), &json!(["cli", "two words"])), "{flow}: {info}");
+        assert_eq!((&meta["isTranscode"], &meta["isScreenshot"], &meta["isWatermark"]), (&json!(1), &json!(0), &json!(1)), "{flow}: {info}");
         assert_eq!((&meta["secretId"], &meta["flavour"]), (&json!(SECRET_ID), &json!(flow)), "{info}");
+        let uid = if flow == "ugc" { json!("user-7") } else { json!(null) };
+        assert_eq!(meta["uid"], uid, "{flow}: the uid goes in a UGC signature only: {info}");
+
+        // Each flag on its own: another file with --screenshot only.
+        let other = write_file(server.dir.path(), "shots.mp4", &data(600_000, 7));
+        let v = result(&keyed(&server, flow, &other, &["--screenshot"]).output().unwrap());
+        let meta = &server.describe(v["fileId"].as_str().unwrap())["meta"];
+        assert_eq!((&meta["isTranscode"], &meta["isScreenshot"], &meta["isWatermark"]), (&json!(0), &json!(1), &json!(0)), "{flow}: {meta}");
     }
 }
 
@@ -346,6 +238,9 @@ fn bad_arguments_print_usage_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(dir.path(), "a.mp4", b"abc");
     let file = file.to_str().unwrap();
+    let empty_dir = dir.path().join("nothing");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let empty_dir = empty_dir.to_str().unwrap();
     let key = ["--secret-id", "id", "--secret-key", "k"];
     let cases: Vec<Vec<&str>> = vec![
         vec![file],
@@ -357,6 +252,12 @@ fn bad_arguments_print_usage_and_exit_2() {
         vec![file, "--endpoint", "http://h/v2/index.php", "--secret-id", "only-the-id"],
         vec![file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart"],
         [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "sideways"][..], &key].concat(),
+        // notifyUrl is MultipartUploadVodFile's, and a URL.
+        [&[file, "--endpoint", "http://h/v2/index.php", "--notify-url", "http://app.test/cb"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--flow", "multipart", "--notify-url", "app.test/cb"][..], &key].concat(),
+        [&[file, "--endpoint", "http://h/v2/index.php", "--files-at-once", "0"][..], &key].concat(),
+        vec![file, file, "--endpoint", "http://h/v2/index.php", "--signature", "s"],
+        [&[empty_dir, "--endpoint", "http://h/v2/index.php"][..], &key].concat(),
     ];
     for args in cases {
         let output = cli().args(&args).output().unwrap();
@@ -405,4 +306,15 @@ fn a_redirect_is_refused_by_the_binary_and_says_why() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("error: InitUpload (init step)") && stderr.contains("redirect (HTTP 307), which is not followed"), "{stderr}");
+}
+
+#[test]
+fn sha1_prints_each_files_sha1_as_sha1sum_does_and_needs_no_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (data(1_500_000, 8), data(10, 9));
+    let (pa, pb) = (write_file(dir.path(), "a.mp4", &a), write_file(dir.path(), "b.mp4", &b));
+    let output = cli().arg("--sha1").arg(&pa).arg(&pb).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected = format!("{}  {}\n{}  {}\n", sha1_hex(&a), pa.display(), sha1_hex(&b), pb.display());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
 }

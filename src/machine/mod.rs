@@ -248,7 +248,7 @@ impl Machine {
         return &self.options.meta;
         #[cfg(not(feature = "keyed"))]
         {
-            static NONE: crate::flavour::Meta = crate::flavour::Meta { class_id: None, tags: Vec::new() };
+            static NONE: crate::flavour::Meta = crate::flavour::Meta::NONE;
             &NONE
         }
     }

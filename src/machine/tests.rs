@@ -173,7 +173,7 @@ fn a_call_is_not_sent_with_less_than_a_minute_left_but_a_renewal_is_checked_too(
 #[test]
 fn a_renewal_with_less_than_a_minute_left_is_used_as_it_is() {
     let (mut m, id, _) = init_sent();
-    m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"1","url":"http://v.test/1"}"#)), 3_590_000.0, 0.5);
+    m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"5285890781763144364","url":"http://vod.test/vod/5285890781763144364/f0.mp4"}"#)), 3_590_000.0, 0.5);
     assert_eq!(drain(&mut m), [Command::AskSignature]);
     m.handle(Event::Signature(Ok(sig(3620))), 3_590_001.0, 0.5);
     assert_eq!(sent(&drain(&mut m)).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["FinishUploadEx"]);
