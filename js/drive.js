@@ -14,7 +14,8 @@ import { md5Hex } from './wasm/vod_ugc_uploader.js';
  * @property {AbortSignal} signal the call's: aborts everything in flight
  * @property {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
  * @property {(progress: import('./index.js').UploadProgress) => void} report
- * @property {number} timeoutMs
+ * @property {number} timeoutMs a call fails after this long without progress (js/send.js); getSignature
+ *   fails after this long without settling
  * @property {import('./throttle.js').Gate} [gate] waited for before each part's send (lanes shared
  *   across uploads, the bandwidth cap)
  * @property {(offset: number, end: number) => string | undefined} [partMd5] a part's MD5 where it is
@@ -81,9 +82,15 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           }, (why) => job.signFailed(describe(why)));
         }
         case 'send': {
-          const { id, method, url, offset, end } = command;
+          const { id, method, url, offset, end, answerCap } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
-          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
+          // A part's bytes as they leave: the job counts them into progress and the link's speed.
+          const moving = body ? (/** @type {number} */ bytes) => {
+            if (done || signal.aborted) return;
+            job.sending?.(id, bytes);
+            step();
+          } : undefined;
+          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
           return on(sent, ([status, text]) => job.replied(id, status, text),
             (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
         }
@@ -114,13 +121,15 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
  * @param {string} url
  * @param {Blob | null} body
  * @param {AbortSignal} signal
- * @param {number} timeoutMs
+ * @param {number} timeoutMs the stall timeout (js/send.js)
+ * @param {((bytes: number) => void) | undefined} onSent
+ * @param {number | undefined} answerCap
  */
-async function gatedSend(gate, method, url, body, signal, timeoutMs) {
-  if (!gate || !body) return send(method, url, body, signal, timeoutMs);
+async function gatedSend(gate, method, url, body, signal, timeoutMs, onSent, answerCap) {
+  if (!gate || !body) return send(method, url, body, signal, timeoutMs, onSent, answerCap);
   const release = await gate(body.size, signal);
   try {
-    return await send(method, url, body, signal, timeoutMs);
+    return await send(method, url, body, signal, timeoutMs, onSent, answerCap);
   } finally {
     release();
   }

@@ -1,34 +1,177 @@
-// One request to the API, with its own timeout; redirects are not followed.
+// One request to the API, failed for lack of progress rather than for length; redirects are not
+// taken as answers. A part goes by XMLHttpRequest in a browser: its upload progress events count a
+// body's bytes as they leave, which a fetch cannot (a streamed fetch body needs HTTP/2). The calls
+// without a body, and every call where there is no XMLHttpRequest (Node), go by fetch.
 import { describe } from './errors.js';
 import { unreadable } from './read.js';
 
+/** A failure XMLHttpRequest tells nothing more of. */
+const BROKE = 'the connection failed before the answer was complete';
 /** Why a redirect is not an answer: the API answers HTTP 200 only. */
 const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is not followed: the API answers HTTP 200 only (a proxy or a wrong endpoint URL?)';
 
 /**
- * Sends a request and reads the whole answer: resolves with `[status, text]`. Rejects with null when
- * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
- * slice of the file) can no longer be read, else with what went wrong, in words (a redirect too: one
- * followed would turn a POST into a GET without its body, and take another server's 200 for the
- * API's answer).
+ * Sends a request and reads the whole answer: resolves with `[status, text, retryAfter]` (the
+ * Retry-After header, or null). Fails for lack of progress, not for length: after `stallMs` in
+ * which no byte of `body` left ("no byte of the body sent for N s") or, once it is all sent, no
+ * byte of the answer came ("no answer within N s"). Calls `onSent(bytes)` as the body's bytes leave
+ * (at most a few times a second). An answer longer than `answerCap` bytes is not read further: it
+ * resolves with its first `answerCap + 1` characters, which the caller refuses as too large.
+ * Rejects with null when `signal` aborted it, with `{ read }` when `body` (a slice of the file) can
+ * no longer be read, else with what went wrong, in words (a redirect too: one followed turns a POST
+ * into a GET without its body, and another server's 200 is not the API's answer).
  * @param {string} method
  * @param {string} url
  * @param {Blob | null} body
  * @param {AbortSignal} signal
- * @param {number} timeoutMs
- * @returns {Promise<[number, string]>}
+ * @param {number} stallMs
+ * @param {(bytes: number) => void} [onSent]
+ * @param {number} [answerCap]
+ * @returns {Promise<[number, string, string | null]>}
  */
-export async function send(method, url, body, signal, timeoutMs) {
+export async function send(method, url, body, signal, stallMs, onSent, answerCap) {
   if (signal.aborted) throw null;
-  // One controller per call, aborted by the upload's signal or the timeout; both are let go as soon
-  // as the call ends (AbortSignal.timeout would hold each call's timer and signals for timeoutMs).
+  const call = new AbortController();
+  const abort = () => call.abort();
+  signal.addEventListener('abort', abort);
+  try {
+    const sending = body && typeof XMLHttpRequest === 'function'
+      ? request(method, url, body, call.signal, stallMs, onSent, answerCap)
+      : fetched(method, url, body, call.signal, stallMs, answerCap);
+    // Where the body's file changes mid-send, WebKit never settles the call: stop on the read failing.
+    return await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
+  } catch (error) {
+    if (signal.aborted) throw null;
+    if (typeof error === 'string' && error !== BROKE) throw error;
+    // The browser words a body it could not read from the file (changed or gone) as a network
+    // failure; sending it again would fail the same way.
+    const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
+    throw read ? { read } : describe(error);
+  } finally {
+    abort(); // the call is over: its watch on the body stops (and a request that never settled is let go)
+    signal.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * A part's call as an XMLHttpRequest. Rejects with words (a stall, a redirect, a failure that
+ * XMLHttpRequest says nothing more of).
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob} body
+ * @param {AbortSignal} signal
+ * @param {number} stallMs
+ * @param {((bytes: number) => void) | undefined} onSent
+ * @param {number | undefined} answerCap
+ * @returns {Promise<[number, string, string | null]>}
+ */
+function request(method, url, body, signal, stallMs, onSent, answerCap) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const seconds = Math.floor(stallMs / 1000);
+    let stalled = `no byte of the body sent for ${seconds} s`;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    let over = false;
+    const end = () => {
+      over = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+    };
+    const stop = () => {
+      end();
+      xhr.abort();
+      reject(null);
+    };
+    /** @param {string} why */
+    const fail = (why) => {
+      end();
+      xhr.abort();
+      reject(why);
+    };
+    const moved = () => {
+      if (over) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(stalled), stallMs);
+    };
+    xhr.open(method, url);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    // Listeners on `upload` make a cross-origin call preflighted: the octet-stream body does already.
+    xhr.upload.onprogress = (event) => {
+      moved();
+      onSent?.(event.loaded);
+    };
+    xhr.upload.onload = () => {
+      onSent?.(body.size);
+      stalled = `no answer within ${seconds} s`;
+      moved();
+    };
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState < XMLHttpRequest.HEADERS_RECEIVED) return;
+      moved();
+      // A redirect was followed (XMLHttpRequest cannot refuse one: the call went elsewhere, and its
+      // answer is not the API's), or one came without a place to go.
+      const redirected = xhr.responseURL && new URL(xhr.responseURL).href !== new URL(url, globalThis.location?.href).href;
+      if (redirected || (xhr.status >= 300 && xhr.status < 400)) fail(REDIRECTED);
+    };
+    xhr.onprogress = (event) => {
+      moved();
+      if (answerCap !== undefined && event.loaded > answerCap) {
+        const text = xhr.responseText.slice(0, answerCap + 1);
+        end();
+        resolve([xhr.status, text, retryAfter(xhr)]);
+        xhr.abort();
+      }
+    };
+    xhr.onload = () => {
+      end();
+      resolve([xhr.status, xhr.responseText, retryAfter(xhr)]);
+    };
+    xhr.onerror = () => {
+      end();
+      reject(BROKE);
+    };
+    signal.addEventListener('abort', stop);
+    moved();
+    xhr.send(body);
+  });
+}
+
+/**
+ * The answer's Retry-After header, or null (read from the list of headers the page may see, so that
+ * a cross-origin answer that does not expose it logs nothing).
+ * @param {XMLHttpRequest} xhr
+ */
+function retryAfter(xhr) {
+  if (xhr.status === 200) return null;
+  const line = xhr.getAllResponseHeaders().split('\r\n').find((h) => h.toLowerCase().startsWith('retry-after:'));
+  return line ? line.slice(line.indexOf(':') + 1).trim() : null;
+}
+
+/**
+ * The call as a fetch: a call without a body (whose redirect `redirect: 'manual'` can refuse before
+ * it is followed), or any where XMLHttpRequest is missing (Node: a body's progress cannot be seen
+ * there, so its stall is timed from the start). Fails after `stallMs` without a byte of the answer.
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob | null} body
+ * @param {AbortSignal} signal
+ * @param {number} stallMs
+ * @param {number | undefined} answerCap
+ * @returns {Promise<[number, string, string | null]>}
+ */
+async function fetched(method, url, body, signal, stallMs, answerCap) {
   const call = new AbortController();
   const abort = () => call.abort();
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; abort(); }, timeoutMs);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const moved = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timedOut = true; abort(); }, stallMs);
+  };
   signal.addEventListener('abort', abort);
-  // 'manual' gives the redirect itself as an opaque response that can be told apart; 'error' would
-  // make it a TypeError like any network failure.
+  // 'manual' gives the redirect itself as an opaque response that can be told apart.
   /** @type {RequestInit} */
   const init = { method, signal: call.signal, redirect: 'manual' };
   if (body) {
@@ -36,21 +179,31 @@ export async function send(method, url, body, signal, timeoutMs) {
     init.headers = { 'Content-Type': 'application/octet-stream' };
   }
   try {
-    // Where the body's file changes mid-send, WebKit's fetch never settles: stop on the read failing.
-    const sending = fetch(url, init);
-    const response = await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
-    if (response.type === 'opaqueredirect') throw REDIRECTED;
-    return [response.status, await response.text()];
+    moved();
+    const response = await fetch(url, init);
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) throw REDIRECTED;
+    const cap = answerCap ?? Infinity;
+    /** @type {Uint8Array[]} */
+    const chunks = [];
+    let length = 0;
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader();
+    for (let chunk; length <= cap && !(chunk = await reader.read()).done;) {
+      moved();
+      chunks.push(chunk.value);
+      length += chunk.value.length;
+    }
+    if (length > cap) void reader.cancel().catch(() => {});
+    const bytes = new Uint8Array(Math.min(length, cap + 1));
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk.subarray(0, bytes.length - at), at);
+      at += Math.min(chunk.length, bytes.length - at);
+    }
+    return [response.status, new TextDecoder().decode(bytes), response.headers.get('Retry-After')];
   } catch (error) {
-    if (signal.aborted) throw null;
-    if (error === REDIRECTED) throw error;
-    if (timedOut) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
-    // The browser words a body it could not read from the file (changed or gone) as a network
-    // failure; sending it again would fail the same way.
-    const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
-    throw read ? { read } : describe(error);
+    if (timedOut) throw `no answer within ${Math.floor(stallMs / 1000)} s`;
+    throw error;
   } finally {
-    abort(); // the call is over: its watch on the body stops (and a fetch that never settled is let go)
     clearTimeout(timer);
     signal.removeEventListener('abort', abort);
   }
