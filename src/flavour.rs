@@ -4,13 +4,13 @@
 //!
 //! - [`Flavour::Ugc`]: InitUploadEx / UploadPartEx / FinishUploadEx with the app backend's UGC
 //!   signature in every call (the browser's flavour).
-//! - `Server` (native builds): InitUpload / UploadPart / FinishUpload, authenticated by the common
+//! - `Server` (feature `keyed`): InitUpload / UploadPart / FinishUpload, authenticated by the common
 //!   parameters (SecretId, Timestamp, Nonce, Signature) that the sender adds to every attempt afresh
 //!   ([`crate::keyed::sign_common`]).
-//! - `Multipart` (native builds): MultipartUploadVodFile, the older one-call flow in which the server
+//! - `Multipart` (feature `keyed`): MultipartUploadVodFile, the older one-call flow in which the server
 //!   names the next offset; common parameters as `Server`.
 //!
-//! Only a backend holds the secret key, so the key flavours exist only with cargo feature `native`:
+//! Only a backend holds the secret key, so the key flavours exist only with cargo feature `keyed`:
 //! the browser build carries none of them.
 
 use crate::error::Step;
@@ -27,9 +27,9 @@ pub struct Meta {
 pub enum Flavour {
     #[default]
     Ugc,
-    #[cfg(feature = "native")]
+    #[cfg(feature = "keyed")]
     Server(Meta),
-    #[cfg(feature = "native")]
+    #[cfg(feature = "keyed")]
     Multipart(Meta),
 }
 
@@ -41,7 +41,7 @@ impl Flavour {
 
     /// The server names the next offset; parts go one at a time, contiguously.
     pub fn is_contiguous(&self) -> bool {
-        #[cfg(feature = "native")]
+        #[cfg(feature = "keyed")]
         if let Flavour::Multipart(_) = self {
             return true;
         }
@@ -52,14 +52,14 @@ impl Flavour {
     pub fn action(&self, step: Step) -> Option<&'static str> {
         match self {
             Flavour::Ugc => step.action(),
-            #[cfg(feature = "native")]
+            #[cfg(feature = "keyed")]
             Flavour::Server(_) => match step {
                 Step::Init => Some("InitUpload"),
                 Step::Part => Some("UploadPart"),
                 Step::Finish => Some("FinishUpload"),
                 Step::Hash | Step::Signature => None,
             },
-            #[cfg(feature = "native")]
+            #[cfg(feature = "keyed")]
             Flavour::Multipart(_) => (step == Step::Part).then_some("MultipartUploadVodFile"),
         }
     }
@@ -68,7 +68,7 @@ impl Flavour {
     pub fn meta(&self) -> Option<&Meta> {
         match self {
             Flavour::Ugc => None,
-            #[cfg(feature = "native")]
+            #[cfg(feature = "keyed")]
             Flavour::Server(meta) | Flavour::Multipart(meta) => Some(meta),
         }
     }

@@ -1,4 +1,4 @@
-//! Signing with the secret key, for backends that hold it (cargo feature `native`; a browser never
+//! Signing with the secret key, for backends that hold it (cargo feature `keyed`; a browser never
 //! holds the key): the server API's common parameters, added to every attempt afresh, and the UGC
 //! signature an app backend issues.
 

@@ -14,14 +14,14 @@
 //! JavaScript drives the machine with `fetch`, `Blob` streams and a hash worker.
 
 pub mod answer;
-#[cfg(feature = "native")]
+#[cfg(feature = "keyed")]
 pub mod contiguous;
 pub mod driver;
 pub mod error;
 pub mod file;
 pub mod flavour;
 pub mod hash;
-#[cfg(feature = "native")]
+#[cfg(feature = "keyed")]
 pub mod keyed;
 pub mod machine;
 pub mod options;

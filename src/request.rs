@@ -56,11 +56,11 @@ fn call(endpoint: &str, flavour: &Flavour, step: Step, params: &[(&str, &str)], 
     for (name, value) in params {
         append(&mut url, name, value);
     }
-    #[cfg(feature = "native")]
+    #[cfg(feature = "keyed")]
     if let (Some(file), Some(meta)) = (file, flavour.meta()) {
         describe(&mut url, file, meta);
     }
-    #[cfg(not(feature = "native"))]
+    #[cfg(not(feature = "keyed"))]
     let _ = file;
     if flavour.needs_signature() {
         append(&mut url, "signature", signature);
@@ -71,7 +71,7 @@ fn call(endpoint: &str, flavour: &Flavour, step: Step, params: &[(&str, &str)], 
 
 /// What a key flavour says of the file where it opens a session (a UGC signature says it instead):
 /// name, type, class and tags.
-#[cfg(feature = "native")]
+#[cfg(feature = "keyed")]
 fn describe(url: &mut String, file: &FileInfo, meta: &crate::flavour::Meta) {
     append(url, "fileName", &file.name);
     append(url, "fileType", &file.file_type);
@@ -105,7 +105,7 @@ pub fn finish(endpoint: &str, flavour: &Flavour, file_sha: &str, signature: &str
 
 /// MultipartUploadVodFile: one part, with everything the server needs to open the session at the
 /// first one (the flags take effect there only).
-#[cfg(feature = "native")]
+#[cfg(feature = "keyed")]
 pub fn segment(endpoint: &str, flavour: &Flavour, file: &FileInfo, part: Part) -> Request {
     let (size, data, offset) = (file.size.to_string(), part.len.to_string(), part.offset.to_string());
     let params = [("fileSha", file.sha.as_str()), ("fileSize", &size), ("dataSize", &data), ("offset", &offset)];
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(r.url, format!("https://x.test/v2/index.php?region=gz&Action=FinishUploadEx&fileSha={SHA}&signature=s"));
     }
 
-    #[cfg(feature = "native")]
+    #[cfg(feature = "keyed")]
     #[test]
     fn key_flavours_name_their_actions_describe_the_file_and_leave_authentication_to_the_sender() {
         let meta = crate::flavour::Meta { class_id: Some(7), tags: vec!["a b".into(), "c".into()] };

@@ -1,6 +1,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The core's layering, read from its source: it names nothing of the browser layer (`src/web`), and
-//! no two of its modules import each other, directly or through others.
+//! no two of its modules import each other, directly or through others. A module kept in a folder
+//! (`src/machine/`) is one module here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -14,8 +15,16 @@ fn imports(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let files: BTreeMap<String, String> = fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
-        .map(|path| (path.file_stem().unwrap().to_string_lossy().into_owned(), fs::read_to_string(&path).unwrap()))
+        .filter_map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.extension().is_some_and(|e| e == "rs") {
+                Some((name, fs::read_to_string(&path).unwrap()))
+            } else if path.join("mod.rs").is_file() && name != "web" {
+                Some((name, folder_text(&path)))
+            } else {
+                None
+            }
+        })
         .collect();
     let module = |name: &str| match name {
         "web" => "web".to_string(),
@@ -39,6 +48,15 @@ fn imports(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
             (name.clone(), named)
         })
         .collect()
+}
+
+/// A core module kept in a folder (`machine/mod.rs` and its files; `web` is the browser layer, not the
+/// core) counts as one module: the text of all
+/// its files, its own submodules included.
+fn folder_text(dir: &Path) -> String {
+    let mut paths: Vec<_> = fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().path()).collect();
+    paths.sort();
+    paths.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")).map(|p| fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n")
 }
 
 /// The first path segment of each path at the start of `rest`: `a::b` gives `a`, `{a::b, c}` gives

@@ -1,0 +1,74 @@
+//! The parts of the UGC and server API flavours: planned from InitUploadEx's answer, read ahead
+//! (their MD5 taken) and sent in file order over `concurrency` lanes.
+
+use super::{Call, Command, Id, Machine};
+use crate::answer::InitDecision;
+use crate::error::{EnvError, ErrorKind, Step, UploadError};
+use crate::plan::{self, Part};
+use crate::progress::{Meter, Phase};
+
+/// A part whose read was asked for, and its MD5 once read.
+#[derive(Debug)]
+pub(super) struct Read {
+    id: Id,
+    part: Part,
+    md5: Option<String>,
+}
+
+impl Machine {
+    pub(super) fn initialized(&mut self, decision: InitDecision) {
+        let size = self.file.size;
+        let (parts, held) = match decision {
+            InitDecision::Fresh => (plan::parts(size, self.options.part_size).collect(), 0),
+            InitDecision::Resume { part_size, held } => plan::missing_parts(size, part_size, &held),
+            InitDecision::Instant { file_id, url } => {
+                self.instant = Some((file_id, url));
+                return self.finish();
+            }
+        };
+        self.step = Step::Part;
+        self.unread = parts.into();
+        // Asked again, the meter goes on from where it was (progress never goes back), and the bytes
+        // held from before this upload stay what the first answer said.
+        if self.meter.is_none() {
+            self.resumed_bytes = held;
+            self.meter = Some(Meter::new(Phase::Uploading, size, held, self.now_ms));
+        }
+        self.report(Phase::Uploading, 0);
+        self.schedule();
+    }
+
+    pub(super) fn read(&mut self, id: Id, md5: Result<String, EnvError>, random: f64) {
+        let md5 = match md5 {
+            Ok(md5) => md5,
+            Err(EnvError::Aborted) => return self.abort(),
+            Err(EnvError::Failed(why) | EnvError::Unreadable(why)) => return self.fail(UploadError::new(Step::Part, ErrorKind::Read(why))),
+        };
+        if let Some(index) = self.calls.iter().position(|c| c.rereading.as_ref().is_some_and(|(read, _)| *read == id)) {
+            return self.reread(index, md5, random);
+        }
+        if let Some(read) = self.reads.iter_mut().find(|r| r.id == id) {
+            read.md5 = Some(md5);
+        }
+        self.schedule();
+    }
+
+    /// Fills free lanes with the parts that are read, in file order; keeps `concurrency` more reads
+    /// asked for ahead; finishes when every part is acknowledged.
+    pub(super) fn schedule(&mut self) {
+        let lanes = self.options.concurrency.max(1);
+        while self.calls.len() < lanes && self.reads.front().is_some_and(|r| r.md5.is_some()) {
+            let read = self.reads.pop_front().expect("a read is at the front");
+            self.start(Call::Part(read.part, read.md5.expect("the front read has its MD5")));
+        }
+        while self.reads.len() < lanes {
+            let Some(part) = self.unread.pop_front() else { break };
+            let id = self.id();
+            self.reads.push_back(Read { id, part, md5: None });
+            self.commands.push_back(Command::Read(id, part));
+        }
+        if self.calls.is_empty() && self.reads.is_empty() {
+            self.finish();
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The upload after hashing as a state machine without I/O: signature → InitUploadEx →
+//! UploadPartEx × N (several at once) → FinishUploadEx, with retries, one signature refresh and
+//! progress. The same machine drives the server API's flavours ([`Flavour`]): InitUpload / UploadPart
+//! / FinishUpload with no signature step, and MultipartUploadVodFile, whose parts go one at a time
+//! where the server says ([`crate::contiguous`]).
+//!
+//! The machine is handed what happened ([`Event`]) and says what to do next ([`Command`]): ask the
+//! app's backend for a signature, send a request, read a part and take its MD5, wait before a retry,
+//! report progress. It never waits itself, so a test steps it in microseconds, and each platform
+//! drives it with its own I/O (on native platforms, [`crate::driver::upload`] over an `Env`).
+//!
+//! Every operation the machine starts carries an id, and its event carries the same id back; events
+//! for operations the machine no longer waits on are ignored.
+//!
+//! This module holds the state and dispatches events; each job has a file of its own: the
+//! signature's lifecycle (`signing`), what becomes of a failed call (`failure`), the lanes of parts
+//! and their read-ahead (`lanes`), and MultipartUploadVodFile's contiguous parts (`multipart`).
+
+use std::collections::VecDeque;
+
+use crate::answer::{self, Answer, HttpReply};
+use crate::error::{EnvError, ErrorKind, Step, UploadError};
+use crate::file::FileInfo;
+use crate::flavour::Flavour;
+use crate::options::Options;
+use crate::outcome::UploadResult;
+use crate::plan::Part;
+use crate::progress::{Meter, Phase, Progress};
+use crate::request::{self, Request};
+
+mod failure;
+mod lanes;
+#[cfg(feature = "keyed")]
+mod multipart;
+mod signing;
+#[cfg(test)]
+mod tests;
+
+pub use signing::{MAX_SIGNATURE_LEN, RENEW_BEFORE_MS};
+
+/// Which operation an event answers.
+pub type Id = u32;
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Ask the app's backend for this file's signature; answer with [`Event::Signature`]. At most one
+    /// is asked at a time.
+    AskSignature,
+    /// Send `request` (for UploadPartEx, `request.part` is set and the body is that range of the
+    /// file); answer with [`Event::Reply`].
+    Send(Id, Request),
+    /// Read this part of the file and take its MD5; answer with [`Event::Read`]. Parts are asked for
+    /// ahead of sending them, so their bytes are there when a lane frees up; a part the server found
+    /// damaged is read again before it is sent again.
+    Read(Id, Part),
+    /// Wait this many milliseconds before a retry; answer with [`Event::Woke`].
+    Sleep(Id, u32),
+    Progress(Progress),
+}
+
+/// What happened to an operation the machine asked for. `Err(Aborted)` means the upload was
+/// aborted; `Err(Failed)` says why the operation could not complete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Signature(Result<String, EnvError>),
+    /// A request's HTTP answer; `Failed` means no answer came (network error, timeout), `Unreadable`
+    /// that the part's body could not be read from the file.
+    Reply(Id, Result<HttpReply, EnvError>),
+    /// A part's MD5, lowercase hex ([`crate::hash::md5_hex`]); a part shorter than asked (the file
+    /// changed) is `Failed`.
+    Read(Id, Result<String, EnvError>),
+    Woke(Id, Result<(), EnvError>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Call {
+    Init,
+    Part(Part, String),
+    Finish,
+    /// A MultipartUploadVodFile part.
+    #[cfg(feature = "keyed")]
+    Segment(Part),
+}
+
+impl Call {
+    fn step(&self) -> Step {
+        match self {
+            Call::Init => Step::Init,
+            Call::Part(..) => Step::Part,
+            Call::Finish => Step::Finish,
+            #[cfg(feature = "keyed")]
+            Call::Segment(_) => Step::Part,
+        }
+    }
+}
+
+/// A call in progress, with what the retry decision ([`crate::retry::decide`]) needs to know of it.
+#[derive(Debug)]
+struct Pending {
+    id: Id,
+    call: Call,
+    sends: u32,
+    retries: u32,
+    /// The signature generation it was last sent with.
+    generation: u32,
+    /// Waiting for the refreshed signature.
+    parked: bool,
+    /// A part the server found damaged (−10006) is being read again, before it is sent again: the
+    /// read's id, and the server's error.
+    rereading: Option<(Id, UploadError)>,
+}
+
+#[derive(Debug)]
+pub struct Machine {
+    file: FileInfo,
+    options: Options,
+    flavour: Flavour,
+    /// The server just named another offset than the end of the part sent (contiguous flavour).
+    #[cfg(feature = "keyed")]
+    moved: bool,
+    /// The signature and its generation (0 first, 1 after the one refresh).
+    signature: Option<(String, u32)>,
+    /// What the current signature says (checked when it came).
+    signed: Option<crate::signature::Signed>,
+    /// Whether the current signature is renewed when it has less than [`RENEW_BEFORE_MS`] left (not
+    /// one that came as a renewal with less than that already: it is used as it is).
+    renewable: bool,
+    /// The signature asked for is a renewal before expiry.
+    renewing: bool,
+    refreshing: bool,
+    /// The time of the event being handled, Unix milliseconds: taken once per event.
+    now_ms: f64,
+    step: Step,
+    next_id: Id,
+    calls: Vec<Pending>,
+    /// Parts not yet asked for, in file order.
+    unread: VecDeque<Part>,
+    /// Parts asked for and not yet sent, in file order.
+    reads: VecDeque<lanes::Read>,
+    meter: Option<Meter>,
+    resumed_bytes: u64,
+    uploaded_bytes: u64,
+    /// InitUploadEx found the file already stored: its `fileId` and `url`.
+    instant: Option<(String, String)>,
+    /// InitUploadEx was asked once more after a call found no session.
+    asked_again: bool,
+    commands: VecDeque<Command>,
+    outcome: Option<Result<UploadResult, UploadError>>,
+}
+
+impl Machine {
+    /// A machine for uploading a hashed file through the UGC calls; its first command asks for the
+    /// signature.
+    pub fn new(file: FileInfo, options: Options) -> Machine {
+        Machine::with_flavour(file, options, Flavour::Ugc)
+    }
+
+    /// A machine for uploading a hashed file in `flavour`: the UGC flavour asks for the signature
+    /// first, the key flavours start with their first call.
+    pub fn with_flavour(file: FileInfo, options: Options, flavour: Flavour) -> Machine {
+        let mut machine = Machine {
+            file,
+            options,
+            flavour,
+            #[cfg(feature = "keyed")]
+            moved: false,
+            signature: None,
+            signed: None,
+            renewable: true,
+            renewing: false,
+            refreshing: false,
+            now_ms: 0.0,
+            step: Step::Signature,
+            next_id: 0,
+            calls: Vec::new(),
+            unread: VecDeque::new(),
+            reads: VecDeque::new(),
+            meter: None,
+            resumed_bytes: 0,
+            uploaded_bytes: 0,
+            instant: None,
+            asked_again: false,
+            commands: VecDeque::new(),
+            outcome: None,
+        };
+        if machine.file.size == 0 {
+            machine.fail(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
+        } else if machine.flavour.needs_signature() {
+            machine.ask_signature();
+        } else {
+            // The sender signs each request with the key: no signature to ask for.
+            machine.signature = Some((String::new(), 0));
+            machine.begin();
+        }
+        machine
+    }
+
+    /// The next thing to do, in order; none once the outcome is known.
+    pub fn next_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// The result, once there is one (then the machine asks for nothing more).
+    pub fn take_outcome(&mut self) -> Option<Result<UploadResult, UploadError>> {
+        self.outcome.take()
+    }
+
+    pub fn file(&self) -> &FileInfo {
+        &self.file
+    }
+
+    /// The upload was aborted: it fails at once, at the step it was in.
+    pub fn abort(&mut self) {
+        self.fail(UploadError::new(self.step, ErrorKind::Aborted));
+    }
+
+    /// An operation completed at `now_ms`; `random` in [0, 1) is the jitter for a retry's backoff.
+    pub fn handle(&mut self, event: Event, now_ms: f64, random: f64) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.now_ms = now_ms;
+        match event {
+            Event::Signature(signature) => self.signed(signature),
+            Event::Reply(id, reply) => self.replied(id, reply, random),
+            Event::Read(id, md5) => self.read(id, md5, random),
+            Event::Woke(id, woke) => match woke {
+                Ok(()) => self.send(id),
+                Err(_) => self.abort(),
+            },
+        }
+    }
+
+    fn id(&mut self) -> Id {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn fail(&mut self, error: UploadError) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.commands.clear();
+        self.calls.clear();
+        self.reads.clear();
+        // After code 2, FinishUploadEx is asked only for `verify_content`. If it could not be reached
+        // (transient failures, every retry spent), the code-2 answer stands, without that proof. A
+        // refusal contradicts the code 2: the upload fails, and says so.
+        self.outcome = Some(match self.instant.clone() {
+            Some((file_id, url)) if error.step == Step::Finish && error.is_transient() => Ok(self.result(file_id, url, None)),
+            Some((file_id, _)) if error.step == Step::Finish && !error.is_abort() => {
+                Err(error.with_note(format!("after InitUploadEx had answered code 2: file {file_id} already stored")))
+            }
+            _ => Err(error),
+        });
+    }
+
+    fn result(&self, file_id: String, url: String, verify_content: Option<String>) -> UploadResult {
+        UploadResult {
+            file_id,
+            url,
+            file_sha: self.file.sha.clone(),
+            // Found stored, with nothing sent by this upload (InitUploadEx asked again may find the
+            // file another upload finished, after this one sent parts of it).
+            instant: self.instant.is_some() && self.uploaded_bytes == 0,
+            resumed_bytes: self.resumed_bytes,
+            uploaded_bytes: self.uploaded_bytes,
+            verify_content,
+        }
+    }
+
+    /// The first call, once the requests can be authenticated.
+    fn begin(&mut self) {
+        #[cfg(feature = "keyed")]
+        if self.flavour.is_contiguous() {
+            return self.begin_segments();
+        }
+        self.step = Step::Init;
+        self.start(Call::Init);
+    }
+
+    fn start(&mut self, call: Call) {
+        let id = self.id();
+        self.calls.push(Pending { id, call, sends: 0, retries: 0, generation: 0, parked: false, rereading: None });
+        self.send(id);
+    }
+
+    /// Sends call `id` (again) with the current signature; or, when that is due for renewal, holds
+    /// the call until a new one comes.
+    fn send(&mut self, id: Id) {
+        let (signature, generation) = self.signature.clone().expect("calls start once signed");
+        if self.hold_for_renewal(id) {
+            return;
+        }
+        let Some(pending) = self.calls.iter_mut().find(|c| c.id == id) else { return };
+        pending.sends += 1;
+        pending.generation = generation;
+        pending.parked = false;
+        let (endpoint, flavour, sha) = (&self.options.endpoint, &self.flavour, &self.file.sha);
+        let request = match &pending.call {
+            Call::Init => request::init(endpoint, flavour, &self.file, self.options.part_size, &signature),
+            Call::Part(part, md5) => request::part(endpoint, flavour, sha, *part, md5, &signature),
+            Call::Finish => request::finish(endpoint, flavour, sha, &signature),
+            #[cfg(feature = "keyed")]
+            Call::Segment(part) => request::segment(endpoint, flavour, &self.file, *part),
+        };
+        self.commands.push_back(Command::Send(id, request));
+    }
+
+    fn replied(&mut self, id: Id, reply: Result<HttpReply, EnvError>, random: f64) {
+        let Some(index) = self.calls.iter().position(|c| c.id == id) else { return };
+        let (step, sends) = (self.calls[index].call.step(), self.calls[index].sends);
+        let outcome = match reply {
+            Ok(reply) => answer::read(step, &reply).map(|answer| (answer, reply)),
+            Err(EnvError::Aborted) => return self.fail(UploadError::new(step, ErrorKind::Aborted)),
+            Err(EnvError::Failed(why)) => Err(UploadError::new(step, ErrorKind::Network(why))),
+            Err(EnvError::Unreadable(why)) => Err(UploadError::new(step, ErrorKind::Read(why))),
+        };
+        match outcome {
+            Ok((answer, reply)) => {
+                let pending = self.calls.swap_remove(index);
+                self.completed(pending.call, answer, &reply);
+            }
+            Err(error) => self.failed(index, error.with_attempts(sends), random),
+        }
+    }
+
+    /// A call's answer had a code of success; the step's own checks decide what it means.
+    fn completed(&mut self, call: Call, answer: Answer, reply: &HttpReply) {
+        let checked = match call {
+            Call::Init => answer::decide_init(answer, reply).map(|decision| self.initialized(decision)),
+            // Code 0 is all `answer::read` lets through for a part: it is stored.
+            Call::Part(part, _) => {
+                self.uploaded_bytes += part.len;
+                self.report(Phase::Uploading, part.len);
+                self.schedule();
+                Ok(())
+            }
+            Call::Finish => answer::decide_finished(answer, reply).map(|done| {
+                self.outcome = Some(Ok(self.result(done.file_id, done.url, done.verify_content)));
+            }),
+            #[cfg(feature = "keyed")]
+            Call::Segment(part) => crate::contiguous::read_answer(&answer, reply).and_then(|segment| self.segment_answered(part, segment, reply)),
+        };
+        if let Err(error) = checked {
+            self.fail(error);
+        }
+    }
+
+    fn finish(&mut self) {
+        self.step = Step::Finish;
+        self.report(Phase::Finishing, self.file.size);
+        self.start(Call::Finish);
+    }
+
+    /// Moves the meter on by `bytes` and reports; `Finishing` reports the whole file done.
+    fn report(&mut self, phase: Phase, bytes: u64) {
+        let now_ms = self.now_ms;
+        let progress = match (phase, self.meter.as_mut()) {
+            (Phase::Uploading, Some(meter)) => meter.advance(bytes, now_ms),
+            _ => Meter::new(phase, self.file.size, bytes, now_ms).progress(),
+        };
+        self.commands.push_back(Command::Progress(progress));
+    }
+}

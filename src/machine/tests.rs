@@ -1,0 +1,180 @@
+//! The machine stepped by hand: each test hands it events and checks the commands it gives.
+
+use super::*;
+use crate::hash::md5_hex;
+use crate::signature::testing::signature;
+
+/// A signature for the test file that expires at `e`, Unix seconds (the tests' clock starts at 0).
+fn sig(e: u64) -> String {
+    signature(&"a".repeat(40), "a.mp4", e)
+}
+
+fn ok(body: &str) -> Result<HttpReply, EnvError> {
+    Ok(HttpReply { status: 200, body: body.to_string() })
+}
+
+fn machine(size: u64, concurrency: usize) -> Machine {
+    let options = Options { endpoint: "http://vod.test/v2".into(), concurrency, ..Options::default() };
+    Machine::new(FileInfo::new("a.mp4", size, "a".repeat(40)), options)
+}
+
+/// Every command queued now, progress left out.
+fn drain(m: &mut Machine) -> Vec<Command> {
+    std::iter::from_fn(|| m.next_command()).filter(|c| !matches!(c, Command::Progress(_))).collect()
+}
+
+fn sent(commands: &[Command]) -> Vec<(Id, String)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Send(id, r) => Some((*id, r.url.split("Action=").nth(1).unwrap().split('&').next().unwrap().to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn says_what_to_do_next_at_each_answer() {
+    let mut m = machine(3 << 20, 2);
+    assert_eq!(drain(&mut m), [Command::AskSignature]);
+    m.handle(Event::Signature(Ok(format!(" {} \n", sig(3600)))), 0.0, 0.5);
+    let init = drain(&mut m);
+    assert_eq!(sent(&init).len(), 1);
+    let Command::Send(init_id, request) = &init[0] else { panic!("{init:?}") };
+    let mut encoded = String::new();
+    crate::platform::encode_query_value(&sig(3600), &mut encoded);
+    assert!(request.url.ends_with(&format!("&signature={encoded}")), "trimmed: {}", request.url);
+
+    // Fresh: two reads ahead (the concurrency); a read done is a part sent.
+    m.handle(Event::Reply(*init_id, ok(r#"{"code":0}"#)), 1.0, 0.5);
+    let reads = drain(&mut m);
+    let ids: Vec<Id> = reads.iter().map(|c| match c { Command::Read(id, _) => *id, other => panic!("{other:?}") }).collect();
+    assert_eq!(ids.len(), 2);
+    // The second part is read first: it waits for the first, so parts go in file order.
+    m.handle(Event::Read(ids[1], Ok(md5_hex(b"1"))), 2.0, 0.5);
+    assert_eq!(drain(&mut m), []);
+    m.handle(Event::Read(ids[0], Ok(md5_hex(b"0"))), 3.0, 0.5);
+    let next = drain(&mut m);
+    let parts = sent(&next);
+    assert_eq!(parts.len(), 2, "{next:?}");
+    assert!(matches!(next.last(), Some(Command::Read(_, Part { offset, .. })) if *offset == 2 << 20), "{next:?}");
+    assert!(m.take_outcome().is_none());
+}
+
+/// A machine for a 10-byte file, signed: its InitUploadEx sent, with the call's id.
+fn init_sent() -> (Machine, Id, Request) {
+    let mut m = machine(10, 1);
+    drain(&mut m);
+    m.handle(Event::Signature(Ok(sig(3600))), 0.0, 0.5);
+    let Command::Send(id, request) = drain(&mut m).remove(0) else { panic!("InitUploadEx is sent once signed") };
+    (m, id, request)
+}
+
+#[test]
+fn a_transient_failure_sleeps_then_sends_the_same_call_again() {
+    let (mut m, id, first) = init_sent();
+    m.handle(Event::Reply(id, Err(EnvError::Failed("reset".into()))), 0.0, 0.0);
+    assert_eq!(drain(&mut m), [Command::Sleep(id, 250)]);
+    m.handle(Event::Woke(id, Ok(())), 0.0, 0.0);
+    assert_eq!(drain(&mut m), [Command::Send(id, first)]);
+}
+
+/// A machine for a 10-byte file whose one part, read with MD5 `m0`, was sent and refused as
+/// damaged (−10006): the part's call, what it sent, and the second read it asked for.
+fn damaged_part() -> (Machine, Id, Command, Id) {
+    let (mut m, init, _) = init_sent();
+    m.handle(Event::Reply(init, ok(r#"{"code":0}"#)), 0.0, 0.5);
+    let [Command::Read(read, part)] = drain(&mut m)[..] else { panic!("one part to read") };
+    m.handle(Event::Read(read, Ok("m0".into())), 0.0, 0.5);
+    let sent = drain(&mut m).remove(0);
+    let Command::Send(call, _) = sent else { panic!("the part is sent once read: {sent:?}") };
+    m.handle(Event::Reply(call, ok(r#"{"code":-10006,"message":"md5 mismatch","canRetry":1}"#)), 0.0, 0.0);
+    let [Command::Read(again, reread)] = drain(&mut m)[..] else { panic!("the part is read again, and nothing else") };
+    assert_eq!((reread, again > read), (part, true), "the same part, under a new id");
+    (m, call, sent, again)
+}
+
+#[test]
+fn a_damaged_part_read_again_alike_is_sent_again_after_a_backoff() {
+    let (mut m, call, sent, again) = damaged_part();
+    m.handle(Event::Read(again, Ok("m0".into())), 0.0, 0.0);
+    assert_eq!(drain(&mut m), [Command::Sleep(call, 250)]);
+    m.handle(Event::Woke(call, Ok(())), 0.0, 0.0);
+    assert_eq!(drain(&mut m), [sent]);
+    m.handle(Event::Reply(call, ok(r#"{"code":0}"#)), 0.0, 0.0);
+    assert!(matches!(drain(&mut m)[..], [Command::Send(_, ref finish)] if finish.url.contains("Action=FinishUploadEx")));
+}
+
+#[test]
+fn a_damaged_part_read_again_otherwise_fails_as_a_file_that_changed() {
+    let (mut m, _, _, again) = damaged_part();
+    m.handle(Event::Read(again, Ok("m1".into())), 0.0, 0.0);
+    assert_eq!(drain(&mut m), [], "not sent again");
+    let error = m.take_outcome().unwrap().unwrap_err();
+    assert_eq!(error.step, Step::Part);
+    assert!(matches!(error.kind, ErrorKind::Read(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "could not read the file: it changed on disk while it was uploaded (the part at offset 0 no longer has the MD5 it was sent with)"
+    );
+}
+
+#[test]
+fn an_abort_ends_it_and_later_answers_are_ignored() {
+    let (mut m, id, _) = init_sent();
+    m.abort();
+    m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"1","url":"u"}"#)), 0.0, 0.5);
+    assert_eq!(drain(&mut m), []);
+    let error = m.take_outcome().unwrap().unwrap_err();
+    assert_eq!((error.step, error.kind), (Step::Init, ErrorKind::Aborted));
+}
+
+#[test]
+fn a_signature_that_cannot_serve_fails_before_any_request() {
+    for (given, starts) in [
+        ("sig-1".to_string(), "signature: not an upload signature (not Base64)"),
+        (signature(&"b".repeat(40), "a.mp4", 3600), "signature: signed for another file (fs=bbbb"),
+        (sig(60), "signature: expired at 60 (Unix time, its e)"),
+        (signature(&"a".repeat(40), "a%3F.mp4", 3600), "signature: bad file name"),
+    ] {
+        let mut m = machine(10, 1);
+        drain(&mut m);
+        m.handle(Event::Signature(Ok(given)), 61_000.0, 0.5);
+        assert_eq!(drain(&mut m), []);
+        let error = m.take_outcome().unwrap().unwrap_err();
+        assert_eq!((error.step, error.code()), (Step::Signature, None));
+        assert!(error.to_string().starts_with(starts), "{error}");
+    }
+}
+
+#[test]
+fn a_call_is_not_sent_with_less_than_a_minute_left_but_a_renewal_is_checked_too() {
+    let (mut m, id, _) = init_sent();
+    // Init answered at 3540 s: the parts would go with 60 s left minus a moment; a new signature first.
+    m.handle(Event::Reply(id, ok(r#"{"code":0}"#)), 3_540_001.0, 0.5);
+    let Some(Command::Read(read, _)) = drain(&mut m).pop() else { panic!("a read") };
+    m.handle(Event::Read(read, Ok(md5_hex(b"x"))), 3_540_002.0, 0.5);
+    assert_eq!(drain(&mut m), [Command::AskSignature]);
+    m.handle(Event::Signature(Ok(sig(7200))), 3_540_003.0, 0.5);
+    let part = drain(&mut m);
+    assert_eq!(sent(&part).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["UploadPartEx"]);
+
+    // A renewal that has expired already fails the upload like a first signature would.
+    let (mut m, id, _) = init_sent();
+    m.handle(Event::Reply(id, ok(r#"{"code":0}"#)), 3_590_000.0, 0.5);
+    let Some(Command::Read(read, _)) = drain(&mut m).pop() else { panic!("a read") };
+    m.handle(Event::Read(read, Ok(md5_hex(b"x"))), 3_590_001.0, 0.5);
+    assert_eq!(drain(&mut m), [Command::AskSignature]);
+    m.handle(Event::Signature(Ok(sig(3000))), 3_590_002.0, 0.5);
+    let error = m.take_outcome().unwrap().unwrap_err();
+    assert!(error.to_string().starts_with("signature: expired at"), "{error}");
+}
+
+#[test]
+fn a_renewal_with_less_than_a_minute_left_is_used_as_it_is() {
+    let (mut m, id, _) = init_sent();
+    m.handle(Event::Reply(id, ok(r#"{"code":2,"fileId":"1","url":"u"}"#)), 3_590_000.0, 0.5);
+    assert_eq!(drain(&mut m), [Command::AskSignature]);
+    m.handle(Event::Signature(Ok(sig(3620))), 3_590_001.0, 0.5);
+    assert_eq!(sent(&drain(&mut m)).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["FinishUploadEx"]);
+}
