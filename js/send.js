@@ -73,26 +73,25 @@ function request(method, url, body, signal, stallMs, onSent, answerCap) {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
     let over = false;
-    const end = () => {
+    /**
+     * Settles the call once: its timer and abort listener go, and the request with them.
+     * @param {(value: any) => void} settled
+     * @param {any} value
+     */
+    const settle = (settled, value) => {
+      if (over) return;
       over = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', stop);
-    };
-    const stop = () => {
-      end();
+      settled(value);
       xhr.abort();
-      reject(null);
     };
-    /** @param {string} why */
-    const fail = (why) => {
-      end();
-      xhr.abort();
-      reject(why);
-    };
+    /** @param {string} text */
+    const answer = (text) => settle(resolve, [xhr.status, text, xhr.status === 200 ? null : xhr.getResponseHeader('Retry-After')]);
+    const stop = () => settle(reject, null);
     const moved = () => {
-      if (over) return;
       clearTimeout(timer);
-      timer = setTimeout(() => fail(stalled), stallMs);
+      if (!over) timer = setTimeout(() => settle(reject, stalled), stallMs);
     };
     xhr.open(method, url);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
@@ -112,40 +111,18 @@ function request(method, url, body, signal, stallMs, onSent, answerCap) {
       // A redirect was followed (XMLHttpRequest cannot refuse one: the call went elsewhere, and its
       // answer is not the API's), or one came without a place to go.
       const redirected = xhr.responseURL && new URL(xhr.responseURL).href !== new URL(url, globalThis.location?.href).href;
-      if (redirected || (xhr.status >= 300 && xhr.status < 400)) fail(REDIRECTED);
+      if (redirected || (xhr.status >= 300 && xhr.status < 400)) settle(reject, REDIRECTED);
     };
     xhr.onprogress = (event) => {
       moved();
-      if (answerCap !== undefined && event.loaded > answerCap) {
-        const text = xhr.responseText.slice(0, answerCap + 1);
-        end();
-        resolve([xhr.status, text, retryAfter(xhr)]);
-        xhr.abort();
-      }
+      if (event.loaded > (answerCap ?? Infinity)) answer(xhr.responseText.slice(0, /** @type {number} */ (answerCap) + 1));
     };
-    xhr.onload = () => {
-      end();
-      resolve([xhr.status, xhr.responseText, retryAfter(xhr)]);
-    };
-    xhr.onerror = () => {
-      end();
-      reject(BROKE);
-    };
+    xhr.onload = () => answer(xhr.responseText);
+    xhr.onerror = () => settle(reject, BROKE);
     signal.addEventListener('abort', stop);
     moved();
     xhr.send(body);
   });
-}
-
-/**
- * The answer's Retry-After header, or null (read from the list of headers the page may see, so that
- * a cross-origin answer that does not expose it logs nothing).
- * @param {XMLHttpRequest} xhr
- */
-function retryAfter(xhr) {
-  if (xhr.status === 200) return null;
-  const line = xhr.getAllResponseHeaders().split('\r\n').find((h) => h.toLowerCase().startsWith('retry-after:'));
-  return line ? line.slice(line.indexOf(':') + 1).trim() : null;
 }
 
 /**
@@ -182,24 +159,19 @@ async function fetched(method, url, body, signal, stallMs, answerCap) {
     moved();
     const response = await fetch(url, init);
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) throw REDIRECTED;
+    // Read as it comes, each piece a sign of life, and no further than the cap.
     const cap = answerCap ?? Infinity;
-    /** @type {Uint8Array[]} */
-    const chunks = [];
-    let length = 0;
-    const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader();
-    for (let chunk; length <= cap && !(chunk = await reader.read()).done;) {
+    const reader = response.body?.getReader();
+    let bytes = new Uint8Array(0);
+    for (let chunk; reader && bytes.length <= cap && !(chunk = await reader.read()).done;) {
       moved();
-      chunks.push(chunk.value);
-      length += chunk.value.length;
+      const joined = new Uint8Array(bytes.length + chunk.value.length);
+      joined.set(bytes);
+      joined.set(chunk.value, bytes.length);
+      bytes = joined;
     }
-    if (length > cap) void reader.cancel().catch(() => {});
-    const bytes = new Uint8Array(Math.min(length, cap + 1));
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk.subarray(0, bytes.length - at), at);
-      at += Math.min(chunk.length, bytes.length - at);
-    }
-    return [response.status, new TextDecoder().decode(bytes), response.headers.get('Retry-After')];
+    void reader?.cancel().catch(() => {});
+    return [response.status, new TextDecoder().decode(bytes.subarray(0, cap + 1)), response.headers.get('Retry-After')];
   } catch (error) {
     if (timedOut) throw `no answer within ${Math.floor(stallMs / 1000)} s`;
     throw error;
