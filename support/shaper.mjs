@@ -84,8 +84,9 @@ export async function startShaper({ target, rate = 0, rttMs = 0, cutEveryMs = 0 
 
   const tick = () => {
     const now = performance.now();
-    // The bucket holds at most one tick and a bit of earned bytes: no bursts after a quiet spell.
-    tokens = rate > 0 ? Math.min(tokens + ((now - at) / 1000) * rate, rate * 0.02 + 1460) : Infinity;
+    // The bucket holds at most 100 ms of earned bytes: no bursts after a quiet spell, and a tick
+    // that comes late on a loaded machine loses nothing.
+    tokens = rate > 0 ? Math.min(tokens + ((now - at) / 1000) * rate, rate * 0.1 + 1460) : Infinity;
     at = now;
     while (tokens >= 1 && turn.length) {
       const link = /** @type {Link} */ (turn.shift());
