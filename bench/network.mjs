@@ -102,17 +102,23 @@ export async function network({ links: only } = {}) {
           await page.waitForFunction(() => window.benchLoaded === true, null, { timeout: 30000 });
           await page.setInputFiles('#file', path);
           log(`${link.name}: ${method}, ${link.size / MiB} MiB`);
+          // An upload that cannot finish (plain POSTs whose parts take longer than the cuts come) is
+          // given up after three times the link's own time and a minute.
+          const limitMs = (link.rate ? (3 * link.size) / link.rate : 60) * 1000 + 60_000;
+          let limit;
+          const late = new Promise((_, reject) => { limit = setTimeout(() => reject(new Error(`not finished after ${Math.round(limitMs / 1000)} s`)), limitMs); });
+          const run = (fn, arg) => Promise.race([page.evaluate(fn, arg), late]).finally(() => clearTimeout(limit));
           let out;
           if (method === 'ours') {
-            out = await page.evaluate((a) => window.bench.ours(a), { endpoint: `${shaper.url}/v2/index.php` });
+            out = await run((a) => window.bench.ours(a), { endpoint: `${shaper.url}/v2/index.php` });
             if (out.fileSha !== sha) throw new Error(`ours: SHA-1 ${out.fileSha}, expected ${sha}`);
           } else if (method === 'plain') {
             const signature = await devSignature(server.origin, { fileSha: otherSha, fileName: 'net.mp4' });
             const base = { endpoint: `${server.origin}/v2/index.php`, sha: otherSha, signature, partSize: PART };
             await page.evaluate((a) => window.bench.plainInit(a), { ...base, size: link.size });
-            out = await page.evaluate((a) => window.bench.plain(a), { ...base, endpoint: `${shaper.url}/v2/index.php`, md5s });
+            out = await run((a) => window.bench.plain(a), { ...base, endpoint: `${shaper.url}/v2/index.php`, md5s });
           } else {
-            out = await page.evaluate((a) => window.bench.tus(a), { endpoint: `${shaper.url}/files` });
+            out = await run((a) => window.bench.tus(a), { endpoint: `${shaper.url}/files` });
           }
           const goodput = link.size / (out.ms / 1000);
           row[method] = {

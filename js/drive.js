@@ -87,7 +87,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           // A part's bytes as they leave: the job counts them into progress and the link's speed.
           const moving = body ? (/** @type {number} */ bytes) => {
             if (done || signal.aborted) return;
-            job.sending?.(id, bytes);
+            job.sending(id, bytes);
             step();
           } : undefined;
           const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);

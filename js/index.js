@@ -10,7 +10,6 @@ import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
 import { openSource } from './source.js';
-import { Throttle, gateWith } from './throttle.js';
 import { load } from './wasm.js';
 import { HashMeter, Upload } from './wasm/vod_ugc_uploader.js';
 
@@ -42,7 +41,8 @@ export async function upload(source, options) {
   const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond } = uploadOptions(options);
   // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
   const inside = internals.get(/** @type {object} */ (options));
-  const gate = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
+  // The cap's code is loaded by an upload that has one: a page that sets none does not download it.
+  const gate = maxBytesPerSecond ? await import('./throttle.js').then((t) => t.gateWith(inside?.gate, new t.Throttle(maxBytesPerSecond))) : inside?.gate;
   const { file, handle } = await openSource(source, fileName, 'upload');
   const controller = linkedController(signal);
   const report = reporter(onProgress);

@@ -68,9 +68,14 @@ impl Meter {
         self.moved(now_ms)
     }
 
-    /// The bytes of parts in flight that have left are now `in_flight` (set it before the
-    /// [`Meter::advance`] of a part acknowledged, without that part). Returns the progress to report
-    /// when `loaded` moved and the last such report is [`REPORT_EVERY_MS`] old.
+    /// The bytes of parts in flight that have left are now `in_flight` (set before the
+    /// [`Meter::advance`] of a part acknowledged, without that part).
+    pub fn set_in_flight(&mut self, in_flight: u64) {
+        self.in_flight = in_flight;
+    }
+
+    /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
+    /// report is [`REPORT_EVERY_MS`] old.
     #[inline(never)]
     pub fn sending(&mut self, in_flight: u64, now_ms: f64) -> Option<Progress> {
         self.in_flight = in_flight;
@@ -169,7 +174,7 @@ mod tests {
         assert_eq!(m.sending(800, 1_500.0), None, "below the mark");
         assert_eq!(m.sending(1_000, 2_000.0).map(|p| p.loaded), Some(1_000));
         // Acknowledged: out of flight, into done; the next part's bytes add to it.
-        m.sending(0, 2_100.0);
+        m.set_in_flight(0);
         assert_eq!(m.advance(1_000, 2_100.0).loaded, 1_000);
         assert_eq!(m.sending(3_500, 3_000.0).map(|p| p.loaded), Some(4_000), "never past total");
     }

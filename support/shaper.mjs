@@ -15,7 +15,7 @@
 
 import net from 'node:net';
 
-/** The most bytes a connection may have read and not yet passed through the bucket. */
+/** The most bytes a connection may have read and not yet passed through the bucket (or 10 ms of a fast link). */
 const QUEUE_BYTES = 4096;
 /** How often the bucket lets bytes go, ms. */
 const TICK_MS = 10;
@@ -25,6 +25,9 @@ const TICK_MS = 10;
  */
 export async function startShaper({ target, rate = 0, rttMs = 0, cutEveryMs = 0 }) {
   const half = rttMs / 2;
+  // Without a limit the proxy only pipes: a connection's bytes go on at each tick, whatever they are.
+  const queueBytes = rate > 0 ? Math.max(QUEUE_BYTES, rate * 0.01) : 1 << 20;
+  const quantum = rate > 0 ? Math.max(1460, rate * 0.002) : Infinity;
   const stats = { up: 0, down: 0, connections: 0, cuts: 0 };
   /** @type {Set<Link>} */
   const links = new Set();
@@ -55,7 +58,7 @@ export async function startShaper({ target, rate = 0, rttMs = 0, cutEveryMs = 0 
       link.queue.push(chunk);
       link.queued += chunk.length;
       if (!turn.includes(link)) turn.push(link);
-      if (link.queued >= QUEUE_BYTES) client.pause();
+      if (link.queued >= queueBytes) client.pause();
     });
     server.on('data', (chunk) => {
       if (link.frozen) return;
@@ -91,8 +94,9 @@ export async function startShaper({ target, rate = 0, rttMs = 0, cutEveryMs = 0 
     while (tokens >= 1 && turn.length) {
       const link = /** @type {Link} */ (turn.shift());
       if (link.closed || link.frozen) continue;
-      // One connection's share per turn: at most one segment, so the lanes share the link.
-      let n = Math.min(Math.floor(Math.min(tokens, 1460)), link.queued);
+      // One connection's share per turn: about one segment, so the lanes share the link (2 ms of
+      // it on a fast link, so that the proxy's own work does not become the limit).
+      let n = Math.min(Math.floor(Math.min(tokens, quantum)), link.queued);
       /** @type {Buffer[]} */
       const out = [];
       while (n > 0) {
@@ -116,7 +120,7 @@ export async function startShaper({ target, rate = 0, rttMs = 0, cutEveryMs = 0 
         link.after = undefined;
         later(after);
       }
-      if (link.queued < QUEUE_BYTES && !link.closed) link.client.resume();
+      if (link.queued < queueBytes && !link.closed) link.client.resume();
     }
   };
   const ticker = setInterval(tick, TICK_MS);

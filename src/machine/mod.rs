@@ -415,7 +415,7 @@ impl Machine {
         let (now_ms, in_flight) = (self.now_ms, self.in_flight());
         let progress = match (phase, self.meter.as_mut()) {
             (Phase::Uploading, Some(meter)) => {
-                meter.sending(in_flight, now_ms);
+                meter.set_in_flight(in_flight);
                 meter.advance(bytes, now_ms)
             }
             _ => Meter::new(phase, self.file.size, bytes, now_ms).progress(),
