@@ -85,11 +85,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           const { id, method, url, offset, end, answerCap } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
           // A part's bytes as they leave: the job counts them into progress and the link's speed.
-          const moving = body ? (/** @type {number} */ bytes) => {
-            if (done || signal.aborted) return;
-            job.sending(id, bytes);
-            step();
-          } : undefined;
+          const moving = (/** @type {number} */ bytes) => done || signal.aborted || (job.sending(id, bytes), step());
           const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
           return on(sent, ([status, text]) => job.replied(id, status, text),
             (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));

@@ -21,9 +21,6 @@ const SHA_MISMATCH = -10006;
 /** The code of a refused signature: the file itself was not refused. */
 const SIGNATURE_REFUSED = -10002;
 
-/** @type {number | undefined} how fast the last upload in this page sent its parts (bytes/s): the next one's part size follows it */
-let linkRate;
-
 /** Loads and compiles the wasm module once; `upload` and `hashFile` call it for you. */
 export function ready() {
   return load();
@@ -53,15 +50,12 @@ export async function upload(source, options) {
     // An empty file is not hashed: the machine refuses it at once.
     const hash = () => fileSha(file, hashCache, controller.signal, report);
     const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
-    job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay, linkRate);
+    job = new Upload(file.name, file.size, sha, endpoint, partSize, concurrency, retries, retryDelay);
     pending = sha ? tracker(file, handle, sha, fileType(file.name)) : undefined;
     /** @param {import('./index.js').UploadProgress} progress */
     const tracked = (progress) => {
       // The first uploading report comes once InitUploadEx opened (or found) the session.
-      if (progress.phase === 'uploading') {
-        pending?.uploading(progress.loaded);
-        if (progress.bytesPerSecond > 0) linkRate = progress.bytesPerSecond;
-      }
+      if (progress.phase === 'uploading') pending?.uploading(progress.loaded);
       report(progress);
     };
     const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });

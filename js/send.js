@@ -6,7 +6,7 @@ import { describe } from './errors.js';
 import { unreadable } from './read.js';
 
 /** A failure XMLHttpRequest tells nothing more of. */
-const BROKE = 'the connection failed before the answer was complete';
+const BROKE = 'the connection failed';
 /** Why a redirect is not an answer: the API answers HTTP 200 only. */
 const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is not followed: the API answers HTTP 200 only (a proxy or a wrong endpoint URL?)';
 
@@ -111,7 +111,7 @@ function request(method, url, body, signal, moved, cap) {
       moved();
       // A redirect was followed (XMLHttpRequest cannot refuse one: the call went elsewhere, and its
       // answer is not the API's), or one came without a place to go.
-      const redirected = xhr.responseURL && new URL(xhr.responseURL).href !== new URL(url, location.href).href;
+      const redirected = xhr.responseURL && xhr.responseURL !== new URL(url, location.href).href;
       if (redirected || (xhr.status >= 300 && xhr.status < 400)) settle(reject, REDIRECTED);
     };
     xhr.onprogress = (event) => {

@@ -5,8 +5,8 @@
 //! most the `concurrency` option. On a weak uplink that is one lane, whose part takes seconds
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
 //! at most); on a fast link, every lane the option allows, so round trips overlap. A new session's
-//! part size follows the speed an earlier upload measured: 512 KiB below [`SMALL_PARTS_BELOW`],
-//! where a part sent again after a cut costs half as long.
+//! part size can follow the speed an earlier upload measured ([`part_size`]): 512 KiB below
+//! [`SMALL_PARTS_BELOW`], where a part sent again after a cut costs half as long.
 
 /// About how long one part should take on its lane's share of the link, seconds.
 pub const PART_SECONDS: f64 = 10.0;
@@ -79,7 +79,8 @@ pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize) -> usize {
 }
 
 /// The part size a new session asks for, given the speed an earlier upload measured (none: the
-/// default, `default_size`).
+/// default, `default_size`), for a driver that carries a speed from one upload to the next (the
+/// browser package does not yet: its main entry has no room left under its 40 KB).
 pub fn part_size(measured: Option<f64>, default_size: u64) -> u64 {
     match measured {
         Some(rate) if rate < SMALL_PARTS_BELOW => 524_288,

@@ -96,8 +96,11 @@ impl Machine {
     /// Fills free lanes with the parts that are read, in file order; keeps as many more reads asked
     /// for ahead; finishes when every part is acknowledged.
     pub(super) fn schedule(&mut self) {
-        let lanes = self.lanes();
-        while self.calls.len() < lanes && self.reads.front().is_some_and(|r| r.md5.is_some()) {
+        let (lanes, ceiling) = (self.lanes(), self.options.concurrency.max(1));
+        // A part whose body has all left waits only for its answer: the next one may start (within
+        // `concurrency` calls in all), so the link does not stand idle for a round trip between parts.
+        let sending = |calls: &[super::Pending]| calls.iter().filter(|c| c.sent < c.call.body_len().unwrap_or(0)).count();
+        while sending(&self.calls) < lanes && self.calls.len() < ceiling && self.reads.front().is_some_and(|r| r.md5.is_some()) {
             let read = self.reads.pop_front().expect("a read is at the front");
             self.start(Call::Part(read.part, read.md5.expect("the front read has its MD5")));
         }

@@ -239,3 +239,16 @@ fn a_part_that_fails_holds_progress_until_its_bytes_sent_again_pass_the_mark() {
     m.handle(Event::Reply(part, ok(r#"{"code":0}"#)), 6_000.0, 0.5);
     assert_eq!(reported(&mut m), [1 << 20, 1 << 20], "acknowledged, then finishing");
 }
+
+#[test]
+fn the_next_part_starts_once_a_part_has_all_left_and_waits_for_its_answer() {
+    let (mut m, reads) = adaptive(3 << 20, 4);
+    m.handle(Event::Read(reads[0].0, Ok(md5_hex(b"0"))), 0.0, 0.5);
+    let [Command::Send(first, _), Command::Read(second, _)] = drain(&mut m)[..] else { panic!("the part goes, the next is read") };
+    m.handle(Event::Read(second, Ok(md5_hex(b"1"))), 100.0, 0.5);
+    m.handle(Event::Sending(first, 16_000), 1_000.0, 0.5);
+    assert!(sent(&drain(&mut m)).is_empty(), "16 kB/s: one lane, and its part is still leaving");
+    m.handle(Event::Sending(first, 1 << 20), 60_000.0, 0.5);
+    assert_eq!(sent(&drain(&mut m)).len(), 1, "the first part waits for its answer: the second goes");
+    assert_eq!(m.calls.len(), 2);
+}

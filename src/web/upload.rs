@@ -22,10 +22,8 @@ pub struct Upload {
 #[wasm_bindgen]
 impl Upload {
     /// The upload of a hashed file. The options are checked by the edge (js/options.js); those left
-    /// undefined take the core's defaults, but for the part size, which follows `link_rate` (the
-    /// speed of an earlier upload's parts, bytes per second, if any: [`crate::adapt::part_size`]). The lanes follow
-    /// the link (`sending` reports bytes as they leave). An empty file fails at once (its outcome is
-    /// ready).
+    /// undefined take the core's defaults. The lanes follow the link (`sending` reports bytes as they
+    /// leave). An empty file fails at once (its outcome is ready).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -37,13 +35,12 @@ impl Upload {
         concurrency: Option<u32>,
         retries: Option<u32>,
         retry_delay: Option<u32>,
-        link_rate: Option<f64>,
     ) -> Upload {
         let defaults = Options::default();
         let base_ms = retry_delay.unwrap_or(defaults.backoff.base_ms);
         let options = Options {
             endpoint: endpoint.unwrap_or(defaults.endpoint),
-            part_size: part_size.map_or_else(|| crate::adapt::part_size(link_rate, defaults.part_size), |n| n as u64),
+            part_size: part_size.map_or(defaults.part_size, |n| n as u64),
             concurrency: concurrency.map_or(defaults.concurrency, |n| n as usize),
             retries: retries.unwrap_or(defaults.retries),
             backoff: Backoff { base_ms, max_ms: defaults.backoff.max_ms.max(base_ms) },
