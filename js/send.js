@@ -156,5 +156,6 @@ async function fetched(method, url, body, signal, moved, cap) {
     length += piece.value.length;
   }
   void reader?.cancel().catch(() => {});
-  return [response.status, await new Blob(pieces).slice(0, cap + 1).text(), response.headers.get('Retry-After')];
+  // A finite end: WebKit's Blob.slice takes Infinity for 0.
+  return [response.status, await new Blob(pieces).slice(0, Math.min(length, cap + 1)).text(), response.headers.get('Retry-After')];
 }
