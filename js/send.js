@@ -69,8 +69,8 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
     const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
     throw read ? { read } : describe(error);
   } finally {
-    clearTimeout(timer);
     abort(); // the call is over: its watch on the body stops (and a request that never settled is let go)
+    clearTimeout(timer); // after: letting the request go is one more sign of life
     signal.removeEventListener('abort', abort);
   }
 }
