@@ -41,7 +41,7 @@ let glue = null; // the package's wasm-bindgen module: the same instance its ent
 let wasm = null; // that instance's exports (its memory)
 let hashWasm = null;
 
-// Every UploadPartEx fetch (ours and the baseline alike) is timed from the call to its response
+// Every UploadPartEx fetch (the baseline's) is timed from the call to its response
 // headers, so the report can say how busy the lanes were: sum of POST times / (concurrency x wall time).
 const pageFetch = window.fetch.bind(window);
 let partTrace = null;
@@ -53,6 +53,25 @@ window.fetch = function tracedFetch(input, init) {
   const p = pageFetch(input, init);
   p.then(() => { rec.t1 = performance.now(); }, () => { rec.t1 = performance.now(); });
   return p;
+};
+
+// The package sends with XMLHttpRequest (js/send.js): its UploadPartEx calls are timed alike, from
+// send() to the answer's headers.
+const xhrOpen = XMLHttpRequest.prototype.open;
+const xhrSend = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.open = function open(method, url, ...rest) {
+  this.benchPart = String(url).includes('Action=UploadPartEx');
+  return xhrOpen.call(this, method, url, ...rest);
+};
+XMLHttpRequest.prototype.send = function send(body) {
+  if (partTrace && this.benchPart) {
+    const rec = { t0: performance.now(), t1: null };
+    partTrace.push(rec);
+    const end = () => { rec.t1 ??= performance.now(); };
+    this.addEventListener('readystatechange', () => { if (this.readyState >= 2) end(); });
+    this.addEventListener('loadend', end);
+  }
+  return xhrSend.call(this, body);
 };
 
 async function traced(concurrency, fn) {

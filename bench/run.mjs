@@ -39,17 +39,20 @@ import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 import { ENGINES, launchEngine, unavailable } from '../support/engines.mjs';
 import { devSignature, launchBrowser, makeTempDir, startServer } from '../support/harness.mjs';
 import { entrySizes } from '../support/sizes.mjs';
+import { network } from './network.mjs';
 import { formatTable, renderSvg } from './report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1 << 20;
 const PART_SIZE = MiB; // the uploader's default partSize; the baseline posts the same parts
 const USAGE = 'usage: node bench/run.mjs [--sizes 256M,1G] [--quick] [--runs 2] [--concurrency 1,2,4,6] [--legacy-cap 256M] '
-  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0] [--engines chromium,firefox,webkit]';
+  + '[--webcrypto-max 512M] [--ceiling-mb 512] [--upload-budget 210] [--bytes-cap 32M] [--latency-ms 0] [--engines chromium,firefox,webkit]\n'
+  + '       node bench/run.mjs --network [--links 16k,128k,1m,10m,loopback,flap]   (bench/network.mjs: the shaped links)';
 const DEFAULT_CONCURRENCY = 4; // the uploader's default: measured first
 
 // ---------------------------------------------------------------------------------------------
@@ -72,46 +75,52 @@ function sizeLabel(n) {
   return `${n} B`;
 }
 
-function parseArgs(argv) {
-  const opts = {
-    sizes: [256 * MiB, 1024 * MiB],
-    runs: 2,
-    concurrency: [1, 2, 4, 6],
-    legacyCap: 256 * MiB,
-    webCryptoMax: 512 * MiB,
-    ceilingMb: 512,
-    uploadBudgetS: 210,
-    bytesCap: 32 * MiB,
-    latencyMs: 0,
-    engines: ENGINES,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = () => {
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
-      return argv[++i];
-    };
-    switch (flag) {
-      case '--sizes': opts.sizes = value().split(',').filter(Boolean).map(parseSize); break;
-      case '--quick': opts.sizes = [64 * MiB]; break;
-      case '--runs': opts.runs = Math.max(1, Number.parseInt(value(), 10) || 1); break;
-      case '--concurrency': opts.concurrency = value().split(',').map((c) => Number.parseInt(c, 10)).filter((c) => c >= 1 && c <= 16); break;
-      case '--legacy-cap': opts.legacyCap = parseSize(value()); break;
-      case '--webcrypto-max': opts.webCryptoMax = parseSize(value()); break;
-      case '--upload-budget': opts.uploadBudgetS = Math.max(0, Number.parseFloat(value()) || 0); break;
-      case '--bytes-cap': { const v = value(); opts.bytesCap = v === '0' ? 0 : parseSize(v); break; }
-      case '--latency-ms': opts.latencyMs = Math.max(0, Number.parseInt(value(), 10) || 0); break;
-      case '--engines': opts.engines = value().split(',').map((e) => e.trim()).filter(Boolean); break;
-      case '--ceiling-mb': opts.ceilingMb = Math.max(1, Number.parseInt(value(), 10) || 512); break;
-      case '-h': case '--help':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default: throw new Error(`unknown argument ${a} (--help lists them)`);
-    }
+/** What each flag takes, as node:util parseArgs reads them. */
+const FLAGS = {
+  sizes: { type: 'string' },
+  quick: { type: 'boolean' },
+  runs: { type: 'string' },
+  concurrency: { type: 'string' },
+  'legacy-cap': { type: 'string' },
+  'webcrypto-max': { type: 'string' },
+  'ceiling-mb': { type: 'string' },
+  'upload-budget': { type: 'string' },
+  'bytes-cap': { type: 'string' },
+  'latency-ms': { type: 'string' },
+  engines: { type: 'string' },
+  network: { type: 'boolean' },
+  links: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** A whole number of at least `min` from a flag's text. */
+function count(text, flag, min) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+function parseOptions(argv) {
+  const { values: v } = parseArgs({ args: argv, options: FLAGS, strict: true });
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
+  const list = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+  const opts = {
+    sizes: v.quick ? [64 * MiB] : v.sizes ? list(v.sizes).map(parseSize) : [256 * MiB, 1024 * MiB],
+    runs: v.runs ? count(v.runs, 'runs', 1) : 2,
+    concurrency: v.concurrency ? list(v.concurrency).map((c) => count(c, 'concurrency', 1)).filter((c) => c <= 16) : [1, 2, 4, 6],
+    legacyCap: v['legacy-cap'] ? parseSize(v['legacy-cap']) : 256 * MiB,
+    webCryptoMax: v['webcrypto-max'] ? parseSize(v['webcrypto-max']) : 512 * MiB,
+    ceilingMb: v['ceiling-mb'] ? count(v['ceiling-mb'], 'ceiling-mb', 1) : 512,
+    uploadBudgetS: v['upload-budget'] ? Math.max(0, Number.parseFloat(v['upload-budget']) || 0) : 210,
+    bytesCap: v['bytes-cap'] === '0' ? 0 : v['bytes-cap'] ? parseSize(v['bytes-cap']) : 32 * MiB,
+    latencyMs: v['latency-ms'] ? count(v['latency-ms'], 'latency-ms', 0) : 0,
+    engines: v.engines ? list(v.engines) : ENGINES,
+    network: v.network ?? false,
+    links: v.links ? list(v.links) : undefined,
+  };
   if (opts.sizes.length === 0) throw new Error('--sizes is empty');
   if (opts.concurrency.length === 0) throw new Error('--concurrency is empty');
   const unknown = opts.engines.filter((e) => !ENGINES.includes(e));
@@ -344,7 +353,8 @@ async function measureEngine(name, { server, wipeServer, file, size, label, runs
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.network) return void await network({ links: opts.links });
   const t0 = Date.now();
   const errors = [];
   const fail = (msg) => { errors.push(msg); log(`ERROR: ${msg}`); };

@@ -17,7 +17,8 @@ const HEAD = 256;
  * @property {AbortSignal} signal the call's: aborts everything in flight
  * @property {(request: import('./index.js').SignatureRequest) => string | Promise<string>} getSignature
  * @property {(progress: import('./index.js').UploadProgress) => void} report
- * @property {number} timeoutMs
+ * @property {number} timeoutMs a call fails after this long without progress (js/send.js); getSignature
+ *   fails after this long without settling
  * @property {import('./throttle.js').Gate} [gate] waited for before each part's send (lanes shared
  *   across uploads, the bandwidth cap)
  * @property {(offset: number, end: number) => string | undefined} [partMd5] a part's MD5 where it is
@@ -95,7 +96,17 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         case 'send': {
           const { id, step: stepOf, method, url, offset, end, answerCap } = command;
           const body = offset === undefined ? null : file.slice(offset, end);
-          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs), signal, waiting.offline);
+          // A part's bytes as they leave: the job counts them into progress and the link's speed.
+          const moving = (/** @type {number} */ bytes) => {
+            if (done || signal.aborted) return;
+            try {
+              job.sending(id, bytes);
+            } catch (error) {
+              return (at = stepOf, trapped(error));
+            }
+            step();
+          };
+          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
           return on(stepOf, sent, ([status, text, retryAfter]) => {
@@ -130,13 +141,15 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
  * @param {string} url
  * @param {Blob | null} body
  * @param {AbortSignal} signal
- * @param {number} timeoutMs
+ * @param {number} timeoutMs the stall timeout (js/send.js)
+ * @param {((bytes: number) => void) | undefined} onSent
+ * @param {number | undefined} answerCap
  */
-async function gatedSend(gate, method, url, body, signal, timeoutMs) {
-  if (!gate || !body) return send(method, url, body, signal, timeoutMs);
+async function gatedSend(gate, method, url, body, signal, timeoutMs, onSent, answerCap) {
+  if (!gate || !body) return send(method, url, body, signal, timeoutMs, onSent, answerCap);
   const release = await gate(body.size, signal);
   try {
-    return await send(method, url, body, signal, timeoutMs);
+    return await send(method, url, body, signal, timeoutMs, onSent, answerCap);
   } finally {
     release();
   }

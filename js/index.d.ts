@@ -48,13 +48,21 @@ export interface UploadOptions {
   endpoint?: string;
   /** Part size asked of InitUploadEx: 524288 or 1048576 (default). A resumed upload keeps the server's. */
   partSize?: 524288 | 1048576;
-  /** Parts in flight at once, 1 to 16. Default 4. */
+  /**
+   * The most parts in flight at once, 1 to 16 (default 4): the upload opens lanes up to this as the
+   * link's measured speed lets a part take seconds, not minutes (README, "On slow links").
+   */
   concurrency?: number;
   /** Retries per call for network failures, HTTP errors and retryable codes. Default 5. */
   retries?: number;
   /** The first retry's delay in ms, doubled each time, with jitter. Default 500. */
   retryDelay?: number;
-  /** A call with no answer after this many ms fails (and is retried); a getSignature not settled by then fails the upload. Default 120000. */
+  /**
+   * The stall timeout, in ms: a call fails (and is retried) when no byte of its body leaves, or no
+   * byte of its answer comes once the body is sent, for this long; however long a slow link takes
+   * to carry a part, a call that moves does not time out. A getSignature not settled by then fails
+   * the upload. 1000 to 3600000; default 30000.
+   */
   timeout?: number;
   /**
    * Remember each file's SHA-1 in IndexedDB under its name, size and lastModified (checked again

@@ -10,7 +10,6 @@ import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
 import { openSource } from './source.js';
-import { Throttle, gateWith } from './throttle.js';
 import { load, wasm } from './wasm.js';
 
 export { UploadError };
@@ -33,9 +32,9 @@ export async function upload(source, options) {
   const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond, keepAwake } = uploadOptions(options);
   // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
   const inside = internals.get(/** @type {object} */ (options));
-  const capped = gateWith(inside?.gate, maxBytesPerSecond ? new Throttle(maxBytesPerSecond) : null);
-  // keepAwake's module is loaded by the uploads that ask for it only: a page that never does never
-  // downloads it.
+  // The cap's code and keepAwake's are loaded by the uploads that use them: a page that sets neither
+  // downloads neither.
+  const capped = maxBytesPerSecond ? await import('./throttle.js').then((t) => t.gateWith(inside?.gate, new t.Throttle(maxBytesPerSecond))) : inside?.gate;
   const gate = keepAwake ? (await import('./awake.js')).awake(capped) : capped;
   const { file, handle } = await openSource(source, fileName, 'upload');
   const controller = linkedController(signal);

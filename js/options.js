@@ -4,8 +4,11 @@
 import { shown } from './errors.js';
 import { PartSize } from './wasm/vod_ugc_uploader.js';
 
-/** A call with no answer after this many ms fails (and is retried). */
-const DEFAULT_TIMEOUT_MS = 120000;
+/**
+ * A call that moves no byte of its body, or gets no byte of its answer once the body is sent, for
+ * this many ms fails (and is retried): a stall, not a length, so a slow link finishes.
+ */
+const DEFAULT_TIMEOUT_MS = 30000;
 
 /**
  * `upload()`'s options, checked, with the edge's defaults.

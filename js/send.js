@@ -1,58 +1,161 @@
-// One request to the API, with its own timeout; redirects are not followed.
+// One request to the API, failed for lack of progress rather than for length; redirects are not
+// taken as answers. A part goes by XMLHttpRequest in a browser: its upload progress events count a
+// body's bytes as they leave, which a fetch cannot (a streamed fetch body needs HTTP/2). The calls
+// without a body, and every call where there is no XMLHttpRequest (Node), go by fetch.
 import { describe } from './errors.js';
 import { unreadable } from './read.js';
 
+/** A failure XMLHttpRequest tells nothing more of. */
+const BROKE = 'the connection failed';
 /** Why a redirect is not an answer: the API answers HTTP 200 only. */
 const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is not followed: the API answers HTTP 200 only (a proxy or a wrong endpoint URL?)';
 
 /**
  * Sends a request and reads the whole answer: resolves with `[status, text, retryAfter]` (the
- * `Retry-After` header, or null; the core decides what it means). Rejects with null when
- * `signal` aborted it, with "no answer within N s" after `timeoutMs`, with `{ read }` when `body` (a
- * slice of the file) can no longer be read, else with what went wrong, in words (a redirect too: one
- * followed would turn a POST into a GET without its body, and take another server's 200 for the
+ * Retry-After header, or null). Fails for lack of progress, not for length: after `stallMs` in
+ * which no byte of `body` left ("no byte of the body sent for N s") or, once it is all sent, no
+ * byte of the answer came ("no answer within N s"; where a body's progress cannot be seen, from
+ * the start). Calls `onSent(bytes)` as the body's bytes leave. An answer longer than `answerCap`
+ * bytes is not read further: it resolves with its first `answerCap + 1` bytes, which the caller
+ * refuses as too large. Rejects with null when `signal` aborted it, with `{ read }` when `body` (a
+ * slice of the file) can no longer be read, else with what went wrong, in words (a redirect too:
+ * one followed turns a POST into a GET without its body, and another server's 200 is not the
  * API's answer).
  * @param {string} method
  * @param {string} url
  * @param {Blob | null} body
  * @param {AbortSignal} signal
- * @param {number} timeoutMs
+ * @param {number} stallMs
+ * @param {(bytes: number) => void} [onSent]
+ * @param {number} [answerCap]
  * @returns {Promise<[number, string, string | null]>}
  */
-export async function send(method, url, body, signal, timeoutMs) {
+export async function send(method, url, body, signal, stallMs, onSent, answerCap) {
   if (signal.aborted) throw null;
-  // One controller per call, aborted by the upload's signal or the timeout; both are let go as soon
-  // as the call ends (AbortSignal.timeout would hold each call's timer and signals for timeoutMs).
   const call = new AbortController();
   const abort = () => call.abort();
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; abort(); }, timeoutMs);
   signal.addEventListener('abort', abort);
-  // 'manual' gives the redirect itself as an opaque response that can be told apart; 'error' would
-  // make it a TypeError like any network failure.
-  /** @type {RequestInit} */
-  const init = { method, signal: call.signal, redirect: 'manual' };
-  if (body) {
-    init.body = body;
-    init.headers = { 'Content-Type': 'application/octet-stream' };
-  }
+  const seconds = Math.floor(stallMs / 1000);
+  const watched = body && typeof XMLHttpRequest === 'function';
+  let stalled = watched ? `no byte of the body sent for ${seconds} s` : `no answer within ${seconds} s`;
+  /** @type {string | undefined} */
+  let why;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /**
+   * A sign of life: `bytes` of the body left (all of it: now the answer is waited for), or a byte of
+   * the answer came.
+   * @param {number} [bytes]
+   */
+  const moved = (bytes) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { why = stalled; abort(); }, stallMs);
+    if (bytes === undefined || !body) return;
+    onSent?.(bytes);
+    if (bytes >= body.size) stalled = `no answer within ${seconds} s`;
+  };
   try {
-    // Where the body's file changes mid-send, WebKit's fetch never settles: stop on the read failing.
-    const sending = fetch(url, init);
-    const response = await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
-    if (response.type === 'opaqueredirect') throw REDIRECTED;
-    return [response.status, await response.text(), response.headers.get('Retry-After')];
+    moved();
+    const cap = answerCap ?? Infinity;
+    const sending = watched ? request(method, url, body, call.signal, moved, cap) : fetched(method, url, body, call.signal, moved, cap);
+    // Where the body's file changes mid-send, WebKit never settles the call: stop on the read failing.
+    return await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
   } catch (error) {
     if (signal.aborted) throw null;
-    if (error === REDIRECTED) throw error;
-    if (timedOut) throw `no answer within ${Math.floor(timeoutMs / 1000)} s`;
+    if (why) throw why;
+    if (typeof error === 'string' && error !== BROKE) throw error;
     // The browser words a body it could not read from the file (changed or gone) as a network
     // failure; sending it again would fail the same way.
     const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
     throw read ? { read } : describe(error);
   } finally {
-    abort(); // the call is over: its watch on the body stops (and a fetch that never settled is let go)
-    clearTimeout(timer);
+    abort(); // the call is over: its watch on the body stops (and a request that never settled is let go)
+    clearTimeout(timer); // after: letting the request go is one more sign of life
     signal.removeEventListener('abort', abort);
   }
+}
+
+/**
+ * A part's call as an XMLHttpRequest. Rejects with words (a redirect, a failure that
+ * XMLHttpRequest says nothing more of), or null once `signal` aborted it.
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob} body
+ * @param {AbortSignal} signal
+ * @param {(bytes?: number) => void} moved
+ * @param {number} cap
+ * @returns {Promise<[number, string, string | null]>}
+ */
+function request(method, url, body, signal, moved, cap) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    /**
+     * Settles the call; the request is let go.
+     * @param {(value: any) => void} settled
+     * @param {any} value
+     */
+    const settle = (settled, value) => {
+      settled(value);
+      xhr.abort();
+    };
+    /** @param {string} text */
+    const answer = (text) => settle(resolve, [xhr.status, text, xhr.status === 200 ? null : xhr.getResponseHeader('Retry-After')]);
+    signal.addEventListener('abort', () => settle(reject, null));
+    xhr.open(method, url);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    // Listeners on `upload` make a cross-origin call preflighted: the octet-stream body does already.
+    xhr.upload.onprogress = (event) => moved(event.loaded);
+    xhr.upload.onload = () => moved(body.size);
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState < XMLHttpRequest.HEADERS_RECEIVED) return;
+      moved();
+      // A redirect was followed (XMLHttpRequest cannot refuse one: the call went elsewhere, and its
+      // answer is not the API's), or one came without a place to go.
+      const redirected = xhr.responseURL && xhr.responseURL !== new URL(url, location.href).href;
+      if (redirected || (xhr.status >= 300 && xhr.status < 400)) settle(reject, REDIRECTED);
+    };
+    xhr.onprogress = (event) => {
+      moved();
+      if (event.loaded > cap) answer(xhr.responseText.slice(0, cap + 1));
+    };
+    xhr.onload = () => answer(xhr.responseText);
+    xhr.onerror = () => reject(BROKE);
+    xhr.send(body);
+  });
+}
+
+/**
+ * The call as a fetch: a call without a body (whose redirect `redirect: 'manual'` refuses before
+ * it is followed), or any where XMLHttpRequest is missing (Node).
+ * @param {string} method
+ * @param {string} url
+ * @param {Blob | null} body
+ * @param {AbortSignal} signal
+ * @param {() => void} moved
+ * @param {number} cap
+ * @returns {Promise<[number, string, string | null]>}
+ */
+async function fetched(method, url, body, signal, moved, cap) {
+  // 'manual' gives the redirect itself as an opaque response that can be told apart.
+  /** @type {RequestInit} */
+  const init = { method, signal, redirect: 'manual' };
+  if (body) {
+    init.body = body;
+    init.headers = { 'Content-Type': 'application/octet-stream' };
+  }
+  const response = await fetch(url, init);
+  if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) throw REDIRECTED;
+  // Read as it comes, each piece a sign of life, and no further than the cap.
+  const reader = response.body?.getReader();
+  /** @type {Uint8Array<ArrayBuffer>[]} */
+  const pieces = [];
+  let length = 0;
+  for (let piece; reader && length <= cap && !(piece = await reader.read()).done;) {
+    moved();
+    pieces.push(piece.value);
+    length += piece.value.length;
+  }
+  void reader?.cancel().catch(() => {});
+  // A finite end: WebKit's Blob.slice takes Infinity for 0.
+  return [response.status, await new Blob(pieces).slice(0, Math.min(length, cap + 1)).text(), response.headers.get('Retry-After')];
 }

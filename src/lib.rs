@@ -13,6 +13,7 @@
 //! native platforms, and the `web` module (cargo feature `web`) exports the JavaScript API, whose
 //! JavaScript drives the machine with `fetch`, `Blob` streams and a hash worker.
 
+pub mod adapt;
 pub mod answer;
 #[cfg(feature = "keyed")]
 pub mod contiguous;

@@ -30,14 +30,22 @@ pub struct Progress {
 
 /// Turns "these many bytes are done at this time" into monotonic progress with an exponentially
 /// smoothed speed. Bytes that were done before the meter started (parts the server already held)
-/// count towards `loaded` but not towards the speed.
+/// count towards `loaded` but not towards the speed. Bytes of parts in flight that have left count
+/// too ([`Meter::sending`]); a part that fails takes its bytes out of flight, and `loaded` holds
+/// where it was until the bytes sent again pass it.
 #[derive(Debug, Clone)]
 pub struct Meter {
     phase: Phase,
     total: u64,
     loaded: u64,
+    /// Bytes acknowledged (or hashed).
+    done: u64,
+    /// Bytes of parts in flight that have left.
+    in_flight: u64,
     last_ms: f64,
     last_loaded: u64,
+    /// When bytes in flight were last reported.
+    reported_ms: f64,
     rate: Option<f64>,
 }
 
@@ -45,26 +53,64 @@ pub struct Meter {
 const SMOOTHING_S: f64 = 2.0;
 /// Samples closer together than this are folded into the next one.
 const MIN_SAMPLE_MS: f64 = 100.0;
+/// Bytes in flight are reported at most this often (an acknowledged part at once).
+pub const REPORT_EVERY_MS: f64 = 250.0;
 
 impl Meter {
     pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
         let loaded = already.min(total);
-        Meter { phase, total, loaded, last_ms: now_ms, last_loaded: loaded, rate: None }
+        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None }
     }
 
     /// `bytes` more are done. Returns the progress to report.
     pub fn advance(&mut self, bytes: u64, now_ms: f64) -> Progress {
-        self.at((self.loaded + bytes).min(self.total), self.total, now_ms)
+        self.done += bytes;
+        self.moved(now_ms)
     }
 
     /// `loaded` of `total` are done, where both may move either way (a queue's sums, as files are
-    /// added and fail): what went back counts as no speed. Returns the progress to report.
+    /// added and fail; the hash pass): what went back counts as no speed. Returns the progress to report.
     pub fn at(&mut self, loaded: u64, total: u64, now_ms: f64) -> Progress {
         self.total = total;
-        self.loaded = loaded.min(total);
+        self.done = loaded.min(total);
+        self.in_flight = 0;
+        self.loaded = self.done;
         if self.loaded < self.last_loaded {
             self.last_loaded = self.loaded;
         }
+        self.sample(now_ms)
+    }
+
+    /// The bytes of parts in flight that have left are now `in_flight` (set before the
+    /// [`Meter::advance`] of a part acknowledged, without that part).
+    pub fn set_in_flight(&mut self, in_flight: u64) {
+        self.in_flight = in_flight;
+    }
+
+    /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
+    /// report is [`REPORT_EVERY_MS`] old.
+    #[inline(never)]
+    pub fn sending(&mut self, in_flight: u64, now_ms: f64) -> Option<Progress> {
+        self.in_flight = in_flight;
+        let before = self.loaded;
+        let progress = self.moved(now_ms);
+        let due = progress.loaded > before && now_ms - self.reported_ms >= REPORT_EVERY_MS;
+        due.then(|| {
+            self.reported_ms = now_ms;
+            progress
+        })
+    }
+
+    /// `loaded` never goes back: what is done and what has left, or where it stood.
+    #[inline(never)] // several callers: once in the wasm
+    fn moved(&mut self, now_ms: f64) -> Progress {
+        self.loaded = self.loaded.max((self.done + self.in_flight).min(self.total));
+        self.sample(now_ms)
+    }
+
+    /// The speed sampled at `now_ms`, and the progress to report.
+    #[inline(never)]
+    fn sample(&mut self, now_ms: f64) -> Progress {
         let dt = now_ms - self.last_ms;
         if dt >= MIN_SAMPLE_MS {
             let sample = (self.loaded - self.last_loaded) as f64 / (dt / 1000.0);
@@ -145,5 +191,39 @@ mod tests {
         let mut m = Meter::new(Phase::Uploading, 100, 0, 0.0);
         let p = m.advance(150, 500.0);
         assert_eq!((p.loaded, p.eta_seconds), (100, Some(0.0)));
+    }
+
+    #[test]
+    fn bytes_in_flight_move_progress_and_a_failed_part_holds_it() {
+        let mut m = Meter::new(Phase::Uploading, 4_000, 0, 0.0);
+        assert_eq!(m.sending(500, 300.0).map(|p| p.loaded), Some(500));
+        assert_eq!(m.sending(600, 400.0), None, "moved, but reported 100 ms ago");
+        assert_eq!(m.sending(900, 600.0).map(|p| p.loaded), Some(900));
+        // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
+        assert_eq!(m.sending(0, 1_000.0), None);
+        assert_eq!(m.progress().loaded, 900);
+        assert_eq!(m.sending(800, 1_500.0), None, "below the mark");
+        assert_eq!(m.sending(1_000, 2_000.0).map(|p| p.loaded), Some(1_000));
+        // Acknowledged: out of flight, into done; the next part's bytes add to it.
+        m.set_in_flight(0);
+        assert_eq!(m.advance(1_000, 2_100.0).loaded, 1_000);
+        assert_eq!(m.sending(3_500, 3_000.0).map(|p| p.loaded), Some(4_000), "never past total");
+    }
+
+    #[test]
+    fn loaded_is_monotonic_whatever_comes_in_flight() {
+        let mut m = Meter::new(Phase::Uploading, 1_000_000, 0, 0.0);
+        let mut last = 0;
+        let mut t = 0.0;
+        for (i, in_flight) in [10u64, 5_000, 0, 70_000, 3, 200_000, 199_999, 0, 0, 250_000].iter().enumerate() {
+            t += 300.0;
+            m.sending(*in_flight, t);
+            if i == 7 {
+                m.advance(150_000, t);
+            }
+            assert!(m.progress().loaded >= last, "step {i}");
+            last = m.progress().loaded;
+        }
+        assert_eq!(last, 400_000, "150 000 acknowledged and 250 000 in flight");
     }
 }

@@ -1,7 +1,7 @@
 // What the browser tests watch and steer in a page, the same way in every engine (support/engines.mjs):
 // WebDriver, which drives WebKit, has no request interception, network emulation or console events,
-// so these work inside the page instead, on the page's own `fetch`, `Worker` and `console` (the
-// package looks each up when it uses it). Installed once the page has loaded, before the test acts.
+// so these work inside the page instead, on the page's own `fetch`, `XMLHttpRequest`, `Worker` and
+// `console` (the package looks each up when it uses it). Installed once the page has loaded, before the test acts.
 //
 //   watch(engine)              installs the probe in the page just loaded (again after each goto)
 //   seen(engine)               -> { requests, failed, workers, warnings }: what the page did since:
@@ -46,6 +46,35 @@ async function install() {
     } catch (error) {
       probe.failed.push({ method, url, error: String(error?.message ?? error) });
       throw error;
+    }
+  };
+
+  // The package sends parts by XMLHttpRequest (js/send.js): watched and throttled alike.
+  const PageRequest = window.XMLHttpRequest;
+  window.XMLHttpRequest = class XMLHttpRequest extends PageRequest {
+    open(method, url, ...rest) {
+      this.probe = { method: String(method).toUpperCase(), url: new URL(url, location.href).href };
+      return super.open(method, url, ...rest);
+    }
+    send(body) {
+      const call = this.probe;
+      const size = body?.size ?? body?.byteLength ?? 0;
+      const go = () => {
+        if (this.probeAborted) return;
+        probe.requests.push(call);
+        this.addEventListener('error', () => probe.failed.push({ ...call, error: 'XMLHttpRequest error' }));
+        super.send(body);
+      };
+      if (!(probe.bytesPerSecond > 0 && size > 0)) return go();
+      const now = performance.now();
+      const start = Math.max(now, probe.linkFreeAt);
+      probe.linkFreeAt = start + (size / probe.bytesPerSecond) * 1000;
+      this.probeTimer = setTimeout(go, probe.linkFreeAt - now);
+    }
+    abort() {
+      this.probeAborted = true;
+      clearTimeout(this.probeTimer);
+      return super.abort();
     }
   };
 

@@ -1,9 +1,11 @@
 //! The parts of the UGC and server API flavours: planned from InitUploadEx's answer, read ahead
-//! (their MD5 taken) and sent in file order over `concurrency` lanes.
+//! (their MD5 taken) and sent in file order over `concurrency` lanes, or as many as fit the link
+//! ([`crate::adapt`]), their bytes counted as they leave.
 
 use super::{Call, Command, Id, Machine};
 use crate::answer::InitDecision;
 use crate::error::{EnvError, ErrorKind, Step, UploadError};
+use crate::adapt;
 use crate::plan::{self, Part};
 use crate::progress::{Meter, Phase};
 
@@ -19,8 +21,14 @@ impl Machine {
     pub(super) fn initialized(&mut self, decision: InitDecision) {
         let size = self.file.size;
         let (parts, held) = match decision {
-            InitDecision::Fresh => (plan::parts(size, self.options.part_size).collect(), 0),
-            InitDecision::Resume { part_size, held } => plan::missing_parts(size, part_size, &held),
+            InitDecision::Fresh => {
+                self.session_part = self.options.part_size;
+                (plan::parts(size, self.options.part_size).collect(), 0)
+            }
+            InitDecision::Resume { part_size, held } => {
+                self.session_part = part_size;
+                plan::missing_parts(size, part_size, &held)
+            }
             InitDecision::Instant { file_id, url } => {
                 self.instant = Some((file_id, url));
                 return self.finish();
@@ -53,11 +61,46 @@ impl Machine {
         self.schedule();
     }
 
-    /// Fills free lanes with the parts that are read, in file order; keeps `concurrency` more reads
-    /// asked for ahead; finishes when every part is acknowledged.
+    /// `bytes` of call `id`'s body have left: progress (reported a few times a second at most), the
+    /// link's speed, and maybe more lanes.
+    pub(super) fn sending(&mut self, id: Id, bytes: u64) {
+        let now_ms = self.now_ms;
+        let Some(pending) = self.calls.iter_mut().find(|c| c.id == id) else { return };
+        let (Some(len), false) = (pending.call.body_len(), pending.parked) else { return };
+        let bytes = bytes.min(len);
+        if bytes <= pending.sent {
+            return;
+        }
+        self.link.moved(bytes - pending.sent, now_ms);
+        pending.sent = bytes;
+        let part = matches!(pending.call, Call::Part(..));
+        let in_flight = self.in_flight();
+        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, now_ms)) {
+            self.commands.push_back(Command::Progress(progress));
+        }
+        if part {
+            self.schedule();
+        }
+    }
+
+    /// The parts to keep in flight: `concurrency`, or as many as fit the link's speed.
+    fn lanes(&self) -> usize {
+        let ceiling = self.options.concurrency.max(1);
+        if self.adaptive {
+            adapt::lanes(self.link.rate(), self.session_part, ceiling)
+        } else {
+            ceiling
+        }
+    }
+
+    /// Fills free lanes with the parts that are read, in file order; keeps as many more reads asked
+    /// for ahead; finishes when every part is acknowledged.
     pub(super) fn schedule(&mut self) {
-        let lanes = self.options.concurrency.max(1);
-        while self.calls.len() < lanes && self.reads.front().is_some_and(|r| r.md5.is_some()) {
+        let (lanes, ceiling) = (self.lanes(), self.options.concurrency.max(1));
+        // A part whose body has all left waits only for its answer: the next one may start (within
+        // `concurrency` calls in all), so the link does not stand idle for a round trip between parts.
+        let sending = |calls: &[super::Pending]| calls.iter().filter(|c| c.sent < c.call.body_len().unwrap_or(0)).count();
+        while sending(&self.calls) < lanes && self.calls.len() < ceiling && self.reads.front().is_some_and(|r| r.md5.is_some()) {
             let read = self.reads.pop_front().expect("a read is at the front");
             self.start(Call::Part(read.part, read.md5.expect("the front read has its MD5")));
         }

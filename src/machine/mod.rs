@@ -73,6 +73,9 @@ pub enum Event {
     /// changed) is `Failed`.
     Read(Id, Result<String, EnvError>),
     Woke(Id, Result<(), EnvError>),
+    /// This many bytes of request `id`'s body have left so far (where the platform can tell, as they
+    /// go): progress within a part, and the link's speed ([`Machine::adapt_lanes`]).
+    Sending(Id, u64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +89,16 @@ enum Call {
 }
 
 impl Call {
+    /// The length of the call's body, for a call that sends part of the file.
+    fn body_len(&self) -> Option<u64> {
+        match self {
+            Call::Part(part, _) => Some(part.len),
+            #[cfg(feature = "keyed")]
+            Call::Segment(part) => Some(part.len),
+            Call::Init | Call::Finish => None,
+        }
+    }
+
     fn step(&self) -> Step {
         match self {
             Call::Init => Step::Init,
@@ -113,6 +126,8 @@ struct Pending {
     /// A part the server found damaged (−10006) is being read again, before it is sent again: the
     /// read's id, and the server's error.
     rereading: Option<(Id, UploadError)>,
+    /// Bytes of its body that have left in this send ([`Event::Sending`]).
+    sent: u64,
 }
 
 #[derive(Debug)]
@@ -151,6 +166,12 @@ pub struct Machine {
     asked_again: bool,
     commands: VecDeque<Command>,
     outcome: Option<Result<UploadResult, UploadError>>,
+    /// The bytes of parts that moved, over time: the link's speed.
+    link: crate::adapt::Link,
+    /// The lanes follow the link's speed ([`Machine::adapt_lanes`]) rather than being `concurrency`.
+    adaptive: bool,
+    /// The part size of the session (the server's, when it resumed one).
+    session_part: u64,
 }
 
 impl Machine {
@@ -187,6 +208,9 @@ impl Machine {
             asked_again: false,
             commands: VecDeque::new(),
             outcome: None,
+            link: crate::adapt::Link::new(),
+            adaptive: false,
+            session_part: 0,
         };
         if machine.file.size == 0 {
             machine.fail(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
@@ -214,6 +238,19 @@ impl Machine {
         &self.file
     }
 
+    /// Keeps as many parts in flight as the link's measured speed lets take about
+    /// [`crate::adapt::PART_SECONDS`] each, `concurrency` at most ([`crate::adapt`]), instead of
+    /// `concurrency` always: for a platform that reports [`Event::Sending`] (with acknowledgements
+    /// alone, the first part goes alone until it is acknowledged).
+    pub fn adapt_lanes(&mut self) {
+        self.adaptive = true;
+    }
+
+    /// The link's speed as measured so far, bytes per second (for the next upload's part size).
+    pub fn link_rate(&self) -> Option<f64> {
+        self.link.rate()
+    }
+
     /// The upload was aborted: it fails at once, at the step it was in.
     pub fn abort(&mut self) {
         self.fail(UploadError::new(self.step, ErrorKind::Aborted));
@@ -233,6 +270,7 @@ impl Machine {
                 Ok(()) => self.send(id),
                 Err(_) => self.abort(),
             },
+            Event::Sending(id, bytes) => self.sending(id, bytes),
         }
     }
 
@@ -313,7 +351,7 @@ impl Machine {
 
     fn start(&mut self, call: Call) {
         let id = self.id();
-        self.calls.push(Pending { id, call, sends: 0, retries: 0, paces: 0, generation: 0, parked: false, rereading: None });
+        self.calls.push(Pending { id, call, sends: 0, retries: 0, paces: 0, generation: 0, parked: false, rereading: None, sent: 0 });
         self.send(id);
     }
 
@@ -328,6 +366,10 @@ impl Machine {
         pending.sends += 1;
         pending.generation = generation;
         pending.parked = false;
+        pending.sent = 0;
+        if pending.call.body_len().is_some() {
+            self.link.moved(0, self.now_ms); // the link's time counts from a part's start
+        }
         let (endpoint, flavour, sha) = (&self.options.endpoint, self.flavour, &self.file.sha);
         let request = match &pending.call {
             Call::Init => request::init(endpoint, flavour, &self.file, self.meta(), self.options.part_size, &signature),
@@ -352,9 +394,17 @@ impl Machine {
         match outcome {
             Ok((answer, reply)) => {
                 let pending = self.calls.swap_remove(index);
+                // Bytes the platform did not report leaving count as they are acknowledged.
+                if let Some(len) = pending.call.body_len() {
+                    self.link.moved(len.saturating_sub(pending.sent), self.now_ms);
+                }
                 self.completed(pending.call, answer, &reply);
             }
-            Err(error) => self.failed(index, error.with_attempts(sends), true, retry_after_ms, random),
+            Err(error) => {
+                // What left of the body is lost: progress holds until the bytes sent again pass it.
+                self.calls[index].sent = 0;
+                self.failed(index, error.with_attempts(sends), true, retry_after_ms, random);
+            }
         }
     }
 
@@ -386,11 +436,20 @@ impl Machine {
         self.start(Call::Finish);
     }
 
+    /// The bytes of the calls in flight that have left.
+    fn in_flight(&self) -> u64 {
+        self.calls.iter().map(|c| c.sent).sum()
+    }
+
     /// Moves the meter on by `bytes` and reports; `Finishing` reports the whole file done.
+    #[inline(never)] // many callers: once in the wasm
     fn report(&mut self, phase: Phase, bytes: u64) {
-        let now_ms = self.now_ms;
+        let (now_ms, in_flight) = (self.now_ms, self.in_flight());
         let progress = match (phase, self.meter.as_mut()) {
-            (Phase::Uploading, Some(meter)) => meter.advance(bytes, now_ms),
+            (Phase::Uploading, Some(meter)) => {
+                meter.set_in_flight(in_flight);
+                meter.advance(bytes, now_ms)
+            }
             _ => Meter::new(phase, self.file.size, bytes, now_ms).progress(),
         };
         self.command(Command::Progress(progress));

@@ -178,3 +178,77 @@ fn a_renewal_with_less_than_a_minute_left_is_used_as_it_is() {
     m.handle(Event::Signature(Ok(sig(3620))), 3_590_001.0, 0.5);
     assert_eq!(sent(&drain(&mut m)).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(), ["FinishUploadEx"]);
 }
+
+/// An adaptive machine for `size` bytes of 1 MiB parts, InitUploadEx answered fresh at 0 ms: the
+/// reads it asked for.
+fn adaptive(size: u64, concurrency: usize) -> (Machine, Vec<(Id, Part)>) {
+    let mut m = machine(size, concurrency);
+    m.adapt_lanes();
+    drain(&mut m);
+    m.handle(Event::Signature(Ok(sig(3600))), 0.0, 0.5);
+    let Command::Send(init, _) = drain(&mut m).remove(0) else { panic!("InitUploadEx first") };
+    m.handle(Event::Reply(init, ok(r#"{"code":0}"#)), 0.0, 0.5);
+    let reads = drain(&mut m).into_iter().map(|c| match c { Command::Read(id, part) => (id, part), other => panic!("{other:?}") }).collect();
+    (m, reads)
+}
+
+/// Every progress report queued now: its `loaded`.
+fn reported(m: &mut Machine) -> Vec<u64> {
+    std::iter::from_fn(|| m.next_command()).filter_map(|c| match c { Command::Progress(p) => Some(p.loaded), _ => None }).collect()
+}
+
+#[test]
+fn lanes_open_as_the_link_allows_and_progress_moves_within_a_part() {
+    // A slow link: one part at a time, its bytes reported as they leave.
+    let (mut m, reads) = adaptive(4 << 20, 4);
+    assert_eq!(reads.len(), 1, "one lane until the link's speed is known");
+    m.handle(Event::Read(reads[0].0, Ok(md5_hex(b"0"))), 0.0, 0.5);
+    let [Command::Send(part, _), Command::Read(..)] = drain(&mut m)[..] else { panic!("the part goes, the next is read") };
+    let mut loaded = Vec::new();
+    for s in 1..=20u32 {
+        m.handle(Event::Sending(part, u64::from(s) * 8_000), f64::from(s) * 500.0, 0.5);
+        loaded.extend(reported(&mut m));
+    }
+    assert_eq!(loaded.len(), 20, "a report every half second: {loaded:?}");
+    assert_eq!(loaded.last(), Some(&160_000));
+    assert_eq!(m.calls.len(), 1, "16 kB/s: still one part in flight");
+
+    // A fast link: a whole part leaves in 10 ms, and every lane opens.
+    let (mut m, reads) = adaptive(4 << 20, 4);
+    m.handle(Event::Read(reads[0].0, Ok(md5_hex(b"0"))), 0.0, 0.5);
+    let Command::Send(part, _) = drain(&mut m).remove(0) else { panic!("the part goes") };
+    m.handle(Event::Sending(part, 1 << 20), 10.0, 0.5);
+    assert_eq!(drain(&mut m).iter().filter(|c| matches!(c, Command::Read(..))).count(), 2, "reads ahead for four lanes");
+}
+
+#[test]
+fn a_part_that_fails_holds_progress_until_its_bytes_sent_again_pass_the_mark() {
+    let (mut m, reads) = adaptive(1 << 20, 1);
+    m.handle(Event::Read(reads[0].0, Ok(md5_hex(b"0"))), 0.0, 0.5);
+    let Command::Send(part, _) = drain(&mut m).remove(0) else { panic!("the part goes") };
+    m.handle(Event::Sending(part, 500_000), 1_000.0, 0.5);
+    assert_eq!(reported(&mut m), [500_000]);
+    m.handle(Event::Reply(part, Err(EnvError::Failed("cut".into()))), 2_000.0, 0.0);
+    let [Command::Sleep(..)] = drain(&mut m)[..] else { panic!("a retry, later") };
+    m.handle(Event::Woke(part, Ok(())), 3_000.0, 0.0);
+    drain(&mut m);
+    m.handle(Event::Sending(part, 300_000), 4_000.0, 0.5);
+    assert_eq!(reported(&mut m), [] as [u64; 0], "below the mark: no report, nothing goes back");
+    m.handle(Event::Sending(part, 600_000), 5_000.0, 0.5);
+    assert_eq!(reported(&mut m), [600_000]);
+    m.handle(Event::Reply(part, ok(r#"{"code":0}"#)), 6_000.0, 0.5);
+    assert_eq!(reported(&mut m), [1 << 20, 1 << 20], "acknowledged, then finishing");
+}
+
+#[test]
+fn the_next_part_starts_once_a_part_has_all_left_and_waits_for_its_answer() {
+    let (mut m, reads) = adaptive(3 << 20, 4);
+    m.handle(Event::Read(reads[0].0, Ok(md5_hex(b"0"))), 0.0, 0.5);
+    let [Command::Send(first, _), Command::Read(second, _)] = drain(&mut m)[..] else { panic!("the part goes, the next is read") };
+    m.handle(Event::Read(second, Ok(md5_hex(b"1"))), 100.0, 0.5);
+    m.handle(Event::Sending(first, 16_000), 1_000.0, 0.5);
+    assert!(sent(&drain(&mut m)).is_empty(), "16 kB/s: one lane, and its part is still leaving");
+    m.handle(Event::Sending(first, 1 << 20), 60_000.0, 0.5);
+    assert_eq!(sent(&drain(&mut m)).len(), 1, "the first part waits for its answer: the second goes");
+    assert_eq!(m.calls.len(), 2);
+}

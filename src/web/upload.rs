@@ -38,7 +38,8 @@ pub struct Upload {
 #[wasm_bindgen]
 impl Upload {
     /// The upload of a hashed file. The options are checked by the edge (js/options.js); those left
-    /// undefined take the core's defaults. An empty file fails at once (its outcome is ready).
+    /// undefined take the core's defaults. The lanes follow the link (`sending` reports bytes as they
+    /// leave). An empty file fails at once (its outcome is ready).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -62,7 +63,8 @@ impl Upload {
             #[cfg(feature = "keyed")]
             meta: Default::default(),
         };
-        let machine = Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options);
+        let mut machine = Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options);
+        machine.adapt_lanes();
         Upload { machine, over: false }
     }
 
@@ -151,6 +153,11 @@ impl Upload {
     #[wasm_bindgen(js_name = readFailed)]
     pub fn read_failed(&mut self, id: u32, why: String) {
         self.handle(Event::Read(id, Err(EnvError::Failed(why))));
+    }
+
+    /// `bytes` of request `id`'s body have left so far.
+    pub fn sending(&mut self, id: u32, bytes: f64) {
+        self.handle(Event::Sending(id, bytes as u64));
     }
 
     /// Sleep `id` is over.

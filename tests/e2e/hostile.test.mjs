@@ -90,7 +90,9 @@ forEngines(['chromium'], (engine, test) => {
     assert.equal(error.name, 'UploadError');
     assert.equal(error.step, 'part');
     assert.match(error.message, /UploadPartEx \(part step\) failed after 2 attempts: .*redirect \(HTTP 3xx\), which is not followed/);
-    assert.equal(fakeAcks, 0, 'the redirect target was never asked');
+    // A part goes by XMLHttpRequest (its upload progress), which cannot refuse to follow a redirect:
+    // the target is asked (a GET without the body), and its code 0 is not taken for an ack.
+    assert.ok(fakeAcks <= 4, `the redirect target was asked once per attempt of each of the two parts at most (${fakeAcks})`);
     assert.equal(count('FinishUploadEx'), 0);
     assert.equal((await stats(setup.server.origin, await sha1File(path))).partsReceived, 0);
   });

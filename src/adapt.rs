@@ -1,0 +1,172 @@
+//! Lanes and part size that fit the link. The machine tells a [`Link`] how many bytes of parts moved
+//! and when (as a part's bytes leave, where the platform can see that, else as parts are
+//! acknowledged); the link's speed over the last seconds then says how many parts may be in flight:
+//! as many as let each part take about [`PART_SECONDS`] on its share of the link, at least one, at
+//! most the `concurrency` option. On a weak uplink that is one lane, whose part takes seconds
+//! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
+//! at most); on a fast link, every lane the option allows, so round trips overlap. A new session's
+//! part size can follow the speed an earlier upload measured ([`part_size`]): 512 KiB below
+//! [`SMALL_PARTS_BELOW`], where a part sent again after a cut costs half as long.
+
+/// About how long one part should take on its lane's share of the link, seconds.
+pub const PART_SECONDS: f64 = 10.0;
+/// Below this many bytes per second, a new session asks for 512 KiB parts (1 MiB takes over 4 s).
+pub const SMALL_PARTS_BELOW: f64 = 256_000.0;
+/// The speed is smoothed over about this long, ms (each sample weighs its share of it).
+const SMOOTHING_MS: f64 = 3_000.0;
+/// Samples closer together than this are folded into the next one, ms.
+const SAMPLE_MS: f64 = 250.0;
+/// A speed is known once bytes have moved for this long, ms …
+const MIN_SPAN_MS: f64 = 1_000.0;
+/// … or once this many bytes moved (a fast link carries a whole part before a second passes).
+const MIN_BYTES: u64 = 256 * 1024;
+
+/// The bytes of parts that moved over time, and the speed they tell, smoothed.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    /// When the first part started.
+    started_ms: Option<f64>,
+    moved: u64,
+    /// The last sample: its time and the bytes moved by then.
+    last: (f64, u64),
+    rate: Option<f64>,
+}
+
+impl Link {
+    pub fn new() -> Link {
+        Link::default()
+    }
+
+    /// `bytes` more moved at `now_ms` (0 marks a part's start: the time counts from there).
+    #[inline(never)]
+    pub fn moved(&mut self, bytes: u64, now_ms: f64) {
+        let started = *self.started_ms.get_or_insert(now_ms);
+        self.moved += bytes;
+        let (span, dt) = (now_ms - started, now_ms - self.last.0);
+        match self.rate {
+            // The first speed: everything since the start, once it says enough.
+            None if span >= MIN_SPAN_MS || (self.moved >= MIN_BYTES && span > 0.0) => {
+                self.rate = Some(self.moved as f64 / (span / 1000.0));
+            }
+            Some(rate) if dt >= SAMPLE_MS => {
+                let sample = (self.moved - self.last.1) as f64 / (dt / 1000.0);
+                self.rate = Some(rate + (dt / SMOOTHING_MS).min(1.0) * (sample - rate));
+            }
+            _ => return,
+        }
+        self.last = (now_ms, self.moved);
+    }
+
+    /// Bytes per second, smoothed over the last seconds; `None` until enough moved to tell.
+    pub fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+}
+
+/// The parts to keep in flight at `rate` (bytes per second, `None` while unknown: one, to measure
+/// before loading the link with more), each of `part_size` bytes, with at most `ceiling`.
+pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize) -> usize {
+    let ceiling = ceiling.max(1);
+    let Some(rate) = rate else { return 1 };
+    let fit = rate * PART_SECONDS / part_size.max(1) as f64;
+    if fit >= ceiling as f64 {
+        ceiling
+    } else if fit >= 1.0 {
+        fit as usize
+    } else {
+        1
+    }
+}
+
+/// The part size a new session asks for, given the speed an earlier upload measured (none: the
+/// default, `default_size`), for a driver that carries a speed from one upload to the next (the
+/// browser package does not yet: its main entry has no room left under its 40 KB).
+pub fn part_size(measured: Option<f64>, default_size: u64) -> u64 {
+    match measured {
+        Some(rate) if rate < SMALL_PARTS_BELOW => 524_288,
+        _ => default_size,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+
+    #[test]
+    fn lanes_fit_the_link() {
+        // (bytes per second, part size, ceiling) -> lanes
+        let table: &[(Option<f64>, u64, usize, usize)] = &[
+            (None, MIB, 4, 1),
+            (Some(16_000.0), 512 * KIB, 4, 1),
+            (Some(16_000.0), MIB, 16, 1),
+            (Some(128_000.0), 512 * KIB, 4, 2),
+            (Some(128_000.0), MIB, 4, 1),
+            (Some(1_000_000.0), MIB, 4, 4),
+            (Some(1_000_000.0), MIB, 16, 9),
+            (Some(10_000_000.0), MIB, 4, 4),
+            (Some(10_000_000.0), MIB, 16, 16),
+            (Some(1e9), 512 * KIB, 1, 1),
+            (Some(0.0), MIB, 4, 1),
+            (Some(1e9), MIB, 0, 1),
+        ];
+        for &(rate, part, ceiling, want) in table {
+            assert_eq!(lanes(rate, part, ceiling), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
+        }
+    }
+
+    #[test]
+    fn part_size_follows_an_earlier_measurement() {
+        let table: &[(Option<f64>, u64)] =
+            &[(None, MIB), (Some(16_000.0), 512 * KIB), (Some(255_999.0), 512 * KIB), (Some(256_000.0), MIB), (Some(1e8), MIB)];
+        for &(measured, want) in table {
+            assert_eq!(part_size(measured, MIB), want, "{measured:?}");
+        }
+        assert_eq!(part_size(Some(1e8), 512 * KIB), 512 * KIB, "the default stands on a fast link");
+    }
+
+    #[test]
+    fn the_rate_is_unknown_until_a_second_or_a_quarter_mebibyte_moved() {
+        let mut link = Link::new();
+        assert_eq!(link.rate(), None);
+        link.moved(0, 0.0);
+        link.moved(8_000, 500.0);
+        assert_eq!(link.rate(), None, "half a second, 8 kB");
+        link.moved(8_000, 1_000.0);
+        assert_eq!(link.rate(), Some(16_000.0));
+
+        let mut fast = Link::new();
+        fast.moved(0, 0.0);
+        fast.moved(MIB, 10.0);
+        assert_eq!(fast.rate(), Some(MIB as f64 * 100.0), "a whole part in 10 ms");
+    }
+
+    #[test]
+    fn the_rate_follows_the_last_seconds() {
+        let mut link = Link::new();
+        // 10 s at 100 kB/s, then 10 s at 10 kB/s, a sample every 100 ms.
+        link.moved(0, 0.0);
+        for i in 1..=200u32 {
+            let bytes = if i <= 100 { 10_000 } else { 1_000 };
+            link.moved(bytes, f64::from(i) * 100.0);
+            if i == 100 {
+                let rate = link.rate().unwrap();
+                assert!((rate - 100_000.0).abs() < 1.0, "{rate}");
+            }
+        }
+        let rate = link.rate().unwrap();
+        assert!(rate > 10_000.0 && rate < 15_000.0, "{rate}");
+        assert_eq!(lanes(Some(rate), 512 * KIB, 4), 1);
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_is_not_a_negative_span() {
+        let mut link = Link::new();
+        link.moved(0, 5_000.0);
+        link.moved(100_000, 6_000.0);
+        link.moved(100_000, 1_000.0);
+        assert_eq!(link.rate(), Some(100_000.0));
+    }
+}
