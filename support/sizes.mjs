@@ -7,8 +7,9 @@ import { gzipSync } from 'node:zlib';
 
 // The main entry, with all it loads (issues 13 and 14).
 export const MAIN_BUDGET = 40 * 1024;
-// The optional entries (queue, record) load the main entry's code and their own: 2 KB above it.
-export const OPTIONAL_BUDGET = MAIN_BUDGET + 2 * 1024;
+// The optional entries (queue, record) load the main entry's code and their own: 3 KB above it (2 KB
+// until the recorder kept its chunks in IndexedDB and wrote a playable WebM head: 2.7 KB of its own).
+export const OPTIONAL_BUDGET = MAIN_BUDGET + 3 * 1024;
 
 /**
  * Per entry of package.json's `exports`: `{ entry, files: [{ file, gz }], gz, budget }`, sizes in
