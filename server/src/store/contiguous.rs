@@ -3,7 +3,7 @@
 //! Init kind for its SHA-1 (and the other way round): one kind of session per file at a time.
 
 use super::session::Session;
-use super::registry::other_kind_open;
+use super::session::other_kind_open;
 use super::{blocking, lock, FinishedFile, Meta, PutOutcome, Store, KEY_HOLDER};
 use crate::error::ApiError;
 use bytes::Bytes;

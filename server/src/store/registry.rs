@@ -1,7 +1,7 @@
 //! The session registry: the open sessions by SHA-1 and uid, and who sees which
 //! (`docs/protocol.md`, "Sessions").
 
-use super::session::Session;
+use super::session::{other_kind_open, Session};
 use super::{lock, Store, Who, KEY_HOLDER};
 use crate::error::ApiError;
 use std::sync::Arc;
@@ -9,16 +9,6 @@ use std::sync::Arc;
 /// `-10005`: no session for `sha`.
 pub(super) fn no_session(sha: &str) -> ApiError {
     ApiError::NoSession(format!("no upload session for fileSha {sha} (never opened, expired, or already finished): call an Init action"))
-}
-
-/// `-10003`: `sha` has a session of the other kind, which this call cannot continue (`multipart`:
-/// the open one is a MultipartUploadVodFile session).
-pub(super) fn other_kind_open(sha: &str, multipart: bool) -> ApiError {
-    let (open, calls) = match multipart {
-        true => ("a MultipartUploadVodFile upload", "the Init, UploadPart and Finish calls cannot continue it"),
-        false => ("an upload opened by InitUpload or InitUploadEx", "MultipartUploadVodFile cannot continue it"),
-    };
-    ApiError::Param(format!("{open} of fileSha {sha} is open: {calls} (one kind of upload per file at a time)"))
 }
 
 impl Store {

@@ -9,7 +9,6 @@
 use super::session::Session;
 use super::{lock, write_err, Store, KEY_HOLDER};
 use crate::error::ApiError;
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -93,5 +92,3 @@ impl Drop for Receiving {
     }
 }
 
-/// Offsets whose bodies are being received.
-pub(super) type Offsets = HashSet<u64>;

@@ -19,7 +19,7 @@ pub(super) struct Parts {
     /// Being written.
     pub in_flight: HashSet<u64>,
     /// Being received (the body is read), see [`super::room`].
-    pub receiving: super::room::Offsets,
+    pub receiving: Offsets,
 }
 
 impl Parts {
@@ -132,7 +132,7 @@ impl Session {
     /// MultipartUploadVodFile session.
     pub(super) fn resume(self: &Arc<Self>, file_size: u64) -> Result<InitOutcome, ApiError> {
         if self.contiguous {
-            return Err(super::registry::other_kind_open(&self.sha, true));
+            return Err(other_kind_open(&self.sha, true));
         }
         if self.file_size != file_size {
             return Err(ApiError::Param(format!(
@@ -185,3 +185,16 @@ impl Session {
         Ok(hex::encode(hasher.finalize()))
     }
 }
+
+/// `-10003`: `sha` has a session of the other kind, which this call cannot continue (`multipart`:
+/// the open one is a MultipartUploadVodFile session).
+pub(super) fn other_kind_open(sha: &str, multipart: bool) -> ApiError {
+    let (open, calls) = match multipart {
+        true => ("a MultipartUploadVodFile upload", "the Init, UploadPart and Finish calls cannot continue it"),
+        false => ("an upload opened by InitUpload or InitUploadEx", "MultipartUploadVodFile cannot continue it"),
+    };
+    ApiError::Param(format!("{open} of fileSha {sha} is open: {calls} (one kind of upload per file at a time)"))
+}
+
+/// Offsets whose bodies are being received ([`super::room`]).
+pub(super) type Offsets = HashSet<u64>;
