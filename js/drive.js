@@ -21,8 +21,6 @@ const HEAD = 256;
  *   fails after this long without settling
  * @property {import('./throttle.js').Gate} [gate] waited for before each part's send (lanes shared
  *   across uploads, the bandwidth cap)
- * @property {(offset: number, end: number) => string | undefined} [partMd5] a part's MD5 where it is
- *   known already (taken while the file was recorded): the part is not read
  */
 
 /**
@@ -32,7 +30,7 @@ const HEAD = 256;
  * @param {Edge} edge
  * @returns {Promise<import('./index.js').UploadResult>}
  */
-export function drive(job, { file, signal, getSignature, report, timeoutMs, gate, partMd5 }) {
+export function drive(job, { file, signal, getSignature, report, timeoutMs, gate }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
   const waiting = waitingReporter(report, file.size);
@@ -116,8 +114,6 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         }
         case 'read': {
           const { id, offset, end } = command;
-          const known = partMd5?.(offset, end);
-          if (known) return on('part', Promise.resolve(known), (md5) => job.read(id, md5));
           return on('part', readPart(file, offset, end, pool, signal), (got) => {
             if (typeof got === 'string') return job.read(id, got);
             job.read(id, instance.md5Hex(got));

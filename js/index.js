@@ -47,7 +47,7 @@ export async function upload(source, options) {
   try {
     // An empty file is not hashed: the machine refuses it at once.
     const hash = () => fileSha(file, hashCache, controller.signal, report);
-    const sha = file.size === 0 ? '' : inside?.sha ?? await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
+    const sha = file.size === 0 ? '' : await (inside?.hashTurn ? inside.hashTurn(hash) : hash());
     // The hash pass may have dropped a failed instance: the upload gets the current one.
     await load();
     instance = wasm();
@@ -59,7 +59,7 @@ export async function upload(source, options) {
       if (progress.phase === 'uploading') pending?.uploading(progress.loaded);
       report(progress);
     };
-    const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate, partMd5: inside?.partMd5 });
+    const result = await drive(job, { file, signal: controller.signal, getSignature, report: tracked, timeoutMs: timeout, gate });
     await pending?.finished();
     return result;
   } catch (thrown) {
