@@ -30,7 +30,7 @@ export function ready() {
 export async function upload(source, options) {
   await load();
   const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond, keepAwake } = uploadOptions(options);
-  // The queue's and the recorder's hooks (internal.js), and this call's bandwidth cap.
+  // The queue's hooks (internal.js).
   const inside = internals.get(/** @type {object} */ (options));
   // The cap's code and keepAwake's are loaded by the uploads that use them: a page that sets neither
   // downloads neither.
