@@ -7,6 +7,8 @@
 
 import { recordUpload } from '/dist/record.js';
 
+import { getSignature } from './sign.js';
+
 const els = {
   record: document.getElementById('record'),
   stop: document.getElementById('record-stop'),
@@ -14,16 +16,6 @@ const els = {
   preview: document.getElementById('record-preview'),
   link: document.getElementById('record-link'),
 };
-
-async function getSignature({ fileSha, fileName }) {
-  const response = await fetch('/dev/signature', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ fileSha, fileName }),
-  });
-  if (!response.ok) throw new Error(`the signing backend answered HTTP ${response.status}`);
-  return (await response.json()).signature;
-}
 
 function show(state, text) {
   els.status.dataset.state = state;
