@@ -11,10 +11,7 @@ import { drop, load, sha1Update, wasm } from './wasm.js';
  *   postMessage(message: unknown, transfer?: Transferable[]): void }} Scope
  * @typedef {{ id: number, chunk?: ArrayBuffer, length?: number, end?: boolean, abort?: boolean, md5?: ArrayBuffer }} Message
  */
-// In Node (a worker thread) the scope is its parentPort, which queues messages until onmessage is set.
-const threads = 'node:worker_threads';
-const scope = /** @type {Scope} */ (typeof self == 'object' ? self
-  : (await import(/* @vite-ignore */ /* webpackIgnore: true */ threads)).parentPort);
+const scope = /** @type {Scope} */ (/** @type {unknown} */ (self));
 load().catch(() => {}); // early: the first message awaits it
 /** @type {Map<number, import('./wasm/vod_ugc_uploader.js').Sha1>} */
 const hashers = new Map();

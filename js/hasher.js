@@ -26,7 +26,6 @@ let lastJob = 0;
 /** @type {Map<number, { receive(reply: Reply): void }>} */
 const jobs = new Map();
 
-const url = new URL('./hash-worker.js', import.meta.url);
 const idle = () => jobs.size || /** @type {any} */ (worker)?.unref?.();
 /** @param {any} message a page's MessageEvent, or Node's message itself */
 const receive = (message) => {
@@ -47,8 +46,10 @@ function hashWorker() {
   /** @type {any} */ (worker)?.ref?.();
   if (!worker && !workerUnavailable) {
     try {
-      // Only a page starts one (no `window` in a worker or Node); without Worker, this throws too.
-      worker = new window.Worker(url, { type: 'module' });
+      // Only a page starts one (no worker in a worker); without Worker, this throws too. Written out
+      // whole, so that bundlers find the worker's module and ship it as a worker.
+      if (typeof window != 'object') throw 0;
+      worker = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
       worker.onmessage = receive;
       worker.onerror = fail;
     } catch {
@@ -87,9 +88,14 @@ export function md5InWorker(view) {
 export async function startHash() {
   // Node: a worker thread runs the same module, started by the first pass (a specifier bundlers leave alone).
   const threads = 'node:worker_threads';
-  if (url.protocol === 'file:') {
+  // The module's URL not as `new URL('./…', import.meta.url)`, which bundlers would ship once more.
+  const url = import.meta.url;
+  if (url.startsWith('file:')) {
     starting ??= import(/* @vite-ignore */ /* webpackIgnore: true */ threads).then(({ Worker: Thread }) => {
-      worker = new Thread(url).on('message', receive).on('error', fail);
+      // The module's scope is a page worker's `self`; a thread's is its parentPort.
+      // (Sloppy CommonJS: `self=` makes a global; `${url}/..` is this module's folder, once parsed.)
+      const start = `self=require('worker_threads').parentPort;import('${url}/../hash-worker.js')`;
+      worker = new Thread(start, { eval: true }).on('message', receive).on('error', fail);
     }).catch(fail); // no such module, or threads are forbidden (a permission model): this thread hashes
   }
   await starting;
