@@ -28,7 +28,7 @@ export async function hashPass(file, signal, report) {
   /** @param {number} bytes */
   const hashed = (bytes) => report(meter.at(done = Math.min(done + bytes, file.size), file.size));
   try {
-    const hashing = startHash();
+    const hashing = await startHash();
     if (hashing) {
       try {
         return await pass(file, signal, hashed, hashing);

@@ -1,4 +1,5 @@
-// The page's side of the hash worker (hash-worker.js): one worker for the page, started on first use.
+// The page's side of the hash worker (hash-worker.js): one worker for the page, started on first use;
+// in Node a worker thread running the same module, so a server's event loop stays free while it hashes.
 // The package reads the file on this thread and hands each window (and each part, for its MD5) to the
 // worker; where no worker can run (already in a worker, or a CSP forbids it) these return null and
 // the hashing is done on this thread.
@@ -19,30 +20,42 @@ const AHEAD = 2;
 /** @type {Worker | null} */
 let worker = null;
 let workerUnavailable = false;
+/** @type {Promise<void> | undefined} Node's worker thread, starting */
+let starting;
 let lastJob = 0;
 /** @type {Map<number, { receive(reply: Reply): void }>} */
 const jobs = new Map();
 
+const idle = () => jobs.size || /** @type {any} */ (worker)?.unref?.();
+/** @param {any} message a page's MessageEvent, or Node's message itself */
+const receive = (message) => {
+  message = message.data ?? message;
+  jobs.get(message.id)?.receive(message);
+  idle();
+};
+// The worker could not start or died: the jobs fail, and the hashing is done on this thread instead.
+const fail = (/** @type {any} */ event) => {
+  event.preventDefault?.();
+  workerUnavailable = true;
+  worker = null;
+  for (const job of jobs.values()) job.receive({ error: 'the hash worker failed to start' });
+};
+
 function hashWorker() {
-  if (worker || workerUnavailable) return worker;
-  if (typeof Worker !== 'function' || typeof window === 'undefined') {
-    workerUnavailable = true;
-    return null;
+  // In Node the thread keeps the process alive only while it has jobs: each job follows this call.
+  /** @type {any} */ (worker)?.ref?.();
+  if (!worker && !workerUnavailable) {
+    try {
+      // Only a page starts one (no worker in a worker); without Worker, this throws too. Written out
+      // whole, so that bundlers find the worker's module and ship it as a worker.
+      if (typeof window != 'object') throw 0;
+      worker = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
+      worker.onmessage = receive;
+      worker.onerror = fail;
+    } catch {
+      workerUnavailable = true;
+    }
   }
-  try {
-    worker = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
-  } catch {
-    workerUnavailable = true;
-    return null;
-  }
-  worker.onmessage = ({ data }) => jobs.get(data.id)?.receive(data);
-  // The worker could not start or died: the jobs fail, and the hashing is done on this thread instead.
-  worker.onerror = (event) => {
-    event.preventDefault?.();
-    workerUnavailable = true;
-    worker = null;
-    for (const job of jobs.values()) job.receive({ error: 'the hash worker failed to start' });
-  };
   return worker;
 }
 
@@ -70,9 +83,22 @@ export function md5InWorker(view) {
 
 /**
  * A SHA-1 job in the worker, or null where no worker runs.
- * @returns {HashJob | null}
+ * @returns {Promise<HashJob | null>}
  */
-export function startHash() {
+export async function startHash() {
+  // Node: a worker thread runs the same module, started by the first pass (a specifier bundlers leave alone).
+  const threads = 'node:worker_threads';
+  // The module's URL not as `new URL('./…', import.meta.url)`, which bundlers would ship once more.
+  const url = import.meta.url;
+  if (url.startsWith('file:')) {
+    starting ??= import(/* @vite-ignore */ /* webpackIgnore: true */ threads).then(({ Worker: Thread }) => {
+      // The module's scope is a page worker's `self`; a thread's is its parentPort.
+      // (Sloppy CommonJS: `self=` makes a global; `${url}/..` is this module's folder, once parsed.)
+      const start = `self=require('worker_threads').parentPort;import('${url}/../hash-worker.js')`;
+      worker = new Thread(start, { eval: true }).on('message', receive).on('error', fail);
+    }).catch(fail); // no such module, or threads are forbidden (a permission model): this thread hashes
+  }
+  await starting;
   const w = hashWorker();
   if (!w) return null;
   const id = ++lastJob;
@@ -126,6 +152,7 @@ export function startHash() {
     abort() {
       jobs.delete(id);
       w.postMessage({ id, abort: true });
+      idle();
     },
   };
 }
