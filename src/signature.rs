@@ -176,8 +176,9 @@ fn is_control(c: char) -> bool {
 }
 
 /// Unicode's bidirectional controls (Bidi_Control): marks, embeddings, overrides and isolates, which
-/// reorder the text around them as it is shown.
-fn is_bidi_control(c: char) -> bool {
+/// reorder the text around them as it is shown. The name rule's; the native edge checks a path's name
+/// with it too.
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -59,9 +59,7 @@ pub(crate) fn file_name(path: &Path) -> Result<String, String> {
     let name = raw.to_str().ok_or_else(|| {
         format!("the file name {raw:?} is not valid UTF-8: refused rather than sent with U+FFFD in place of its bytes (rename the file)")
     })?;
-    const BIDI: [char; 12] =
-        ['\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
-    if let Some(c) = name.chars().find(|c| BIDI.contains(c)) {
+    if let Some(c) = name.chars().find(|&c| vod_ugc_uploader::signature::is_bidi_control(c)) {
         return Err(format!(
             "the file name {name:?} contains the bidirectional control U+{:04X}, which makes it read otherwise than it is: refused, as the server refuses it (rename the file)",
             c as u32
