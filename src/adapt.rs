@@ -1,17 +1,13 @@
-//! Lanes and part size that fit the link. The machine tells a [`Link`] how many bytes of parts moved
+//! Lanes that fit the link. The machine tells a [`Link`] how many bytes of parts moved
 //! and when (as a part's bytes leave, where the platform can see that, else as parts are
 //! acknowledged); the link's speed over the last seconds then says how many parts may be in flight:
 //! as many as let each part take about [`PART_SECONDS`] on its share of the link, at least one, at
 //! most the `concurrency` option. On a weak uplink that is one lane, whose part takes seconds
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
-//! at most); on a fast link, every lane the option allows, so round trips overlap. A new session's
-//! part size can follow the speed an earlier upload measured ([`part_size`]): 512 KiB below
-//! [`SMALL_PARTS_BELOW`], where a part sent again after a cut costs half as long.
+//! at most); on a fast link, every lane the option allows, so round trips overlap.
 
 /// About how long one part should take on its lane's share of the link, seconds.
 pub const PART_SECONDS: f64 = 10.0;
-/// Below this many bytes per second, a new session asks for 512 KiB parts (1 MiB takes over 4 s).
-pub const SMALL_PARTS_BELOW: f64 = 256_000.0;
 /// The speed is smoothed over about this long, ms (each sample weighs its share of it).
 const SMOOTHING_MS: f64 = 3_000.0;
 /// Samples closer together than this are folded into the next one, ms.
@@ -78,16 +74,6 @@ pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize) -> usize {
     }
 }
 
-/// The part size a new session asks for, given the speed an earlier upload measured (none: the
-/// default, `default_size`), for a driver that carries a speed from one upload to the next (the
-/// browser package does not yet: its main entry has no room left under its 40 KB).
-pub fn part_size(measured: Option<f64>, default_size: u64) -> u64 {
-    match measured {
-        Some(rate) if rate < SMALL_PARTS_BELOW => 524_288,
-        _ => default_size,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,16 +101,6 @@ mod tests {
         for &(rate, part, ceiling, want) in table {
             assert_eq!(lanes(rate, part, ceiling), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
         }
-    }
-
-    #[test]
-    fn part_size_follows_an_earlier_measurement() {
-        let table: &[(Option<f64>, u64)] =
-            &[(None, MIB), (Some(16_000.0), 512 * KIB), (Some(255_999.0), 512 * KIB), (Some(256_000.0), MIB), (Some(1e8), MIB)];
-        for &(measured, want) in table {
-            assert_eq!(part_size(measured, MIB), want, "{measured:?}");
-        }
-        assert_eq!(part_size(Some(1e8), 512 * KIB), 512 * KIB, "the default stands on a fast link");
     }
 
     #[test]
