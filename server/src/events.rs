@@ -40,9 +40,7 @@ pub fn check_url(url: &str) -> Result<(), String> {
 
 /// The value of [`SIGNATURE_HEADER`] for `body`.
 pub fn mac(key: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hex::encode(hmac(key, body).finalize().into_bytes()))
 }
 
 /// What a receiver does: checks `header` (the [`SIGNATURE_HEADER`] as received) against the body's
@@ -50,9 +48,14 @@ pub fn mac(key: &str, body: &[u8]) -> String {
 pub fn verify(key: &str, body: &[u8], header: &str) -> bool {
     let Some(hex_mac) = header.trim().strip_prefix("sha256=") else { return false };
     let Ok(given) = hex::decode(hex_mac) else { return false };
+    hmac(key, body).verify_slice(&given).is_ok()
+}
+
+/// HMAC-SHA256 of `body` with `key`, for [`mac`] and [`verify`].
+fn hmac(key: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    mac
 }
 
 /// The delay before attempt `attempts + 1`.
