@@ -76,7 +76,7 @@ impl Machine {
         let part = matches!(pending.call, Call::Part(..));
         let in_flight = self.in_flight();
         if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, now_ms)) {
-            self.commands.push_back(Command::Progress(progress));
+            self.command(Command::Progress(progress));
         }
         if part {
             self.schedule();
