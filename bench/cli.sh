@@ -2,7 +2,7 @@
 # bench/cli.sh [MiB]: vod-upload measured against the plain tools, in one run, on one file (1 GiB by
 # default), release builds:
 #   1. its SHA-1 pass (`vod-upload --sha1`) against `sha1sum`, best of 3 each, alternating;
-#   2. its whole upload (SHA-1 pass, then MD5 and POST of every part, 4 at once, InitUploadEx and
+#   2. its whole upload (SHA-1 pass with the first parts' MD5s beside it, then MD5 and POST of every part, 4 at once, InitUploadEx and
 #      FinishUploadEx) against curl doing the same calls: 4 curl processes POSTing the same 1 MiB parts
 #      over kept-alive connections, the parts and their MD5s prepared beforehand (not timed), to a
 #      fresh vod-server each (same flags, data on the same disk), best of 2 each.

@@ -1,5 +1,6 @@
-//! The core's `Env` over reqwest and the file on disk: parts are read (and their MD5 taken) on the
-//! blocking pool as soon as the machine asks, kept until they are sent, and read again for a retry.
+//! The core's `Env` over reqwest and the file on disk: parts are read (and their MD5 taken, unless the
+//! SHA-1 pass took it beside it: `crate::ahead`) on the blocking pool as soon as the machine asks, kept
+//! until they are sent, and read again for a retry.
 //!
 //! A call fails for lack of progress, never for its length (the browser's `timeout` means the same):
 //! when no byte of the body moved, or no byte of the answer came after the body was sent, for the
@@ -30,6 +31,7 @@ use vod_ugc_uploader::progress::Progress;
 use vod_ugc_uploader::request::{Method, Request};
 use vod_ugc_uploader::{Env, EnvError, FileInfo, Meta};
 
+use crate::ahead::Md5s;
 use crate::{Auth, Uploader};
 
 /// A UGC signature made from the key is valid this long.
@@ -181,6 +183,8 @@ pub(crate) struct NetEnv<'a> {
     lanes: Option<Arc<tokio::sync::Semaphore>>,
     /// Parts read ahead, by offset, until they are sent.
     parts: RefCell<HashMap<u64, Vec<u8>>>,
+    /// MD5s taken beside the SHA-1 pass, each used once (a part read again is hashed again).
+    md5s: RefCell<Md5s>,
     started: Instant,
     stall: Duration,
     random: Cell<u64>,
@@ -188,7 +192,7 @@ pub(crate) struct NetEnv<'a> {
 }
 
 impl<'a> NetEnv<'a> {
-    pub(crate) fn new(uploader: &Uploader, path: &Path, on_progress: &'a dyn Fn(Progress)) -> Result<Self, String> {
+    pub(crate) fn new(uploader: &Uploader, path: &Path, md5s: Md5s, on_progress: &'a dyn Fn(Progress)) -> Result<Self, String> {
         // No whole-call timeout: a slow link takes as long as it needs, and a stall is cut in `send`.
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
@@ -204,6 +208,7 @@ impl<'a> NetEnv<'a> {
             uid: uploader.uid.clone(),
             lanes: uploader.lanes.clone(),
             parts: RefCell::new(HashMap::new()),
+            md5s: RefCell::new(md5s),
             started: Instant::now(),
             stall: uploader.stall_timeout.max(Duration::from_millis(100)),
             random: Cell::new(seed),
@@ -321,7 +326,8 @@ impl Env for NetEnv<'_> {
 
     fn part_md5(&self, part: Part) -> impl Future<Output = Result<String, EnvError>> {
         let path = self.path.clone();
-        let read = tokio::task::spawn_blocking(move || read_part(&path, part).map(|bytes| (md5_hex(&bytes), bytes)));
+        let kept = self.md5s.borrow_mut().remove(&part.offset).filter(|(len, _)| *len == part.len).map(|(_, md5)| md5);
+        let read = tokio::task::spawn_blocking(move || read_part(&path, part).map(|bytes| (kept.unwrap_or_else(|| md5_hex(&bytes)), bytes)));
         async move {
             let (md5, bytes) = read.await.map_err(|e| EnvError::Failed(e.to_string()))?.map_err(EnvError::Failed)?;
             self.parts.borrow_mut().insert(part.offset, bytes);

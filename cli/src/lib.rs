@@ -12,7 +12,8 @@
 //! - [`Flavour::Ugc`]: the browser's calls (InitUploadEx / UploadPartEx / FinishUploadEx), with a UGC
 //!   signature given or made from the key.
 //!
-//! The file is read once for its SHA-1, then once more, part by part, as the parts go.
+//! The file is read once for its SHA-1, then once more, part by part, as the parts go; where a core
+//! is free, the first parts' MD5s are taken beside the SHA-1 pass (see `ahead`).
 //!
 //! ```no_run
 //! use vod_upload::{Auth, Key, Uploader};
@@ -34,6 +35,7 @@
 //! [`Uploader::upload`] is `Send`: the upload runs on a thread of its own (a blocking-pool thread of
 //! the caller's tokio runtime, with a single-threaded runtime inside), so a backend can spawn it.
 
+mod ahead;
 mod batch;
 mod env;
 
@@ -202,12 +204,14 @@ impl Uploader {
 
     async fn run(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<UploadResult, Error> {
         env::file_name(path).map_err(Error::Name)?;
-        let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
-        let env = env::NetEnv::new(self, path, on_progress).map_err(Error::Settings)?;
         let (_, default_part_size) = self.flow.part_sizes();
+        let part_size = self.part_size.unwrap_or(default_part_size);
+        let ahead = ahead::Ahead::start(path, part_size);
+        let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
+        let env = env::NetEnv::new(self, path, ahead.finish(), on_progress).map_err(Error::Settings)?;
         let options = Options {
             endpoint: self.endpoint.clone(),
-            part_size: self.part_size.unwrap_or(default_part_size),
+            part_size,
             concurrency: self.concurrency.max(1),
             retries: self.retries,
             backoff: Backoff::default(),

@@ -220,3 +220,34 @@ async fn a_file_name_with_a_bidi_control_or_not_utf8_is_refused_before_any_call(
     }
     assert_eq!(reached.load(Ordering::SeqCst), 0);
 }
+
+/// The first parts' MD5s are taken beside the SHA-1 pass (on a second core): a file rewritten
+/// after that pass (same length, other bytes) must still fail, never be reported as uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_rewritten_after_its_sha1_pass_fails_and_is_not_reported_uploaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = vod_server::Config::new(dir.path().join("data"), SECRET_ID, SECRET_KEY);
+    config.public_url = format!("http://{addr}");
+    let app = vod_server::app(vod_server::AppState::open(config).await.unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // 16 MiB: long enough a pass for the MD5s beside it to reach the first parts.
+    let len = 16 * 1_048_576 + 5;
+    let path = dir.path().join("rewritten.mp4");
+    std::fs::write(&path, random::bytes(len, 41)).unwrap();
+    let mut uploader = Uploader::new(&format!("http://{addr}/v2/index.php"), Auth::Key(key()));
+    uploader.flow = Flavour::Ugc;
+    let (target, rewritten) = (path.clone(), Arc::new(AtomicUsize::new(0)));
+    let once = rewritten.clone();
+    let on_progress = move |p: Progress| {
+        if p.phase != Phase::Hashing && once.fetch_add(1, Ordering::SeqCst) == 0 {
+            std::fs::write(&target, random::bytes(len, 42)).unwrap();
+        }
+    };
+    let outcome = tokio::spawn(async move { uploader.upload_with_progress(path, on_progress).await }).await.unwrap();
+    assert!(rewritten.load(Ordering::SeqCst) > 0, "the file was rewritten once its SHA-1 pass was over");
+    let error = outcome.expect_err("a file rewritten mid-upload is not reported as uploaded");
+    println!("rewritten after the pass: {error}");
+}
