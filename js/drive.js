@@ -33,6 +33,8 @@ const HEAD = 256;
 export function drive(job, { file, signal, getSignature, report, timeoutMs, gate }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
+  /** @type {Map<string, Uint8Array<ArrayBuffer>>} the bytes of parts read and not yet sent, by range: what is sent (one read per part) */
+  const held = new Map();
   const waiting = waitingReporter(report, file.size);
   // The instance `job` belongs to (the current one: the caller made `job` just now).
   const instance = wasm();
@@ -93,7 +95,11 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         }
         case 'send': {
           const { id, step: stepOf, method, url, offset, end, answerCap } = command;
-          const body = offset === undefined ? null : file.slice(offset, end);
+          // The part's bytes as read for its MD5. A retry's were given back once sent: read again (a
+          // file changed since fails that read, or gives bytes the server finds damaged).
+          const key = `${offset}-${end}`;
+          const kept = held.get(key);
+          held.delete(key);
           // A part's bytes as they leave: the job counts them into progress and the link's speed.
           const moving = (/** @type {number} */ bytes) => {
             if (done || signal.aborted) return;
@@ -104,7 +110,14 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
             }
             step();
           };
-          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
+          const sent = (async () => {
+            const body = offset === undefined ? null : kept ?? (await readPart(file, offset, end, pool, signal, false).catch((read) => { throw { read }; }))[1];
+            try {
+              return await whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
+            } finally {
+              if (body) pool.push(body.buffer);
+            }
+          })();
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
           return on(stepOf, sent, ([status, text, retryAfter]) => {
@@ -114,10 +127,9 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         }
         case 'read': {
           const { id, offset, end } = command;
-          return on('part', readPart(file, offset, end, pool, signal), (got) => {
-            if (typeof got === 'string') return job.read(id, got);
-            job.read(id, instance.md5Hex(got));
-            pool.push(/** @type {ArrayBuffer} */ (got.buffer));
+          return on('part', readPart(file, offset, end, pool, signal), ([md5, bytes]) => {
+            held.set(`${offset}-${end}`, bytes);
+            job.read(id, md5 ?? instance.md5Hex(bytes));
           }, (why) => job.readFailed(id, why));
         }
         case 'sleep':
@@ -135,7 +147,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
  * @param {import('./throttle.js').Gate | undefined} gate
  * @param {string} method
  * @param {string} url
- * @param {Blob | null} body
+ * @param {Uint8Array<ArrayBuffer> | null} body
  * @param {AbortSignal} signal
  * @param {number} timeoutMs the stall timeout (js/send.js)
  * @param {((bytes: number) => void) | undefined} onSent
@@ -143,7 +155,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
  */
 async function gatedSend(gate, method, url, body, signal, timeoutMs, onSent, answerCap) {
   if (!gate || !body) return send(method, url, body, signal, timeoutMs, onSent, answerCap);
-  const release = await gate(body.size, signal);
+  const release = await gate(body.byteLength, signal);
   try {
     return await send(method, url, body, signal, timeoutMs, onSent, answerCap);
   } finally {
