@@ -111,7 +111,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
             step();
           };
           const sent = (async () => {
-            const body = offset === undefined ? null : kept ?? (await readPart(file, offset, end, pool, signal, false).catch((read) => { throw { read }; }))[1];
+            const body = offset === undefined ? null : kept ?? (await readPart(file, offset, end, pool, signal).catch((read) => { throw { read }; }))[1];
             try {
               return await whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
             } finally {
@@ -123,7 +123,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           return on(stepOf, sent, ([status, text, retryAfter]) => {
             const over = text.length > answerCap;
             job.replied(id, status, over ? text.slice(0, HEAD) : text, over, retryAfter);
-          }, (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
+          }, (why) => (why?.read ? job.readFailed(id, why.read) : job.failed(id, why)));
         }
         case 'read': {
           const { id, offset, end } = command;

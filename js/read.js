@@ -24,6 +24,19 @@ const reading = new Set();
 /** @type {boolean | undefined} */
 let byteStreams;
 
+/** Bytes between the marks of a file. */
+export const MARK = 1 << 16;
+
+/**
+ * Per file (the hash pass's), its byte at every MARK-th offset as that pass read it: a part read
+ * later that differs there was changed on disk since. Chromium and WebKit refuse to read a file
+ * changed since it was picked; Firefox reads the new bytes, which a part would be sent with (and
+ * their MD5), and only the server's SHA-1 check at FinishUploadEx would tell — after the whole file.
+ * 64 KB for 4 GiB.
+ * @type {WeakMap<Blob, Uint8Array>}
+ */
+export const marks = new WeakMap();
+
 /**
  * Whether a Blob's stream is a byte stream, which a BYOB reader reads into buffers of ours (Chromium,
  * Firefox). WebKit's (Safari's engine) is not: `getReader({ mode: 'byob' })` throws there (WebKitGTK
@@ -99,27 +112,29 @@ async function fill(reader, buffer, want) {
 }
 
 /**
- * Reads bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers) and,
- * where `hash`, takes their MD5 in the hash worker. Resolves with `[md5, bytes]`: the bytes read (a
- * Uint8Array at the start of its buffer), which are the part's body when it is sent (a part is read
- * once), and their MD5, lowercase hex — or null where not asked, no worker runs or it failed, for the
- * caller to hash them. Rejects with null when `signal` aborted, else with what went wrong, in words
+ * Reads bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers) and
+ * takes their MD5 in the hash worker. Resolves with `[md5, bytes]`: the bytes read (a Uint8Array at
+ * the start of its buffer), which are the part's body when it is sent (a part is read once), and
+ * their MD5, lowercase hex — or null where no worker runs or it failed, for the caller to hash them. Rejects with null when `signal` aborted, else with what went wrong, in words
  * (a part shorter than asked, or a read refused: the file changed).
  * @param {Blob} blob
  * @param {number} offset
  * @param {number} end
  * @param {ArrayBuffer[]} pool
  * @param {AbortSignal} signal
- * @param {boolean} [hash]
  * @returns {Promise<[string | null, Uint8Array<ArrayBuffer>]>}
  */
-export async function readPart(blob, offset, end, pool, signal, hash = true) {
+export async function readPart(blob, offset, end, pool, signal) {
   const want = end - offset;
   /** @param {ArrayBuffer} buffer */
   const read = async (buffer) => {
     const bytes = await openReader(blob.slice(offset, end)).next(buffer, want);
-    if (bytes.byteLength !== want) {
-      throw `asked for ${want} bytes at offset ${offset}, got ${bytes.byteLength}: the file changed`;
+    // Fewer bytes than asked, or (where the hash pass marked the file) others than it read.
+    const mark = marks.get(blob);
+    let at = -offset & (MARK - 1);
+    while (mark && at < want && bytes[at] === mark[(offset + at) / MARK]) at += MARK;
+    if (bytes.byteLength !== want || (mark && at < want)) {
+      throw `the part at offset ${offset} is not as hashed: the file changed`;
     }
     return bytes;
   };
@@ -127,7 +142,7 @@ export async function readPart(blob, offset, end, pool, signal, hash = true) {
     const spare = pool.pop();
     const bytes = await read(spare && spare.byteLength >= want ? spare : new ArrayBuffer(want));
     if (signal.aborted) throw null;
-    const hashing = hash && md5InWorker(bytes);
+    const hashing = md5InWorker(bytes);
     try {
       if (hashing) {
         // The worker takes the buffer and gives it back.
