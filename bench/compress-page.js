@@ -37,6 +37,7 @@ const READER = `let credit = 3, wake = null;
 onmessage = async ({ data }) => {
   if (data.credit) { credit += 1; wake?.(); wake = null; return; }
   const { file, mode, window, forward } = data;
+  credit = 3;
   const sync = mode === 'sync' ? new FileReaderSync() : null;
   let touched = 0, next = null;
   const read = (at) => { const piece = file.slice(at, at + window); return sync ? sync.readAsArrayBuffer(piece) : piece.arrayBuffer(); };
@@ -52,18 +53,25 @@ onmessage = async ({ data }) => {
   postMessage({ done: true, touched });
 };`;
 
+// The probe's workers live as long as the page: a thread that ended takes its CPU time out of /proc,
+// where the driver counts it.
+let probeReader = null;
+let probeHasher = null;
+let job = 0;
+
 /** Reads the file in a worker of its own; without `hash`, reading alone ('' as digest). */
 function workerRead(mode, hash) {
   return new Promise((resolve, reject) => {
-    const reader = workerOf(READER);
-    const hasher = hash ? new Worker('/dist/hash-worker.js', { type: 'module' }) : null;
-    const finish = (value) => { reader.terminate(); hasher?.terminate(); resolve(value); };
+    const reader = (probeReader ??= workerOf(READER));
+    const hasher = hash ? (probeHasher ??= new Worker('/dist/hash-worker.js', { type: 'module' })) : null;
+    const id = ++job;
+    const finish = (value) => resolve(value);
     reader.onerror = (e) => reject(new Error(e.message ?? 'the reader failed'));
     if (hasher) hasher.onerror = (e) => reject(new Error(e.message ?? 'the hash worker failed'));
     reader.onmessage = ({ data }) => {
-      if (data.chunk) return hasher.postMessage({ id: 1, chunk: data.chunk, length: data.chunk.byteLength }, [data.chunk]);
+      if (data.chunk) return hasher.postMessage({ id, chunk: data.chunk, length: data.chunk.byteLength }, [data.chunk]);
       if (!hasher) return finish('');
-      hasher.postMessage({ id: 1, end: true });
+      hasher.postMessage({ id, end: true });
     };
     if (hasher) {
       hasher.onmessage = ({ data }) => {
@@ -79,7 +87,8 @@ function workerRead(mode, hash) {
 /** The hash worker fed from memory: 8 MiB windows copied from `bytes` and transferred, 2 unacked at most. */
 function hashWorkerAlone(bytes) {
   return new Promise((resolve, reject) => {
-    const hasher = new Worker('/dist/hash-worker.js', { type: 'module' });
+    const hasher = (probeHasher ??= new Worker('/dist/hash-worker.js', { type: 'module' }));
+    const id = ++job;
     const spares = [];
     let at = 0;
     let unacked = 0;
@@ -88,15 +97,15 @@ function hashWorkerAlone(bytes) {
         const piece = bytes.subarray(at, at + WINDOW);
         const window = new Uint8Array(spares.pop() ?? new ArrayBuffer(WINDOW), 0, piece.length);
         window.set(piece);
-        hasher.postMessage({ id: 1, chunk: window.buffer, length: piece.length }, [window.buffer]);
+        hasher.postMessage({ id, chunk: window.buffer, length: piece.length }, [window.buffer]);
         at += piece.length;
         unacked += 1;
       }
-      if (at >= bytes.length && unacked === 0) hasher.postMessage({ id: 1, end: true });
+      if (at >= bytes.length && unacked === 0) hasher.postMessage({ id, end: true });
     };
     hasher.onmessage = ({ data }) => {
       if (data.error) return reject(new Error(data.error));
-      if (data.sha) { hasher.terminate(); return resolve(data.sha); }
+      if (data.sha) return resolve(data.sha);
       if (data.ack) { unacked -= 1; spares.push(data.chunk); post(); }
     };
     post();
