@@ -80,7 +80,7 @@ async function pass(file, signal, hashed, hashing) {
       const expected = windowAt(offset);
       if (signal.aborted) throw null;
       if (window.byteLength !== expected) {
-        throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
+        throw `read ${window.byteLength} bytes at offset ${offset}, not ${expected}: the file changed`;
       }
       for (let at = 0; at < expected; at += MARK) mark[(offset + at) / MARK] = window[at];
       offset += expected;

@@ -16,12 +16,12 @@ const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is n
  * bytes is not read further: it resolves with its first `answerCap + 1` bytes, which the caller
  * refuses as too large. Rejects with null when `signal` aborted it, else with what went wrong, in
  * words (a redirect too: one followed turns a POST into a GET without its body, and another
- * server's 200 is not the API's answer). `body` is bytes in memory, never a slice of the file: a
- * `File` body whose file changes mid-send is a failure a browser may word as a network one (WebKit's
- * never settles).
+ * server's 200 is not the API's answer). `body` is bytes in memory (a Blob of them), never a slice
+ * of the file: a `File` body whose file changes mid-send is a failure a browser may word as a network
+ * one (WebKit's never settles).
  * @param {string} method
  * @param {string} url
- * @param {Uint8Array<ArrayBuffer> | null} body
+ * @param {Blob | null} body
  * @param {AbortSignal} signal
  * @param {number} stallMs
  * @param {(bytes: number) => void} [onSent]
@@ -34,7 +34,7 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
   const abort = () => call.abort();
   signal.addEventListener('abort', abort);
   const seconds = Math.floor(stallMs / 1000);
-  const length = body?.byteLength ?? 0;
+  const length = body?.size ?? 0;
   const watched = body && typeof XMLHttpRequest === 'function';
   let stalled = watched ? `no byte of the body sent for ${seconds} s` : `no answer within ${seconds} s`;
   /** @type {string | undefined} */
@@ -73,7 +73,7 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
  * XMLHttpRequest says nothing more of), or null once `signal` aborted it.
  * @param {string} method
  * @param {string} url
- * @param {Uint8Array<ArrayBuffer>} body
+ * @param {Blob} body
  * @param {number} length its size
  * @param {AbortSignal} signal
  * @param {(bytes?: number) => void} moved
@@ -123,7 +123,7 @@ function request(method, url, body, length, signal, moved, cap) {
  * it is followed), or any where XMLHttpRequest is missing (Node).
  * @param {string} method
  * @param {string} url
- * @param {Uint8Array<ArrayBuffer> | null} body
+ * @param {Blob | null} body
  * @param {AbortSignal} signal
  * @param {() => void} moved
  * @param {number} cap
