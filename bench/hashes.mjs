@@ -64,8 +64,13 @@ export async function measureHashes({ entry, opts, label, size, file, page, gc, 
   entry.hash.webCrypto = runs.webCrypto.length ? summarize(runs.webCrypto) : { MBps: null, note: `n/a: file over ${sizeLabel(opts.webCryptoMax)}` };
   const bestCeiling = runs.ceiling.reduce((b, c) => (b == null || c.sha1MBps > b.sha1MBps ? c : b), null);
   entry.hash.ceiling = { MBps: bestCeiling.sha1MBps, runsMBps: runs.ceiling.map((c) => c.sha1MBps), megabytes: opts.ceilingMb };
+  entry.hash.hashWasmMemory = { MBps: Math.max(...runs.ceiling.map((c) => c.hashWasmMBps)) };
+  entry.hash.webCryptoMemory = { MBps: Math.max(...runs.ceiling.map((c) => c.webCryptoMBps)) };
   entry.ratios = {
     oursVsCeiling: entry.hash.ours.MBps / entry.hash.ceiling.MBps,
     oursVsHashWasm: entry.hash.ours.MBps / entry.hash.hashWasm.MBps,
+    oursVsWebCrypto: entry.hash.webCrypto.MBps ? entry.hash.ours.MBps / entry.hash.webCrypto.MBps : null,
+    oursVsWebCryptoMemory: entry.hash.ours.MBps / entry.hash.webCryptoMemory.MBps,
+    compressionVsHashWasm: entry.hash.ceiling.MBps / entry.hash.hashWasmMemory.MBps,
   };
 }

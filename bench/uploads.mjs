@@ -13,7 +13,7 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
   // upload time budget allows another one as long as the last (--upload-budget; 0 = no limit).
   entry.memory.rendererRssAtLoadBytes = rendererRssBytes();
   const order = [...opts.concurrency].sort((a, b) => (a === DEFAULT_CONCURRENCY ? -1 : b === DEFAULT_CONCURRENCY ? 1 : a - b));
-  const up = new Map(opts.concurrency.map((c) => [c, { ours: [], plain: [], bytes: null, peaks: [] }]));
+  const up = new Map(opts.concurrency.map((c) => [c, { ours: [], plain: [], bytes: null, copy: null, peaks: [] }]));
   const uploadStart = Date.now();
   let lastPairMs = 0;
   entry.uploadSkipped = [];
@@ -71,6 +71,17 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
         slot.bytes = await page.evaluate((a) => window.bench.plainParts(a), { ...base2, md5s: file.md5s.slice(0, nParts), bodies: 'bytes' });
         log(`${label}: plain fetch, Uint8Array bodies: ${fmt(mbps(slot.bytes.bytes, slot.bytes.ms))} MB/s`);
       }
+      // Diagnostic, once per concurrency, over the whole file: plain POSTs that do per part what
+      // upload() does (read it, MD5 it, send a Blob of its bytes), on the page's thread.
+      if (slot.copy == null && opts.bytesCap > 0) {
+        await wipeServer();
+        const sig3 = await devSignature(server.origin, { fileSha: file.otherSha, fileName: file.name });
+        const base3 = { ...base, signature: sig3 };
+        await page.evaluate((a) => window.bench.plainInit(a), { ...base3, size });
+        log(`${label}: plain fetch POSTs, each part read, MD5'd and sent as a Blob of its bytes, concurrency ${concurrency}`);
+        slot.copy = await page.evaluate((a) => window.bench.plainParts(a), { ...base3, md5s: file.md5s, bodies: 'copy' });
+        log(`${label}: plain fetch, read + MD5 + Blob bodies: ${fmt(mbps(slot.copy.bytes, slot.copy.ms))} MB/s`);
+      }
       lastPairMs = Date.now() - pairStart;
     }
   }
@@ -102,6 +113,7 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
       plainPostMeanMs: plain.postMeanMs,
       plainLaneBusy: plain.laneBusy,
       plainBytesBodies: slot.bytes && { MBps: mbps(slot.bytes.bytes, slot.bytes.ms), bytes: slot.bytes.bytes, postMeanMs: slot.bytes.postMeanMs, laneBusy: slot.bytes.laneBusy },
+      plainCopyBodies: slot.copy && { MBps: mbps(slot.copy.bytes, slot.copy.ms), bytes: slot.copy.bytes, postMeanMs: slot.copy.postMeanMs, laneBusy: slot.copy.laneBusy },
       runsDetail: {
         ours: slot.ours.map(({ ms, hashMs, uploadMs, finishMs, postMeanMs, laneBusy }) => ({ ms, hashMs, uploadMs, finishMs, postMeanMs, laneBusy })),
         plain: slot.plain.map(({ ms, bytes, postMeanMs, laneBusy }) => ({ ms, bytes, postMeanMs, laneBusy })),

@@ -33,6 +33,14 @@ const HEAD = 256;
 export function drive(job, { file, signal, getSignature, report, timeoutMs, gate }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
+  /** @type {Map<string, Blob>} the parts read and not yet sent, by range: their bytes as read for the MD5 (one read per part) */
+  const held = new Map();
+  /**
+   * A part's bytes as its body: a Blob of them (Chromium 156 posts an ArrayBuffer body at a tenth of
+   * a Blob's speed), which copies them; their buffer goes back to the pool.
+   * @param {Uint8Array<ArrayBuffer>} bytes
+   */
+  const body = (bytes) => (pool.push(bytes.buffer), new Blob([bytes])); // nothing reads into it before the copy
   const waiting = waitingReporter(report, file.size);
   // The instance `job` belongs to (the current one: the caller made `job` just now).
   const instance = wasm();
@@ -93,7 +101,11 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         }
         case 'send': {
           const { id, step: stepOf, method, url, offset, end, answerCap } = command;
-          const body = offset === undefined ? null : file.slice(offset, end);
+          // The part's bytes as read for its MD5; a retry's are read again (a file changed since fails
+          // that read, or gives bytes the server finds damaged).
+          const key = `${offset}-${end}`;
+          const kept = held.get(key);
+          held.delete(key);
           // A part's bytes as they leave: the job counts them into progress and the link's speed.
           const moving = (/** @type {number} */ bytes) => {
             if (done || signal.aborted) return;
@@ -104,20 +116,22 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
             }
             step();
           };
-          const sent = whileOnline((live) => gatedSend(gate, method, url, body, live, timeoutMs, moving, answerCap), signal, waiting.offline);
+          const sent = (async () => {
+            const part = offset === undefined ? null : kept ?? body((await readPart(file, offset, end, pool, signal).catch((read) => { throw { read }; }))[1]);
+            return whileOnline((live) => gatedSend(gate, method, url, part, live, timeoutMs, moving, answerCap), signal, waiting.offline);
+          })();
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
           return on(stepOf, sent, ([status, text, retryAfter]) => {
             const over = text.length > answerCap;
             job.replied(id, status, over ? text.slice(0, HEAD) : text, over, retryAfter);
-          }, (why) => (why?.read ? job.unreadable(id, why.read) : job.failed(id, why)));
+          }, (why) => (why?.read ? job.readFailed(id, why.read) : job.failed(id, why)));
         }
         case 'read': {
           const { id, offset, end } = command;
-          return on('part', readPart(file, offset, end, pool, signal), (got) => {
-            if (typeof got === 'string') return job.read(id, got);
-            job.read(id, instance.md5Hex(got));
-            pool.push(/** @type {ArrayBuffer} */ (got.buffer));
+          return on('part', readPart(file, offset, end, pool, signal), ([md5, bytes]) => {
+            job.read(id, md5 ?? instance.md5Hex(bytes));
+            held.set(`${offset}-${end}`, body(bytes)); // before the send the job asked for runs (step(), after this)
           }, (why) => job.readFailed(id, why));
         }
         case 'sleep':

@@ -2,7 +2,7 @@
 // hash worker where one runs (reading and hashing then run on two threads at once), else here.
 import { abortError, describe, uploadError } from './errors.js';
 import { startHash } from './hasher.js';
-import { openReader } from './read.js';
+import { MARK, marks, openReader } from './read.js';
 import { sha1Update, wasm } from './wasm.js';
 
 /** Bytes read and hashed per step of the hash pass. */
@@ -66,6 +66,8 @@ async function pass(file, signal, hashed, hashing) {
   const windowAt = (offset) => Math.min(WINDOW, size - offset);
   const reader = openReader(file);
   const hasher = hashing ? null : new (wasm().Sha1)();
+  const mark = new Uint8Array(Math.ceil(size / MARK));
+  marks.set(file, mark);
   /** @type {ArrayBuffer[]} */
   const spares = [];
   /** @param {Promise<any>} promise */
@@ -78,8 +80,9 @@ async function pass(file, signal, hashed, hashing) {
       const expected = windowAt(offset);
       if (signal.aborted) throw null;
       if (window.byteLength !== expected) {
-        throw `expected ${expected} bytes at offset ${offset}, read ${window.byteLength}: the file changed while it was read`;
+        throw `read ${window.byteLength} bytes at offset ${offset}, not ${expected}: the file changed`;
       }
+      for (let at = 0; at < expected; at += MARK) mark[(offset + at) / MARK] = window[at];
       offset += expected;
       const buffer = hashing?.spare() ?? spares.pop() ?? new ArrayBuffer(WINDOW);
       const next = offset < size ? reader.next(buffer, windowAt(offset)) : null;

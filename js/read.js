@@ -7,7 +7,7 @@ import { md5InWorker } from './hasher.js';
 /**
  * Reads a Blob from its start, in order.
  * @typedef {object} Reader
- * @property {(buffer: ArrayBuffer, want: number) => Promise<Uint8Array>} next reads the next `want`
+ * @property {(buffer: ArrayBuffer, want: number) => Promise<Uint8Array<ArrayBuffer>>} next reads the next `want`
  *   bytes into the start of `buffer` (which the read takes): resolves with a view of what was read,
  *   shorter only where the blob ended
  * @property {() => void} cancel stops reading
@@ -23,6 +23,19 @@ const reading = new Set();
 
 /** @type {boolean | undefined} */
 let byteStreams;
+
+/** Bytes between the marks of a file. */
+export const MARK = 1 << 16;
+
+/**
+ * Per file (the hash pass's), its byte at every MARK-th offset as that pass read it: a part read
+ * later that differs there was changed on disk since. Chromium and WebKit refuse to read a file
+ * changed since it was picked; Firefox reads the new bytes, which a part would be sent with (and
+ * their MD5), and only the server's SHA-1 check at FinishUploadEx would tell — after the whole file.
+ * 64 KB for 4 GiB.
+ * @type {WeakMap<Blob, Uint8Array>}
+ */
+export const marks = new WeakMap();
 
 /**
  * Whether a Blob's stream is a byte stream, which a BYOB reader reads into buffers of ours (Chromium,
@@ -99,65 +112,48 @@ async function fill(reader, buffer, want) {
 }
 
 /**
- * Rejects once `blob` can no longer be read (its file changed or went away), checked by reading its
- * first byte every `everyMs` until `signal` aborts. WebKit's `fetch` never settles when the file of a
- * `File` body changes on disk while it is sent (WebKitGTK 2.50: an upload stood still for minutes);
- * `send` races its fetch with this, where other engines reject the fetch themselves.
- * @param {Blob} blob
- * @param {AbortSignal} signal
- * @param {number} [everyMs]
- * @returns {Promise<never>}
- */
-export function unreadable(blob, signal, everyMs = 2000) {
-  return new Promise((_, reject) => {
-    const check = () => blob.slice(0, 1).arrayBuffer().then(
-      () => { if (!signal.aborted) timer = setTimeout(check, everyMs); },
-      (error) => { if (!signal.aborted) reject(error); },
-    );
-    let timer = setTimeout(check, everyMs);
-    signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  });
-}
-
-/**
  * Reads bytes `[offset, end)` of `blob` into a buffer from `pool` (an array of ArrayBuffers) and
- * takes their MD5 in the hash worker, which gives the buffer back to the pool. Resolves with the MD5,
- * lowercase hex, or — where no worker runs, or it failed — with the bytes (a Uint8Array at the start
- * of its buffer) for the caller to hash and pool. Rejects with null when `signal` aborted, else with
- * what went wrong, in words (a part shorter than asked: the file changed).
+ * takes their MD5 in the hash worker. Resolves with `[md5, bytes]`: the bytes read (a Uint8Array at
+ * the start of its buffer), which are the part's body when it is sent (a part is read once), and
+ * their MD5, lowercase hex — or null where no worker runs or it failed, for the caller to hash them. Rejects with null when `signal` aborted, else with what went wrong, in words
+ * (a part shorter than asked, or a read refused: the file changed).
  * @param {Blob} blob
  * @param {number} offset
  * @param {number} end
  * @param {ArrayBuffer[]} pool
  * @param {AbortSignal} signal
- * @returns {Promise<string | Uint8Array>}
+ * @returns {Promise<[string | null, Uint8Array<ArrayBuffer>]>}
  */
 export async function readPart(blob, offset, end, pool, signal) {
   const want = end - offset;
   /** @param {ArrayBuffer} buffer */
   const read = async (buffer) => {
     const bytes = await openReader(blob.slice(offset, end)).next(buffer, want);
-    if (bytes.byteLength !== want) {
-      throw `asked for ${want} bytes at offset ${offset}, got ${bytes.byteLength}: the file changed`;
+    // Fewer bytes than asked, or (where the hash pass marked the file) others than it read.
+    const mark = marks.get(blob);
+    let at = -offset & (MARK - 1);
+    while (mark && at < want && bytes[at] === mark[(offset + at) / MARK]) at += MARK;
+    if (bytes.byteLength !== want || (mark && at < want)) {
+      throw `the part at offset ${offset} is not as hashed: the file changed`;
     }
     return bytes;
   };
   try {
     const spare = pool.pop();
-    let bytes = await read(spare && spare.byteLength >= want ? spare : new ArrayBuffer(want));
+    const bytes = await read(spare && spare.byteLength >= want ? spare : new ArrayBuffer(want));
     if (signal.aborted) throw null;
     const hashing = md5InWorker(bytes);
-    if (hashing) {
-      try {
+    try {
+      if (hashing) {
+        // The worker takes the buffer and gives it back.
         const { md5, buffer } = await hashing;
-        if (buffer) pool.push(buffer);
-        return md5;
-      } catch {
-        // The worker failed, and kept the buffer: read the part again for the caller to hash.
-        bytes = await read(new ArrayBuffer(want));
+        return [md5, new Uint8Array(/** @type {ArrayBuffer} */ (buffer), 0, want)];
       }
+    } catch {
+      // The worker failed, and kept the buffer: read the part again for the caller to hash.
+      return [null, await read(new ArrayBuffer(want))];
     }
-    return bytes;
+    return [null, bytes];
   } catch (error) {
     if (signal.aborted) throw null;
     throw typeof error === 'string' ? error : describe(error);

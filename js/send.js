@@ -3,10 +3,7 @@
 // body's bytes as they leave, which a fetch cannot (a streamed fetch body needs HTTP/2). The calls
 // without a body, and every call where there is no XMLHttpRequest (Node), go by fetch.
 import { describe } from './errors.js';
-import { unreadable } from './read.js';
 
-/** A failure XMLHttpRequest tells nothing more of. */
-const BROKE = 'the connection failed';
 /** Why a redirect is not an answer: the API answers HTTP 200 only. */
 const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is not followed: the API answers HTTP 200 only (a proxy or a wrong endpoint URL?)';
 
@@ -17,10 +14,11 @@ const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is n
  * byte of the answer came ("no answer within N s"; where a body's progress cannot be seen, from
  * the start). Calls `onSent(bytes)` as the body's bytes leave. An answer longer than `answerCap`
  * bytes is not read further: it resolves with its first `answerCap + 1` bytes, which the caller
- * refuses as too large. Rejects with null when `signal` aborted it, with `{ read }` when `body` (a
- * slice of the file) can no longer be read, else with what went wrong, in words (a redirect too:
- * one followed turns a POST into a GET without its body, and another server's 200 is not the
- * API's answer).
+ * refuses as too large. Rejects with null when `signal` aborted it, else with what went wrong, in
+ * words (a redirect too: one followed turns a POST into a GET without its body, and another
+ * server's 200 is not the API's answer). `body` is bytes in memory (a Blob of them), never a slice
+ * of the file: a `File` body whose file changes mid-send is a failure a browser may word as a network
+ * one (WebKit's never settles).
  * @param {string} method
  * @param {string} url
  * @param {Blob | null} body
@@ -36,6 +34,7 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
   const abort = () => call.abort();
   signal.addEventListener('abort', abort);
   const seconds = Math.floor(stallMs / 1000);
+  const length = body?.size ?? 0;
   const watched = body && typeof XMLHttpRequest === 'function';
   let stalled = watched ? `no byte of the body sent for ${seconds} s` : `no answer within ${seconds} s`;
   /** @type {string | undefined} */
@@ -52,24 +51,18 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
     timer = setTimeout(() => { why = stalled; abort(); }, stallMs);
     if (bytes === undefined || !body) return;
     onSent?.(bytes);
-    if (bytes >= body.size) stalled = `no answer within ${seconds} s`;
+    if (bytes >= length) stalled = `no answer within ${seconds} s`;
   };
   try {
     moved();
     const cap = answerCap ?? Infinity;
-    const sending = watched ? request(method, url, body, call.signal, moved, cap) : fetched(method, url, body, call.signal, moved, cap);
-    // Where the body's file changes mid-send, WebKit never settles the call: stop on the read failing.
-    return await (body ? Promise.race([sending, unreadable(body, call.signal)]) : sending);
+    return await (watched ? request(method, url, body, length, call.signal, moved, cap) : fetched(method, url, body, call.signal, moved, cap));
   } catch (error) {
     if (signal.aborted) throw null;
     if (why) throw why;
-    if (typeof error === 'string' && error !== BROKE) throw error;
-    // The browser words a body it could not read from the file (changed or gone) as a network
-    // failure; sending it again would fail the same way.
-    const read = body && (await body.slice(0, 1).arrayBuffer().then(() => null, describe));
-    throw read ? { read } : describe(error);
+    throw describe(error);
   } finally {
-    abort(); // the call is over: its watch on the body stops (and a request that never settled is let go)
+    abort(); // the call is over: a request that never settled is let go
     clearTimeout(timer); // after: letting the request go is one more sign of life
     signal.removeEventListener('abort', abort);
   }
@@ -81,12 +74,13 @@ export async function send(method, url, body, signal, stallMs, onSent, answerCap
  * @param {string} method
  * @param {string} url
  * @param {Blob} body
+ * @param {number} length its size
  * @param {AbortSignal} signal
  * @param {(bytes?: number) => void} moved
  * @param {number} cap
  * @returns {Promise<[number, string, string | null]>}
  */
-function request(method, url, body, signal, moved, cap) {
+function request(method, url, body, length, signal, moved, cap) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     /**
@@ -105,7 +99,7 @@ function request(method, url, body, signal, moved, cap) {
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     // Listeners on `upload` make a cross-origin call preflighted: the octet-stream body does already.
     xhr.upload.onprogress = (event) => moved(event.loaded);
-    xhr.upload.onload = () => moved(body.size);
+    xhr.upload.onload = () => moved(length);
     xhr.onreadystatechange = () => {
       if (xhr.readyState < XMLHttpRequest.HEADERS_RECEIVED) return;
       moved();
@@ -119,7 +113,7 @@ function request(method, url, body, signal, moved, cap) {
       if (event.loaded > cap) answer(xhr.responseText.slice(0, cap + 1));
     };
     xhr.onload = () => answer(xhr.responseText);
-    xhr.onerror = () => reject(BROKE);
+    xhr.onerror = () => reject('the connection failed'); // XMLHttpRequest tells nothing more
     xhr.send(body);
   });
 }

@@ -139,17 +139,13 @@ impl Upload {
         self.handle(Event::Reply(id, Err(EnvError::Failed(why))));
     }
 
-    /// Request `id`'s body could not be read from the file (it changed, or went away).
-    pub fn unreadable(&mut self, id: u32, why: String) {
-        self.handle(Event::Reply(id, Err(EnvError::Unreadable(why))));
-    }
-
     /// Read `id` is done: the part's MD5, lowercase hex.
     pub fn read(&mut self, id: u32, md5: String) {
         self.handle(Event::Read(id, Ok(md5)));
     }
 
-    /// Read `id` failed (a part shorter than asked: the file changed), `why` in words.
+    /// Read `id` failed (a part shorter than asked, or other bytes than hashed: the file changed),
+    /// `why` in words; also a part's bytes read again for a retry of send `id`: the upload fails.
     #[wasm_bindgen(js_name = readFailed)]
     pub fn read_failed(&mut self, id: u32, why: String) {
         self.handle(Event::Read(id, Err(EnvError::Failed(why))));
