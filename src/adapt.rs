@@ -8,6 +8,12 @@
 
 /// About how long one part should take on its lane's share of the link, seconds.
 pub const PART_SECONDS: f64 = 10.0;
+/// A new session's parts are 1 MiB from this speed on (bytes per second: such a part then takes
+/// 2 s at most on the whole link), else 512 KiB: on a slower link a part takes seconds rather than
+/// tens of them, and a cut costs half as much.
+pub const LARGE_PARTS_FROM: f64 = 524_288.0;
+/// The part size when nothing is known of the link yet.
+pub const UNKNOWN_LINK_PART: u64 = crate::plan::PART_SIZES[0];
 /// The speed is smoothed over about this long, ms (each sample weighs its share of it).
 const SMOOTHING_MS: f64 = 3_000.0;
 /// Samples closer together than this are folded into the next one, ms.
@@ -40,9 +46,10 @@ impl Link {
         self.moved += bytes;
         let (span, dt) = (now_ms - started, now_ms - self.last.0);
         match self.rate {
-            // The first speed: everything since the start, once it says enough.
-            None if span >= MIN_SPAN_MS || (self.moved >= MIN_BYTES && span > 0.0) => {
-                self.rate = Some(self.moved as f64 / (span / 1000.0));
+            // The first speed: everything since the start, once it says enough (a clock's tick is a
+            // millisecond at least: a quarter MiB within one is a link as fast as any).
+            None if span >= MIN_SPAN_MS || self.moved >= MIN_BYTES => {
+                self.rate = Some(self.moved as f64 / (span.max(1.0) / 1000.0));
             }
             Some(rate) if dt >= SAMPLE_MS => {
                 let sample = (self.moved - self.last.1) as f64 / (dt / 1000.0);
@@ -59,12 +66,27 @@ impl Link {
     }
 }
 
+/// The part size to ask of InitUploadEx for a new session, from what is known of the link's speed
+/// (bytes per second: measured by earlier uploads, or a platform's hint), the smaller one when it is
+/// not known (see `UNKNOWN_LINK_PART`).
+pub fn part_size(rate: Option<f64>) -> u64 {
+    let [small, large] = crate::plan::PART_SIZES;
+    match rate {
+        Some(rate) if rate >= LARGE_PARTS_FROM => large,
+        Some(_) => small,
+        None => UNKNOWN_LINK_PART,
+    }
+}
+
 /// The parts to keep in flight at `rate` (bytes per second, `None` while unknown: one, to measure
-/// before loading the link with more), each of `part_size` bytes, with at most `ceiling`.
-pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize) -> usize {
+/// before loading the link with more), each of `part_size` bytes, with at most `ceiling`. Once a
+/// connection was cut, `cut`: half as many (each part about half as long on its share of the link):
+/// a cut loses what was sent of every part in flight (a part is atomic), so on a slow link fewer
+/// lanes keep fewer bytes at risk, while a fast one still fills every lane.
+pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize, cut: bool) -> usize {
     let ceiling = ceiling.max(1);
     let Some(rate) = rate else { return 1 };
-    let fit = rate * PART_SECONDS / part_size.max(1) as f64;
+    let fit = rate * PART_SECONDS / (part_size.max(1) << cut as u32) as f64;
     if fit >= ceiling as f64 {
         ceiling
     } else if fit >= 1.0 {
@@ -99,7 +121,7 @@ mod tests {
             (Some(1e9), MIB, 0, 1),
         ];
         for &(rate, part, ceiling, want) in table {
-            assert_eq!(lanes(rate, part, ceiling), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
+            assert_eq!(lanes(rate, part, ceiling, false), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
         }
     }
 
@@ -134,7 +156,35 @@ mod tests {
         }
         let rate = link.rate().unwrap();
         assert!(rate > 10_000.0 && rate < 15_000.0, "{rate}");
-        assert_eq!(lanes(Some(rate), 512 * KIB, 4), 1);
+        assert_eq!(lanes(Some(rate), 512 * KIB, 4, false), 1);
+    }
+
+    #[test]
+    fn after_a_cut_a_slow_link_keeps_one_part_in_flight_and_a_fast_one_every_lane() {
+        // 128 kB/s: two 512 KiB parts of ~8 s each, one of ~4 s once cut (what a cut loses halves).
+        assert_eq!(lanes(Some(128_000.0), 512 * KIB, 4, false), 2);
+        assert_eq!(lanes(Some(128_000.0), 512 * KIB, 4, true), 1);
+        assert_eq!(lanes(Some(1_000_000.0), MIB, 16, true), 4);
+        assert_eq!(lanes(Some(10_000_000.0), MIB, 4, true), 4);
+    }
+
+    #[test]
+    fn a_new_session_takes_half_mebibyte_parts_unless_the_link_is_known_to_be_fast() {
+        // (bytes per second) -> part size
+        let table: &[(Option<f64>, u64)] = &[
+            (None, 512 * KIB),
+            (Some(0.0), 512 * KIB),
+            (Some(16_000.0), 512 * KIB),
+            (Some(128_000.0), 512 * KIB),
+            (Some(524_287.0), 512 * KIB),
+            (Some(524_288.0), MIB),
+            (Some(10_000_000.0), MIB),
+            (Some(f64::NAN), 512 * KIB),
+        ];
+        for &(rate, want) in table {
+            assert_eq!(part_size(rate), want, "{rate:?} B/s");
+            assert!(crate::plan::PART_SIZES.contains(&part_size(rate)));
+        }
     }
 
     #[test]

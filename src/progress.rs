@@ -47,6 +47,10 @@ pub struct Meter {
     /// When bytes in flight were last reported.
     reported_ms: f64,
     rate: Option<f64>,
+    /// The link's speed, bytes per second ([`Meter::sending`]; 0: not known), and when `loaded`
+    /// last moved by it.
+    pace: f64,
+    paced_ms: f64,
 }
 
 /// The time constant of the smoothing, in seconds.
@@ -59,7 +63,7 @@ pub const REPORT_EVERY_MS: f64 = 250.0;
 impl Meter {
     pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
         let loaded = already.min(total);
-        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None }
+        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None, pace: 0.0, paced_ms: now_ms }
     }
 
     /// `bytes` more are done. Returns the progress to report.
@@ -88,10 +92,14 @@ impl Meter {
     }
 
     /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
-    /// report is [`REPORT_EVERY_MS`] old.
+    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed where it is known: bytes that
+    /// have left (been handed to the connection) count as the link can have carried them since, no
+    /// faster, so that `loaded` goes on moving while the last bytes of a part drain through buffers
+    /// on their way (called again with the same bytes, as time passes).
     #[inline(never)]
-    pub fn sending(&mut self, in_flight: u64, now_ms: f64) -> Option<Progress> {
+    pub fn sending(&mut self, in_flight: u64, pace: Option<f64>, now_ms: f64) -> Option<Progress> {
         self.in_flight = in_flight;
+        self.pace = pace.unwrap_or(0.0);
         let before = self.loaded;
         let progress = self.moved(now_ms);
         let due = progress.loaded > before && now_ms - self.reported_ms >= REPORT_EVERY_MS;
@@ -101,10 +109,14 @@ impl Meter {
         })
     }
 
-    /// `loaded` never goes back: what is done and what has left, or where it stood.
+    /// `loaded` never goes back: what is done, and what has left as far as the link's pace lets it
+    /// have gone, or where it stood.
     #[inline(never)] // several callers: once in the wasm
     fn moved(&mut self, now_ms: f64) -> Progress {
-        self.loaded = self.loaded.max((self.done + self.in_flight).min(self.total));
+        let paced = self.pace * (now_ms - self.paced_ms) / 1000.0;
+        let reach = if self.pace > 0.0 { self.loaded + paced as u64 } else { u64::MAX };
+        self.paced_ms = now_ms;
+        self.loaded = self.loaded.max(self.done.max((self.done + self.in_flight).min(reach)).min(self.total));
         self.sample(now_ms)
     }
 
@@ -196,18 +208,18 @@ mod tests {
     #[test]
     fn bytes_in_flight_move_progress_and_a_failed_part_holds_it() {
         let mut m = Meter::new(Phase::Uploading, 4_000, 0, 0.0);
-        assert_eq!(m.sending(500, 300.0).map(|p| p.loaded), Some(500));
-        assert_eq!(m.sending(600, 400.0), None, "moved, but reported 100 ms ago");
-        assert_eq!(m.sending(900, 600.0).map(|p| p.loaded), Some(900));
+        assert_eq!(m.sending(500, None, 300.0).map(|p| p.loaded), Some(500));
+        assert_eq!(m.sending(600, None, 400.0), None, "moved, but reported 100 ms ago");
+        assert_eq!(m.sending(900, None, 600.0).map(|p| p.loaded), Some(900));
         // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
-        assert_eq!(m.sending(0, 1_000.0), None);
+        assert_eq!(m.sending(0, None, 1_000.0), None);
         assert_eq!(m.progress().loaded, 900);
-        assert_eq!(m.sending(800, 1_500.0), None, "below the mark");
-        assert_eq!(m.sending(1_000, 2_000.0).map(|p| p.loaded), Some(1_000));
+        assert_eq!(m.sending(800, None, 1_500.0), None, "below the mark");
+        assert_eq!(m.sending(1_000, None, 2_000.0).map(|p| p.loaded), Some(1_000));
         // Acknowledged: out of flight, into done; the next part's bytes add to it.
         m.set_in_flight(0);
         assert_eq!(m.advance(1_000, 2_100.0).loaded, 1_000);
-        assert_eq!(m.sending(3_500, 3_000.0).map(|p| p.loaded), Some(4_000), "never past total");
+        assert_eq!(m.sending(3_500, None, 3_000.0).map(|p| p.loaded), Some(4_000), "never past total");
     }
 
     #[test]
@@ -217,7 +229,7 @@ mod tests {
         let mut t = 0.0;
         for (i, in_flight) in [10u64, 5_000, 0, 70_000, 3, 200_000, 199_999, 0, 0, 250_000].iter().enumerate() {
             t += 300.0;
-            m.sending(*in_flight, t);
+            m.sending(*in_flight, (i % 2 == 0).then_some(100_000.0), t);
             if i == 7 {
                 m.advance(150_000, t);
             }
@@ -225,5 +237,29 @@ mod tests {
             last = m.progress().loaded;
         }
         assert_eq!(last, 400_000, "150 000 acknowledged and 250 000 in flight");
+    }
+
+    #[test]
+    fn bytes_handed_over_ahead_of_the_link_count_at_its_pace_until_acknowledged() {
+        // 16 kB/s: the browser hands 64 KiB to its socket at once, and all of a 100 kB part by 4 s.
+        let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
+        assert_eq!(m.sending(65_536, Some(16_000.0), 0.0), None, "nothing can have gone yet");
+        assert_eq!(m.sending(65_536, Some(16_000.0), 1_000.0).map(|p| p.loaded), Some(16_000));
+        assert_eq!(m.sending(100_000, Some(16_000.0), 4_000.0).map(|p| p.loaded), Some(64_000));
+        // Nothing more is handed over; time passes (the edge calls again), progress goes on moving.
+        let mut last = 64_000;
+        for t in [4_500.0, 5_000.0, 5_500.0, 6_000.0] {
+            let p = m.sending(100_000, Some(16_000.0), t).expect("moved, 500 ms later");
+            assert_eq!(p.loaded, last + 8_000, "at {t} ms");
+            last = p.loaded;
+        }
+        // Never past what has left.
+        assert_eq!(m.sending(100_000, Some(16_000.0), 9_000.0).map(|p| p.loaded), Some(100_000));
+        assert_eq!(m.sending(100_000, Some(16_000.0), 9_500.0), None);
+        // A part acknowledged counts whole at once, whatever the pace.
+        let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
+        m.sending(100_000, Some(16_000.0), 1_000.0);
+        m.set_in_flight(0);
+        assert_eq!(m.advance(100_000, 1_100.0).loaded, 100_000);
     }
 }

@@ -209,6 +209,9 @@ impl Uploader {
             endpoint: self.endpoint.clone(),
             part_size: self.part_size.unwrap_or(default_part_size),
             concurrency: self.concurrency.max(1),
+            // As many parts in flight as fit the link (measured as parts are acknowledged), at most
+            // `concurrency`.
+            adapt_lanes: true,
             retries: self.retries,
             backoff: Backoff::default(),
             meta: self.meta.clone(),

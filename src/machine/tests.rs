@@ -13,8 +13,13 @@ fn ok(body: &str) -> Result<HttpReply, EnvError> {
     Ok(HttpReply::new(200, body))
 }
 
+/// A machine with `concurrency` lanes always (not fitted to the link).
 fn machine(size: u64, concurrency: usize) -> Machine {
-    let options = Options { endpoint: "http://vod.test/v2".into(), concurrency, ..Options::default() };
+    machine_with(size, concurrency, false)
+}
+
+fn machine_with(size: u64, concurrency: usize, adapt_lanes: bool) -> Machine {
+    let options = Options { endpoint: "http://vod.test/v2".into(), concurrency, adapt_lanes, ..Options::default() };
     Machine::new(FileInfo::new("a.mp4", size, "a".repeat(40)), options)
 }
 
@@ -182,8 +187,7 @@ fn a_renewal_with_less_than_a_minute_left_is_used_as_it_is() {
 /// An adaptive machine for `size` bytes of 1 MiB parts, InitUploadEx answered fresh at 0 ms: the
 /// reads it asked for.
 fn adaptive(size: u64, concurrency: usize) -> (Machine, Vec<(Id, Part)>) {
-    let mut m = machine(size, concurrency);
-    m.adapt_lanes();
+    let mut m = machine_with(size, concurrency, true);
     drain(&mut m);
     m.handle(Event::Signature(Ok(sig(3600))), 0.0, 0.5);
     let Command::Send(init, _) = drain(&mut m).remove(0) else { panic!("InitUploadEx first") };
