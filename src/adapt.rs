@@ -6,6 +6,8 @@
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
 //! at most); on a fast link, every lane the option allows, so round trips overlap.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 /// About how long one part should take on its lane's share of the link, seconds.
 pub const PART_SECONDS: f64 = 10.0;
 /// A new session's parts are 1 MiB from this speed on (bytes per second: such a part then takes
@@ -22,6 +24,16 @@ const SAMPLE_MS: f64 = 250.0;
 const MIN_SPAN_MS: f64 = 1_000.0;
 /// … or once this many bytes moved (a fast link carries a whole part before a second passes).
 const MIN_BYTES: u64 = 256 * 1024;
+
+/// The speed the last [`Link`] in this process measured, bytes per second (as `f64` bits; 0: none
+/// yet): what a new session's part size fits ([`part_size`]).
+static LAST_RATE: AtomicU64 = AtomicU64::new(0);
+
+/// The speed the last upload in this process (in a browser, the page: its wasm instance) measured.
+pub fn last_rate() -> Option<f64> {
+    let rate = f64::from_bits(LAST_RATE.load(Relaxed));
+    (rate > 0.0).then_some(rate)
+}
 
 /// The bytes of parts that moved over time, and the speed they tell, smoothed.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +69,7 @@ impl Link {
             }
             _ => return,
         }
+        LAST_RATE.store(self.rate.unwrap_or(0.0).to_bits(), Relaxed);
         self.last = (now_ms, self.moved);
     }
 

@@ -238,11 +238,6 @@ impl Machine {
         &self.file
     }
 
-    /// The link's speed as measured so far, bytes per second (for the next upload's part size).
-    pub fn link_rate(&self) -> Option<f64> {
-        self.link.rate()
-    }
-
     /// The upload was aborted: it fails at once, at the step it was in.
     pub fn abort(&mut self) {
         self.fail(UploadError::new(self.step, ErrorKind::Aborted));

@@ -3,8 +3,6 @@
 //! does it (ask the app for the signature, fetch, read a part and take its MD5, wait, call the app's
 //! `onProgress`), hands back what happened through the event methods, and takes the `outcome()`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
 use wasm_bindgen::prelude::*;
 
 use crate::answer::{self, HttpReply};
@@ -30,15 +28,6 @@ const _: () = assert!(
     PartSize::Small as u64 == plan::PART_SIZES[0] && PartSize::Large as u64 == plan::PART_SIZES[1] && plan::DEFAULT_PART_SIZE == PartSize::Large as u64
 );
 
-/// The link's speed the last upload in this page measured, bytes per second (as `f64` bits; 0: none
-/// yet). It lives as long as the wasm instance (js/wasm.js keeps one per page).
-static LINK_RATE: AtomicU64 = AtomicU64::new(0);
-
-fn known_link_rate() -> Option<f64> {
-    let rate = f64::from_bits(LINK_RATE.load(Relaxed));
-    (rate > 0.0).then_some(rate)
-}
-
 #[wasm_bindgen]
 pub struct Upload {
     machine: Machine,
@@ -50,7 +39,8 @@ pub struct Upload {
 impl Upload {
     /// The upload of a hashed file. The options are checked by the edge (js/options.js); those left
     /// undefined take the core's defaults, but for the part size, which fits the link's speed as the
-    /// last upload in this page measured it (`adapt::part_size`). The lanes follow the link
+    /// last upload in this page measured it (`adapt::last_rate`: the wasm instance lives as long as
+    /// the page). The lanes follow the link
     /// (`sending` reports bytes as they leave). An empty file fails at once (its outcome is ready).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
@@ -68,7 +58,7 @@ impl Upload {
         let base_ms = retry_delay.unwrap_or(defaults.backoff.base_ms);
         let options = Options {
             endpoint: endpoint.unwrap_or(defaults.endpoint),
-            part_size: part_size.map_or_else(|| crate::adapt::part_size(known_link_rate()), |n| n as u64),
+            part_size: part_size.map_or_else(|| crate::adapt::part_size(crate::adapt::last_rate()), |n| n as u64),
             concurrency: concurrency.map_or(defaults.concurrency, |n| n as usize),
             adapt_lanes: true,
             retries: retries.unwrap_or(defaults.retries),
@@ -188,9 +178,7 @@ impl Upload {
     pub fn outcome(&mut self) -> JsValue {
         let Some(outcome) = self.machine.take_outcome() else { return JsValue::UNDEFINED };
         self.over = true;
-        if let Some(rate) = self.machine.link_rate() {
-            LINK_RATE.store(rate.to_bits(), Relaxed);
-        }
+
         match outcome {
             Ok(result) => object(&[("result", result_object(result))]),
             Err(error) => object(&[("error", description(&error))]),
