@@ -8,8 +8,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// About how long one part should take on its lane's share of the link, seconds.
-pub const PART_SECONDS: f64 = 10.0;
+/// About how long one part should take on its lane's share of the link, seconds: at least this
+/// long, so that a slow link has one part in flight (with the next one starting as its bytes have
+/// all left, one lane keeps the link busy), and a cut loses one part's bytes at most.
+pub const PART_SECONDS: f64 = 5.0;
 /// A new session's parts are 1 MiB from this speed on (bytes per second: such a part then takes
 /// 2 s at most on the whole link), else 512 KiB: on a slower link a part takes seconds rather than
 /// tens of them, and a cut costs half as much.
@@ -123,10 +125,12 @@ mod tests {
             (None, MIB, 4, 1),
             (Some(16_000.0), 512 * KIB, 4, 1),
             (Some(16_000.0), MIB, 16, 1),
-            (Some(128_000.0), 512 * KIB, 4, 2),
+            (Some(128_000.0), 512 * KIB, 4, 1),
             (Some(128_000.0), MIB, 4, 1),
+            (Some(256_000.0), 512 * KIB, 4, 2),
+            (Some(1_000_000.0), 512 * KIB, 4, 4),
             (Some(1_000_000.0), MIB, 4, 4),
-            (Some(1_000_000.0), MIB, 16, 9),
+            (Some(1_000_000.0), MIB, 16, 4),
             (Some(10_000_000.0), MIB, 4, 4),
             (Some(10_000_000.0), MIB, 16, 16),
             (Some(1e9), 512 * KIB, 1, 1),
@@ -173,11 +177,11 @@ mod tests {
     }
 
     #[test]
-    fn after_a_cut_a_slow_link_keeps_one_part_in_flight_and_a_fast_one_every_lane() {
-        // 128 kB/s: two 512 KiB parts of ~8 s each, one of ~4 s once cut (what a cut loses halves).
-        assert_eq!(lanes(Some(128_000.0), 512 * KIB, 4, false), 2);
-        assert_eq!(lanes(Some(128_000.0), 512 * KIB, 4, true), 1);
-        assert_eq!(lanes(Some(1_000_000.0), MIB, 16, true), 4);
+    fn after_a_cut_lanes_halve_but_a_fast_link_keeps_every_lane() {
+        // 256 kB/s: two 512 KiB parts of ~4 s each, one of ~2 s once cut (what a cut loses halves).
+        assert_eq!(lanes(Some(256_000.0), 512 * KIB, 4, false), 2);
+        assert_eq!(lanes(Some(256_000.0), 512 * KIB, 4, true), 1);
+        assert_eq!(lanes(Some(1_000_000.0), MIB, 16, true), 2);
         assert_eq!(lanes(Some(10_000_000.0), MIB, 4, true), 4);
     }
 

@@ -47,6 +47,7 @@ pub use batch::{walk, DEFAULT_FILES_AT_ONCE};
 pub use vod_ugc_uploader::keyed::Key;
 pub use vod_ugc_uploader::progress::{Phase, Progress};
 pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadResult};
+use vod_ugc_uploader::adapt;
 use vod_ugc_uploader::hash::FileHasher;
 use vod_ugc_uploader::progress::Meter;
 use vod_ugc_uploader::retry::Backoff;
@@ -69,7 +70,9 @@ pub struct Uploader {
     /// Which calls upload the file.
     pub flow: Flavour,
     pub auth: Auth,
-    /// `None`: the flow's default ([`Flavour::part_sizes`]).
+    /// `None`: for the server and UGC flows, the size that fits the link as the uploads before in
+    /// this process measured it (`vod_ugc_uploader::adapt::part_size`: 524288 while nothing is
+    /// known); for the multipart flow, its default ([`Flavour::part_sizes`]).
     pub part_size: Option<u64>,
     /// Parts in flight at once (the multipart flow sends one at a time).
     pub concurrency: usize,
@@ -204,7 +207,12 @@ impl Uploader {
         env::file_name(path).map_err(Error::Name)?;
         let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
         let env = env::NetEnv::new(self, path, on_progress).map_err(Error::Settings)?;
-        let (_, default_part_size) = self.flow.part_sizes();
+        // InitUploadEx and InitUpload's parts fit the link as the files before this one in the process
+        // measured it (512 KiB while nothing is known); the multipart flow's default is its own.
+        let default_part_size = match self.flow {
+            Flavour::Multipart => self.flow.part_sizes().1,
+            Flavour::Ugc | Flavour::Server => adapt::part_size(adapt::last_rate()),
+        };
         let options = Options {
             endpoint: self.endpoint.clone(),
             part_size: self.part_size.unwrap_or(default_part_size),
