@@ -136,6 +136,8 @@ export async function network({ links: only } = {}) {
             up: shaper.stats.up,
             cuts: shaper.stats.cuts,
             backwards: out.backwards ?? 0,
+            // ours: when its uploading and finishing phases began, ms from the call.
+            phases: out.phases ? { uploadingAt: Math.round(out.phases.uploadingAt), finishingAt: Math.round(out.phases.finishingAt) } : undefined,
             failures: out.failures ?? null,
           };
           log(`${link.name}: ${method}: ${(out.ms / 1000).toFixed(1)} s, ${row[method].ofLink?.toFixed(3) ?? `${(goodput / 1e6).toFixed(1)} MB/s`} of the link, longest stand-still ${(row[method].standStillMs / 1000).toFixed(1)} s${shaper.stats.cuts ? `, ${shaper.stats.cuts} cuts` : ''}`);
