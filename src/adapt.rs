@@ -46,6 +46,10 @@ pub struct Link {
     /// The last sample: its time and the bytes moved by then.
     last: (f64, u64),
     rate: Option<f64>,
+    /// When the first bytes moved, and the burst the connection's buffers took at once (every byte
+    /// within [`SAMPLE_MS`] of them: its end, and the bytes moved by then). A slow link's first
+    /// speed counts from after it: those bytes left at once, not at the link's speed.
+    burst: Option<(f64, f64, u64)>,
 }
 
 impl Link {
@@ -58,12 +62,23 @@ impl Link {
     pub fn moved(&mut self, bytes: u64, now_ms: f64) {
         let started = *self.started_ms.get_or_insert(now_ms);
         self.moved += bytes;
+        if bytes > 0 {
+            let (first_ms, ..) = *self.burst.get_or_insert((now_ms, now_ms, self.moved));
+            if now_ms - first_ms < SAMPLE_MS {
+                self.burst = Some((first_ms, now_ms, self.moved));
+            }
+        }
         let (span, dt) = (now_ms - started, now_ms - self.last.0);
+        let (_, burst_ms, burst) = self.burst.unwrap_or((now_ms, now_ms, 0));
         match self.rate {
-            // The first speed: everything since the start, once it says enough (a clock's tick is a
-            // millisecond at least: a quarter MiB within one is a link as fast as any).
-            None if span >= MIN_SPAN_MS || self.moved >= MIN_BYTES => {
+            // The first speed: everything since the start once a quarter MiB moved (a clock's tick
+            // is a millisecond at least: a quarter MiB within one is a link as fast as any), or what
+            // moved in the second after the first burst.
+            None if self.moved >= MIN_BYTES => {
                 self.rate = Some(self.moved as f64 / (span.max(1.0) / 1000.0));
+            }
+            None if now_ms - burst_ms >= MIN_SPAN_MS => {
+                self.rate = Some((self.moved - burst) as f64 / ((now_ms - burst_ms) / 1000.0));
             }
             Some(rate) if dt >= SAMPLE_MS => {
                 let sample = (self.moved - self.last.1) as f64 / (dt / 1000.0);
@@ -147,9 +162,11 @@ mod tests {
         let mut link = Link::new();
         assert_eq!(link.rate(), None);
         link.moved(0, 0.0);
-        link.moved(8_000, 500.0);
-        assert_eq!(link.rate(), None, "half a second, 8 kB");
-        link.moved(8_000, 1_000.0);
+        // The buffers on the way take 32 kB at once: they do not count into the link's speed.
+        link.moved(32_000, 50.0);
+        link.moved(8_000, 550.0);
+        assert_eq!(link.rate(), None, "half a second after the burst, 8 kB");
+        link.moved(8_000, 1_050.0);
         assert_eq!(link.rate(), Some(16_000.0));
 
         let mut fast = Link::new();
@@ -208,8 +225,9 @@ mod tests {
     fn a_clock_that_goes_back_is_not_a_negative_span() {
         let mut link = Link::new();
         link.moved(0, 5_000.0);
-        link.moved(100_000, 6_000.0);
+        link.moved(300_000, 6_000.0);
+        assert_eq!(link.rate(), Some(300_000.0));
         link.moved(100_000, 1_000.0);
-        assert_eq!(link.rate(), Some(100_000.0));
+        assert_eq!(link.rate(), Some(300_000.0));
     }
 }
