@@ -90,6 +90,11 @@ impl Link {
         self.last = (now_ms, self.moved);
     }
 
+    /// The bytes the first burst took at once: about what the buffers on the way hold.
+    pub fn buffered(&self) -> u64 {
+        self.burst.map_or(0, |(.., bytes)| bytes)
+    }
+
     /// Bytes per second, smoothed over the last seconds; `None` until enough moved to tell.
     pub fn rate(&self) -> Option<f64> {
         self.rate

@@ -76,8 +76,8 @@ impl Machine {
             pending.sent = bytes;
         }
         let part = matches!(pending.call, Call::Part(..));
-        let (in_flight, pace) = (self.in_flight(), self.link.rate());
-        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, now_ms)) {
+        let (in_flight, pace, buffered) = (self.in_flight(), self.link.rate(), self.link.buffered());
+        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, buffered, now_ms)) {
             self.command(Command::Progress(progress));
         }
         if part && more {
