@@ -76,7 +76,9 @@ impl Machine {
             pending.sent = bytes;
         }
         let part = matches!(pending.call, Call::Part(..));
-        let (in_flight, pace, buffered) = (self.in_flight(), self.link.rate(), self.link.buffered());
+        // Each connection with bytes of a part on their way has its own buffers.
+        let connections = self.calls.iter().filter(|c| c.sent > 0).count() as u64;
+        let (in_flight, pace, buffered) = (self.in_flight(), self.link.rate(), self.link.buffered() * connections);
         if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, buffered, now_ms)) {
             self.command(Command::Progress(progress));
         }
