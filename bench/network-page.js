@@ -36,6 +36,10 @@ window.bench = {
     const t0 = performance.now();
     let upload = null;
     let finishing = null;
+    // When the uploading phase began (hash pass, signature and InitUploadEx before) and the
+    // finishing one (FinishUploadEx after), ms from the call.
+    let uploadingAt = null;
+    let finishingAt = null;
     let back = 0;
     let last = 0;
     const result = await pkg.upload(f, {
@@ -43,15 +47,15 @@ window.bench = {
       getSignature,
       onProgress(p) {
         if (p.phase === 'uploading') {
-          upload ??= tracer();
+          upload ??= ((uploadingAt = performance.now() - t0), tracer());
           if (p.loaded < last) back += 1;
           last = p.loaded;
           upload.at(p.loaded);
         }
-        if (p.phase === 'finishing') finishing ??= performance.now() - (upload?.t0 ?? t0);
+        if (p.phase === 'finishing') (finishing ??= performance.now() - (upload?.t0 ?? t0)), (finishingAt ??= performance.now() - t0);
       },
     });
-    return { ms: performance.now() - t0, trace: upload?.trace ?? [], endMs: finishing, backwards: back, uploadedBytes: result.uploadedBytes, fileSha: result.fileSha };
+    return { ms: performance.now() - t0, trace: upload?.trace ?? [], endMs: finishing, phases: { uploadingAt, finishingAt }, backwards: back, uploadedBytes: result.uploadedBytes, fileSha: result.fileSha };
   },
 
   /** InitUploadEx of another file's session, for `plain`. */

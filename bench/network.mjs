@@ -34,12 +34,17 @@ export const LINKS = [
 ];
 const METHODS = ['ours', 'plain', 'tus'];
 
-/** The longest time progress stood still in `trace` (`[ms, loaded]`, from the start) up to `endMs`. */
+/**
+ * The longest time progress stood still in `trace` (`[ms, loaded]`, from the start) up to `endMs`,
+ * and where it began (`[ms, loaded]`: at the start, mid-upload, or at the end).
+ */
 function standStill(trace, endMs) {
   let longest = 0;
-  for (let i = 1; i < trace.length; i++) longest = Math.max(longest, trace[i][0] - trace[i - 1][0]);
-  if (trace.length && endMs != null) longest = Math.max(longest, endMs - trace.at(-1)[0]);
-  return longest;
+  let at = null;
+  const gap = (from, to) => to - from[0] > longest && ((longest = to - from[0]), (at = from));
+  for (let i = 1; i < trace.length; i++) gap(trace[i - 1], trace[i][0]);
+  if (trace.length && endMs != null) gap(trace.at(-1), endMs);
+  return { longest, at };
 }
 
 /** @tus/server with its file store, on a port of its own. */
@@ -125,10 +130,14 @@ export async function network({ links: only } = {}) {
             ms: Math.round(out.ms),
             goodput: Math.round(goodput),
             ofLink: link.rate ? goodput / link.rate : null,
-            standStillMs: Math.round(standStill(out.trace, out.endMs)),
+            standStillMs: Math.round(standStill(out.trace, out.endMs).longest),
+            // Where the longest stand-still began: [ms from the start, bytes loaded then].
+            standStillAt: standStill(out.trace, out.endMs).at?.map(Math.round) ?? null,
             up: shaper.stats.up,
             cuts: shaper.stats.cuts,
             backwards: out.backwards ?? 0,
+            // ours: when its uploading and finishing phases began, ms from the call.
+            phases: out.phases ? { uploadingAt: Math.round(out.phases.uploadingAt), finishingAt: Math.round(out.phases.finishingAt) } : undefined,
             failures: out.failures ?? null,
           };
           log(`${link.name}: ${method}: ${(out.ms / 1000).toFixed(1)} s, ${row[method].ofLink?.toFixed(3) ?? `${(goodput / 1e6).toFixed(1)} MB/s`} of the link, longest stand-still ${(row[method].standStillMs / 1000).toFixed(1)} s${shaper.stats.cuts ? `, ${shaper.stats.cuts} cuts` : ''}`);

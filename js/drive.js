@@ -9,6 +9,8 @@ import { wasm } from './wasm.js';
 
 /** Characters of an answer over its cap that the error quotes (the core cuts them further). */
 const HEAD = 256;
+/** How often a part in flight tells the job that time passed, ms (its progress reports: 250 ms). */
+const TICK_MS = 250;
 
 /**
  * What `drive` works with besides the machine.
@@ -116,10 +118,13 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
             }
             step();
           };
+          // Time passing while a call is in flight: a part's bytes handed to the connection but still
+          // on their way count at the link's pace (0 bytes: no more have left).
+          const ticks = setInterval(moving, TICK_MS, 0);
           const sent = (async () => {
             const part = offset === undefined ? null : kept ?? body((await readPart(file, offset, end, pool, signal).catch((read) => { throw { read }; }))[1]);
             return whileOnline((live) => gatedSend(gate, method, url, part, live, timeoutMs, moving, answerCap), signal, waiting.offline);
-          })();
+          })().finally(() => clearInterval(ticks));
           // An answer longer than any this call can need never enters wasm memory: the job is told
           // it came, with its first characters. (A length in UTF-16 units: at most 3 bytes each.)
           return on(stepOf, sent, ([status, text, retryAfter]) => {

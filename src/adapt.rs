@@ -6,8 +6,18 @@
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
 //! at most); on a fast link, every lane the option allows, so round trips overlap.
 
-/// About how long one part should take on its lane's share of the link, seconds.
-pub const PART_SECONDS: f64 = 10.0;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// About how long one part should take on its lane's share of the link, seconds: at least this
+/// long, so that a slow link has one part in flight (with the next one starting as its bytes have
+/// all left, one lane keeps the link busy), and a cut loses one part's bytes at most.
+pub const PART_SECONDS: f64 = 5.0;
+/// A new session's parts are 1 MiB from this speed on (bytes per second: such a part then takes
+/// 2 s at most on the whole link), else 512 KiB: on a slower link a part takes seconds rather than
+/// tens of them, and a cut costs half as much.
+pub const LARGE_PARTS_FROM: f64 = 524_288.0;
+/// The part size when nothing is known of the link yet.
+pub const UNKNOWN_LINK_PART: u64 = crate::plan::PART_SIZES[0];
 /// The speed is smoothed over about this long, ms (each sample weighs its share of it).
 const SMOOTHING_MS: f64 = 3_000.0;
 /// Samples closer together than this are folded into the next one, ms.
@@ -16,6 +26,16 @@ const SAMPLE_MS: f64 = 250.0;
 const MIN_SPAN_MS: f64 = 1_000.0;
 /// … or once this many bytes moved (a fast link carries a whole part before a second passes).
 const MIN_BYTES: u64 = 256 * 1024;
+
+/// The speed the last [`Link`] in this process measured, bytes per second (as `f64` bits; 0: none
+/// yet): what a new session's part size fits ([`part_size`]).
+static LAST_RATE: AtomicU64 = AtomicU64::new(0);
+
+/// The speed the last upload in this process (in a browser, the page: its wasm instance) measured.
+pub fn last_rate() -> Option<f64> {
+    let rate = f64::from_bits(LAST_RATE.load(Relaxed));
+    (rate > 0.0).then_some(rate)
+}
 
 /// The bytes of parts that moved over time, and the speed they tell, smoothed.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +46,10 @@ pub struct Link {
     /// The last sample: its time and the bytes moved by then.
     last: (f64, u64),
     rate: Option<f64>,
+    /// When the first bytes moved, and the burst the connection's buffers took at once (every byte
+    /// within [`SAMPLE_MS`] of them: its end, and the bytes moved by then). A slow link's first
+    /// speed counts from after it: those bytes left at once, not at the link's speed.
+    burst: Option<(f64, f64, u64)>,
 }
 
 impl Link {
@@ -38,11 +62,23 @@ impl Link {
     pub fn moved(&mut self, bytes: u64, now_ms: f64) {
         let started = *self.started_ms.get_or_insert(now_ms);
         self.moved += bytes;
+        if bytes > 0 {
+            let (first_ms, ..) = *self.burst.get_or_insert((now_ms, now_ms, self.moved));
+            if now_ms - first_ms < SAMPLE_MS {
+                self.burst = Some((first_ms, now_ms, self.moved));
+            }
+        }
         let (span, dt) = (now_ms - started, now_ms - self.last.0);
+        let (_, burst_ms, burst) = self.burst.unwrap_or((now_ms, now_ms, 0));
         match self.rate {
-            // The first speed: everything since the start, once it says enough.
-            None if span >= MIN_SPAN_MS || (self.moved >= MIN_BYTES && span > 0.0) => {
-                self.rate = Some(self.moved as f64 / (span / 1000.0));
+            // The first speed: everything since the start once a quarter MiB moved (a clock's tick
+            // is a millisecond at least: a quarter MiB within one is a link as fast as any), or what
+            // moved in the second after the first burst.
+            None if self.moved >= MIN_BYTES => {
+                self.rate = Some(self.moved as f64 / (span.max(1.0) / 1000.0));
+            }
+            None if now_ms - burst_ms >= MIN_SPAN_MS => {
+                self.rate = Some((self.moved - burst) as f64 / ((now_ms - burst_ms) / 1000.0));
             }
             Some(rate) if dt >= SAMPLE_MS => {
                 let sample = (self.moved - self.last.1) as f64 / (dt / 1000.0);
@@ -50,7 +86,13 @@ impl Link {
             }
             _ => return,
         }
+        LAST_RATE.store(self.rate.unwrap_or(0.0).to_bits(), Relaxed);
         self.last = (now_ms, self.moved);
+    }
+
+    /// The bytes the first burst took at once: about what the buffers on the way hold.
+    pub fn buffered(&self) -> u64 {
+        self.burst.map_or(0, |(.., bytes)| bytes)
     }
 
     /// Bytes per second, smoothed over the last seconds; `None` until enough moved to tell.
@@ -59,12 +101,27 @@ impl Link {
     }
 }
 
+/// The part size to ask of InitUploadEx for a new session, from what is known of the link's speed
+/// (bytes per second: measured by earlier uploads, or a platform's hint), the smaller one when it is
+/// not known (see `UNKNOWN_LINK_PART`).
+pub fn part_size(rate: Option<f64>) -> u64 {
+    let [small, large] = crate::plan::PART_SIZES;
+    match rate {
+        Some(rate) if rate >= LARGE_PARTS_FROM => large,
+        Some(_) => small,
+        None => UNKNOWN_LINK_PART,
+    }
+}
+
 /// The parts to keep in flight at `rate` (bytes per second, `None` while unknown: one, to measure
-/// before loading the link with more), each of `part_size` bytes, with at most `ceiling`.
-pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize) -> usize {
+/// before loading the link with more), each of `part_size` bytes, with at most `ceiling`. Once a
+/// connection was cut, `cut`: half as many (each part about half as long on its share of the link):
+/// a cut loses what was sent of every part in flight (a part is atomic), so on a slow link fewer
+/// lanes keep fewer bytes at risk, while a fast one still fills every lane.
+pub fn lanes(rate: Option<f64>, part_size: u64, ceiling: usize, cut: bool) -> usize {
     let ceiling = ceiling.max(1);
     let Some(rate) = rate else { return 1 };
-    let fit = rate * PART_SECONDS / part_size.max(1) as f64;
+    let fit = rate * PART_SECONDS / (part_size.max(1) << cut as u32) as f64;
     if fit >= ceiling as f64 {
         ceiling
     } else if fit >= 1.0 {
@@ -88,10 +145,12 @@ mod tests {
             (None, MIB, 4, 1),
             (Some(16_000.0), 512 * KIB, 4, 1),
             (Some(16_000.0), MIB, 16, 1),
-            (Some(128_000.0), 512 * KIB, 4, 2),
+            (Some(128_000.0), 512 * KIB, 4, 1),
             (Some(128_000.0), MIB, 4, 1),
+            (Some(256_000.0), 512 * KIB, 4, 2),
+            (Some(1_000_000.0), 512 * KIB, 4, 4),
             (Some(1_000_000.0), MIB, 4, 4),
-            (Some(1_000_000.0), MIB, 16, 9),
+            (Some(1_000_000.0), MIB, 16, 4),
             (Some(10_000_000.0), MIB, 4, 4),
             (Some(10_000_000.0), MIB, 16, 16),
             (Some(1e9), 512 * KIB, 1, 1),
@@ -99,7 +158,7 @@ mod tests {
             (Some(1e9), MIB, 0, 1),
         ];
         for &(rate, part, ceiling, want) in table {
-            assert_eq!(lanes(rate, part, ceiling), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
+            assert_eq!(lanes(rate, part, ceiling, false), want, "{rate:?} B/s, {part} B parts, at most {ceiling}");
         }
     }
 
@@ -108,9 +167,11 @@ mod tests {
         let mut link = Link::new();
         assert_eq!(link.rate(), None);
         link.moved(0, 0.0);
-        link.moved(8_000, 500.0);
-        assert_eq!(link.rate(), None, "half a second, 8 kB");
-        link.moved(8_000, 1_000.0);
+        // The buffers on the way take 32 kB at once: they do not count into the link's speed.
+        link.moved(32_000, 50.0);
+        link.moved(8_000, 550.0);
+        assert_eq!(link.rate(), None, "half a second after the burst, 8 kB");
+        link.moved(8_000, 1_050.0);
         assert_eq!(link.rate(), Some(16_000.0));
 
         let mut fast = Link::new();
@@ -134,15 +195,44 @@ mod tests {
         }
         let rate = link.rate().unwrap();
         assert!(rate > 10_000.0 && rate < 15_000.0, "{rate}");
-        assert_eq!(lanes(Some(rate), 512 * KIB, 4), 1);
+        assert_eq!(lanes(Some(rate), 512 * KIB, 4, false), 1);
+    }
+
+    #[test]
+    fn after_a_cut_lanes_halve_but_a_fast_link_keeps_every_lane() {
+        // 256 kB/s: two 512 KiB parts of ~4 s each, one of ~2 s once cut (what a cut loses halves).
+        assert_eq!(lanes(Some(256_000.0), 512 * KIB, 4, false), 2);
+        assert_eq!(lanes(Some(256_000.0), 512 * KIB, 4, true), 1);
+        assert_eq!(lanes(Some(1_000_000.0), MIB, 16, true), 2);
+        assert_eq!(lanes(Some(10_000_000.0), MIB, 4, true), 4);
+    }
+
+    #[test]
+    fn a_new_session_takes_half_mebibyte_parts_unless_the_link_is_known_to_be_fast() {
+        // (bytes per second) -> part size
+        let table: &[(Option<f64>, u64)] = &[
+            (None, 512 * KIB),
+            (Some(0.0), 512 * KIB),
+            (Some(16_000.0), 512 * KIB),
+            (Some(128_000.0), 512 * KIB),
+            (Some(524_287.0), 512 * KIB),
+            (Some(524_288.0), MIB),
+            (Some(10_000_000.0), MIB),
+            (Some(f64::NAN), 512 * KIB),
+        ];
+        for &(rate, want) in table {
+            assert_eq!(part_size(rate), want, "{rate:?} B/s");
+            assert!(crate::plan::PART_SIZES.contains(&part_size(rate)));
+        }
     }
 
     #[test]
     fn a_clock_that_goes_back_is_not_a_negative_span() {
         let mut link = Link::new();
         link.moved(0, 5_000.0);
-        link.moved(100_000, 6_000.0);
+        link.moved(300_000, 6_000.0);
+        assert_eq!(link.rate(), Some(300_000.0));
         link.moved(100_000, 1_000.0);
-        assert_eq!(link.rate(), Some(100_000.0));
+        assert_eq!(link.rate(), Some(300_000.0));
     }
 }

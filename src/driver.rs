@@ -43,7 +43,9 @@ pub trait Env {
 
 /// Uploads a hashed file through the UGC calls: drives a [`Machine`] with `env`, running the
 /// operations it asks for concurrently, until it has an outcome (operations still running then are
-/// dropped, unfinished).
+/// dropped, unfinished). The parts in flight fit the link's speed (`options.adapt_lanes`, the
+/// default), measured as parts are acknowledged (an `Env` does not report bytes as they leave): the
+/// first part goes alone, then as many as take ~5 s each, `options.concurrency` at most.
 pub async fn upload<E: Env>(env: &E, file: &FileInfo, options: &Options) -> Result<UploadResult, UploadError> {
     upload_flavour(env, file, options, Flavour::Ugc).await
 }

@@ -12,6 +12,9 @@ pub struct Options {
     pub part_size: u64,
     /// Parts in flight at once (0 counts as 1). The browser API allows 1 to 16.
     pub concurrency: usize,
+    /// The parts in flight fit the link's measured speed, `concurrency` the most ([`crate::adapt`]);
+    /// else always `concurrency`.
+    pub adapt_lanes: bool,
     /// Retries per call for transient failures (so at most `retries + 1` sends of one call).
     pub retries: u32,
     pub backoff: Backoff,
@@ -29,6 +32,7 @@ impl Default for Options {
             endpoint: request::DEFAULT_ENDPOINT.to_string(),
             part_size: plan::DEFAULT_PART_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            adapt_lanes: true,
             retries: DEFAULT_RETRIES,
             backoff: Backoff::default(),
             #[cfg(feature = "keyed")]

@@ -47,6 +47,14 @@ pub struct Meter {
     /// When bytes in flight were last reported.
     reported_ms: f64,
     rate: Option<f64>,
+    /// The link's speed, bytes per second ([`Meter::sending`]; 0: not known), and when `loaded`
+    /// last moved by it.
+    pace: f64,
+    paced_ms: f64,
+    /// When more bytes were last handed over.
+    handed_ms: f64,
+    /// What the buffers on the way hold (bytes: [`Meter::sending`]).
+    buffered: f64,
 }
 
 /// The time constant of the smoothing, in seconds.
@@ -59,7 +67,7 @@ pub const REPORT_EVERY_MS: f64 = 250.0;
 impl Meter {
     pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
         let loaded = already.min(total);
-        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None }
+        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None, pace: 0.0, paced_ms: now_ms, handed_ms: now_ms, buffered: 0.0 }
     }
 
     /// `bytes` more are done. Returns the progress to report.
@@ -88,10 +96,21 @@ impl Meter {
     }
 
     /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
-    /// report is [`REPORT_EVERY_MS`] old.
+    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed, once it is known (before, only
+    /// parts acknowledged count), and `buffered` what the buffers on the way (the socket's, a
+    /// proxy's, the radio's queue) hold: bytes that have left (been handed to the connection) count
+    /// as the link can have carried them, `buffered` behind while more are handed over, then
+    /// catching up at the link's pace, never faster, so that `loaded` neither runs ahead of the link
+    /// nor stands still while the buffers drain at a part's end (called again with the same bytes
+    /// as time passes).
     #[inline(never)]
-    pub fn sending(&mut self, in_flight: u64, now_ms: f64) -> Option<Progress> {
+    pub fn sending(&mut self, in_flight: u64, pace: Option<f64>, buffered: u64, now_ms: f64) -> Option<Progress> {
+        if in_flight > self.in_flight {
+            self.handed_ms = now_ms;
+        }
         self.in_flight = in_flight;
+        self.pace = pace.unwrap_or(0.0);
+        self.buffered = buffered as f64;
         let before = self.loaded;
         let progress = self.moved(now_ms);
         let due = progress.loaded > before && now_ms - self.reported_ms >= REPORT_EVERY_MS;
@@ -101,10 +120,17 @@ impl Meter {
         })
     }
 
-    /// `loaded` never goes back: what is done and what has left, or where it stood.
+    /// `loaded` never goes back: what is done, and what has left as far as the link can have carried
+    /// it (see [`Meter::sending`]), or where it stood.
     #[inline(never)] // several callers: once in the wasm
     fn moved(&mut self, now_ms: f64) -> Progress {
-        self.loaded = self.loaded.max((self.done + self.in_flight).min(self.total));
+        let pace = self.pace / 1000.0;
+        // (Casts of negative products are 0.)
+        let reach = self.loaded + (pace * (now_ms - self.paced_ms)) as u64;
+        let lag = (self.buffered - pace * (now_ms - self.handed_ms)) as u64;
+        let carried = if pace > 0.0 { (self.done + self.in_flight).saturating_sub(lag).min(reach) } else { 0 };
+        self.paced_ms = now_ms;
+        self.loaded = self.loaded.max(self.done.max(carried).min(self.total));
         self.sample(now_ms)
     }
 
@@ -195,19 +221,26 @@ mod tests {
 
     #[test]
     fn bytes_in_flight_move_progress_and_a_failed_part_holds_it() {
+        // A fast link: bytes handed over count a second later (each call is followed by one a
+        // second on with the same bytes: time passing).
+        let fast = Some(1e9);
         let mut m = Meter::new(Phase::Uploading, 4_000, 0, 0.0);
-        assert_eq!(m.sending(500, 300.0).map(|p| p.loaded), Some(500));
-        assert_eq!(m.sending(600, 400.0), None, "moved, but reported 100 ms ago");
-        assert_eq!(m.sending(900, 600.0).map(|p| p.loaded), Some(900));
+        let at = |m: &mut Meter, bytes, t| {
+            let first = m.sending(bytes, fast, 1_000, t);
+            m.sending(bytes, fast, 1_000, t + 1_000.0).or(first).map(|p| p.loaded)
+        };
+        assert_eq!(m.sending(500, None, 0, 100.0), None, "the link's pace unknown: only parts acknowledged count");
+        assert_eq!(at(&mut m, 500, 300.0), Some(500));
+        assert_eq!(at(&mut m, 900, 1_600.0), Some(900));
         // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
-        assert_eq!(m.sending(0, 1_000.0), None);
+        assert_eq!(at(&mut m, 0, 3_000.0), None);
         assert_eq!(m.progress().loaded, 900);
-        assert_eq!(m.sending(800, 1_500.0), None, "below the mark");
-        assert_eq!(m.sending(1_000, 2_000.0).map(|p| p.loaded), Some(1_000));
+        assert_eq!(at(&mut m, 800, 5_000.0), None, "below the mark");
+        assert_eq!(at(&mut m, 1_000, 7_000.0), Some(1_000));
         // Acknowledged: out of flight, into done; the next part's bytes add to it.
         m.set_in_flight(0);
-        assert_eq!(m.advance(1_000, 2_100.0).loaded, 1_000);
-        assert_eq!(m.sending(3_500, 3_000.0).map(|p| p.loaded), Some(4_000), "never past total");
+        assert_eq!(m.advance(1_000, 9_000.0).loaded, 1_000);
+        assert_eq!(at(&mut m, 3_500, 10_000.0), Some(4_000), "never past total");
     }
 
     #[test]
@@ -217,13 +250,41 @@ mod tests {
         let mut t = 0.0;
         for (i, in_flight) in [10u64, 5_000, 0, 70_000, 3, 200_000, 199_999, 0, 0, 250_000].iter().enumerate() {
             t += 300.0;
-            m.sending(*in_flight, t);
+            m.sending(*in_flight, (i % 2 == 0).then_some(100_000.0), 30_000, t);
             if i == 7 {
                 m.advance(150_000, t);
             }
             assert!(m.progress().loaded >= last, "step {i}");
             last = m.progress().loaded;
         }
-        assert_eq!(last, 400_000, "150 000 acknowledged and 250 000 in flight");
+        m.sending(250_000, Some(1e9), 30_000, t + 1_000.0);
+        assert_eq!(m.progress().loaded, 400_000, "150 000 acknowledged and 250 000 in flight, a second on");
+    }
+
+    #[test]
+    fn bytes_handed_over_ahead_of_the_link_count_what_the_buffers_hold_behind_until_acknowledged() {
+        // 16 kB/s: the browser hands 32 kB to its socket at once (what the buffers hold), then the
+        // link takes 16 kB a second.
+        let (pace, buffered) = (Some(16_000.0), 32_000);
+        let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
+        assert_eq!(m.sending(32_000, None, 0, 0.0), None, "the pace is not known yet");
+        assert_eq!(m.sending(48_000, pace, buffered, 1_000.0).map(|p| p.loaded), Some(16_000), "32 kB behind");
+        assert_eq!(m.sending(64_000, pace, buffered, 2_000.0).map(|p| p.loaded), Some(32_000));
+        assert_eq!(m.sending(100_000, pace, buffered, 4_000.0).map(|p| p.loaded), Some(64_000), "no faster than the pace");
+        // The part has all left: as time passes (the edge calls again), the buffers drain and
+        // progress goes on moving at the pace, up to what has left and no further.
+        let mut last = 64_000;
+        for t in [4_500.0, 5_000.0, 5_500.0, 6_000.0] {
+            let p = m.sending(100_000, pace, buffered, t).expect("moved, 500 ms later");
+            assert_eq!(p.loaded, last + 8_000, "at {t} ms");
+            last = p.loaded;
+        }
+        assert_eq!(m.sending(100_000, pace, buffered, 9_000.0).map(|p| p.loaded), Some(100_000));
+        assert_eq!(m.sending(100_000, pace, buffered, 9_500.0), None);
+        // A part acknowledged counts whole at once, whatever the pace.
+        let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
+        m.sending(100_000, pace, buffered, 1_000.0);
+        m.set_in_flight(0);
+        assert_eq!(m.advance(100_000, 1_100.0).loaded, 100_000);
     }
 }

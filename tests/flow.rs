@@ -381,7 +381,8 @@ async fn a_file_changed_on_disk_under_the_upload_fails_as_a_read_error_not_as_da
     };
     let mut env = Scripted::new(data.clone(), checking);
     env.edited = Some((2, bytes(data.len(), 10)));
-    let error = upload(&env, &file(&data), &options()).await.unwrap_err();
+    // Three parts read ahead at once: lanes not fitted to the link, which would read one first.
+    let error = upload(&env, &file(&data), &Options { adapt_lanes: false, ..options() }).await.unwrap_err();
     assert_eq!(error.step, Step::Part);
     assert!(matches!(error.kind, ErrorKind::Read(_)), "{error:?}");
     assert!(error.to_string().contains("changed on disk while it was uploaded"), "{error}");
@@ -463,7 +464,8 @@ async fn parts_refused_together_share_one_refresh() {
         }
         accept(sent, body)
     });
-    let result = upload(&env, &file(&data), &Options { concurrency: 4, ..options() }).await.unwrap();
+    // Four parts in flight at once from the start (not one first to measure the link).
+    let result = upload(&env, &file(&data), &Options { concurrency: 4, adapt_lanes: false, ..options() }).await.unwrap();
     assert_eq!(env.signature_calls.get(), 2, "four refusals, one refresh");
     assert_eq!(env.count("UploadPartEx"), 8);
     assert_eq!(result.uploaded_bytes, 4 * MIB);
@@ -472,10 +474,16 @@ async fn parts_refused_together_share_one_refresh() {
 #[tokio::test]
 async fn parts_in_flight_never_exceed_the_concurrency() {
     let data = bytes((10 * MIB) as usize, 11);
-    for concurrency in [1, 3, 6] {
+    // Fitted to the link (the default), a fast one (a part acknowledged every 50 ms): more than
+    // one part in flight once the first is acknowledged, and never more than `concurrency`.
+    for (concurrency, adapt_lanes) in [(1, false), (3, false), (6, false), (3, true), (6, true)] {
         let env = Scripted::new(data.clone(), accepting(r#"{"code":0}"#));
-        upload(&env, &file(&data), &Options { concurrency, ..options() }).await.unwrap();
-        assert_eq!(env.max_in_flight.get(), concurrency, "concurrency {concurrency}");
+        upload(&env, &file(&data), &Options { concurrency, adapt_lanes, ..options() }).await.unwrap();
+        let most = env.max_in_flight.get();
+        match adapt_lanes {
+            false => assert_eq!(most, concurrency, "concurrency {concurrency}"),
+            true => assert!(most > 1 && most <= concurrency, "concurrency {concurrency}, fitted to the link: {most}"),
+        }
         let offsets: HashSet<String> = env.sent.borrow().iter().map(|s| s.param("offset").to_string()).collect();
         assert_eq!(offsets.len(), 11, "10 parts plus the calls without an offset");
     }

@@ -49,6 +49,7 @@ pub use batch::{walk, DEFAULT_FILES_AT_ONCE};
 pub use vod_ugc_uploader::keyed::Key;
 pub use vod_ugc_uploader::progress::{Phase, Progress};
 pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadResult};
+use vod_ugc_uploader::adapt;
 use vod_ugc_uploader::hash::FileHasher;
 use vod_ugc_uploader::progress::Meter;
 use vod_ugc_uploader::retry::Backoff;
@@ -71,7 +72,9 @@ pub struct Uploader {
     /// Which calls upload the file.
     pub flow: Flavour,
     pub auth: Auth,
-    /// `None`: the flow's default ([`Flavour::part_sizes`]).
+    /// `None`: for the server and UGC flows, the size that fits the link as the uploads before in
+    /// this process measured it (`vod_ugc_uploader::adapt::part_size`: 524288 while nothing is
+    /// known); for the multipart flow, its default ([`Flavour::part_sizes`]).
     pub part_size: Option<u64>,
     /// Parts in flight at once (the multipart flow sends one at a time).
     pub concurrency: usize,
@@ -204,7 +207,12 @@ impl Uploader {
 
     async fn run(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<UploadResult, Error> {
         env::file_name(path).map_err(Error::Name)?;
-        let (_, default_part_size) = self.flow.part_sizes();
+        // InitUploadEx and InitUpload's parts fit the link as the files before this one in the process
+        // measured it (512 KiB while nothing is known); the multipart flow's default is its own.
+        let default_part_size = match self.flow {
+            Flavour::Multipart => self.flow.part_sizes().1,
+            Flavour::Ugc | Flavour::Server => adapt::part_size(adapt::last_rate()),
+        };
         let part_size = self.part_size.unwrap_or(default_part_size);
         let ahead = ahead::Ahead::start(path, part_size);
         let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
@@ -213,6 +221,9 @@ impl Uploader {
             endpoint: self.endpoint.clone(),
             part_size,
             concurrency: self.concurrency.max(1),
+            // As many parts in flight as fit the link (measured as parts are acknowledged), at most
+            // `concurrency`.
+            adapt_lanes: true,
             retries: self.retries,
             backoff: Backoff::default(),
             meta: self.meta.clone(),

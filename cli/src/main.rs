@@ -32,7 +32,10 @@ impl ValueEnum for FlowArg {
 /// `--part-size`'s help: each flow's sizes and default, as the core gives them.
 fn part_size_help() -> String {
     let sizes: Vec<String> = Flavour::ALL.iter().map(|f| format!("{} {}", f.name(), f.part_sizes().0)).collect();
-    format!("Part size in bytes: {} [default: {}]", sizes.join(", "), Flavour::Ugc.part_sizes().1)
+    let [small, large] = vod_ugc_uploader::plan::PART_SIZES;
+    let fast = vod_ugc_uploader::adapt::LARGE_PARTS_FROM;
+    let multipart = Flavour::Multipart.part_sizes().1;
+    format!("Part size in bytes: {} [default: server and ugc fit the link: {small}, or {large} once an earlier file of the run went at {fast} B/s or more; multipart {multipart}]", sizes.join(", "))
 }
 
 #[derive(Parser)]

@@ -62,23 +62,27 @@ impl Machine {
     }
 
     /// `bytes` of call `id`'s body have left: progress (reported a few times a second at most), the
-    /// link's speed, and maybe more lanes.
+    /// link's speed, and maybe more lanes. The same bytes again (or 0) is time passing: progress
+    /// moves on at the link's pace towards what has left ([`crate::progress::Meter::sending`]).
     pub(super) fn sending(&mut self, id: Id, bytes: u64) {
         let now_ms = self.now_ms;
         let Some(pending) = self.calls.iter_mut().find(|c| c.id == id) else { return };
         let (Some(len), false) = (pending.call.body_len(), pending.parked) else { return };
         let bytes = bytes.min(len);
-        if bytes <= pending.sent {
-            return;
+        // No more bytes (a tick, as time passes): progress may still move at the link's pace.
+        let more = bytes > pending.sent;
+        if more {
+            self.link.moved(bytes - pending.sent, now_ms);
+            pending.sent = bytes;
         }
-        self.link.moved(bytes - pending.sent, now_ms);
-        pending.sent = bytes;
         let part = matches!(pending.call, Call::Part(..));
-        let in_flight = self.in_flight();
-        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, now_ms)) {
+        // Each connection with bytes of a part on their way has its own buffers.
+        let connections = self.calls.iter().filter(|c| c.sent > 0).count() as u64;
+        let (in_flight, pace, buffered) = (self.in_flight(), self.link.rate(), self.link.buffered() * connections);
+        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, buffered, now_ms)) {
             self.command(Command::Progress(progress));
         }
-        if part {
+        if part && more {
             self.schedule();
         }
     }
@@ -86,8 +90,8 @@ impl Machine {
     /// The parts to keep in flight: `concurrency`, or as many as fit the link's speed.
     fn lanes(&self) -> usize {
         let ceiling = self.options.concurrency.max(1);
-        if self.adaptive {
-            adapt::lanes(self.link.rate(), self.session_part, ceiling)
+        if self.options.adapt_lanes {
+            adapt::lanes(self.link.rate(), self.session_part, ceiling, self.cut)
         } else {
             ceiling
         }
@@ -101,8 +105,9 @@ impl Machine {
         // `concurrency` calls in all), so the link does not stand idle for a round trip between parts.
         let sending = |calls: &[super::Pending]| calls.iter().filter(|c| c.sent < c.call.body_len().unwrap_or(0)).count();
         while sending(&self.calls) < lanes && self.calls.len() < ceiling && self.reads.front().is_some_and(|r| r.md5.is_some()) {
-            let read = self.reads.pop_front().expect("a read is at the front");
-            self.start(Call::Part(read.part, read.md5.expect("the front read has its MD5")));
+            // The front read has its MD5 (no panic path: the wasm carries none).
+            let Some(Read { part, md5: Some(md5), .. }) = self.reads.pop_front() else { break };
+            self.start(Call::Part(part, md5));
         }
         while self.reads.len() < lanes {
             let Some(part) = self.unread.pop_front() else { break };

@@ -74,7 +74,7 @@ pub enum Event {
     Read(Id, Result<String, EnvError>),
     Woke(Id, Result<(), EnvError>),
     /// This many bytes of request `id`'s body have left so far (where the platform can tell, as they
-    /// go): progress within a part, and the link's speed ([`Machine::adapt_lanes`]).
+    /// go): progress within a part, and the link's speed (`Options::adapt_lanes`).
     Sending(Id, u64),
 }
 
@@ -168,10 +168,10 @@ pub struct Machine {
     outcome: Option<Result<UploadResult, UploadError>>,
     /// The bytes of parts that moved, over time: the link's speed.
     link: crate::adapt::Link,
-    /// The lanes follow the link's speed ([`Machine::adapt_lanes`]) rather than being `concurrency`.
-    adaptive: bool,
     /// The part size of the session (the server's, when it resumed one).
     session_part: u64,
+    /// A part's connection failed without an answer (cut, stalled): fewer lanes from then on.
+    cut: bool,
 }
 
 impl Machine {
@@ -209,8 +209,8 @@ impl Machine {
             commands: VecDeque::new(),
             outcome: None,
             link: crate::adapt::Link::new(),
-            adaptive: false,
             session_part: 0,
+            cut: false,
         };
         if machine.file.size == 0 {
             machine.fail(UploadError::new(Step::Hash, ErrorKind::EmptyFile));
@@ -236,19 +236,6 @@ impl Machine {
 
     pub fn file(&self) -> &FileInfo {
         &self.file
-    }
-
-    /// Keeps as many parts in flight as the link's measured speed lets take about
-    /// [`crate::adapt::PART_SECONDS`] each, `concurrency` at most ([`crate::adapt`]), instead of
-    /// `concurrency` always: for a platform that reports [`Event::Sending`] (with acknowledgements
-    /// alone, the first part goes alone until it is acknowledged).
-    pub fn adapt_lanes(&mut self) {
-        self.adaptive = true;
-    }
-
-    /// The link's speed as measured so far, bytes per second (for the next upload's part size).
-    pub fn link_rate(&self) -> Option<f64> {
-        self.link.rate()
     }
 
     /// The upload was aborted: it fails at once, at the step it was in.
@@ -358,7 +345,8 @@ impl Machine {
     /// Sends call `id` (again) with the current signature; or, when that is due for renewal, holds
     /// the call until a new one comes.
     fn send(&mut self, id: Id) {
-        let (signature, generation) = self.signature.clone().expect("calls start once signed");
+        // Calls start once signed.
+        let Some((signature, generation)) = self.signature.clone() else { return };
         if self.hold_for_renewal(id) {
             return;
         }
@@ -402,6 +390,7 @@ impl Machine {
             }
             Err(error) => {
                 // What left of the body is lost: progress holds until the bytes sent again pass it.
+                self.cut |= self.calls[index].call.body_len().is_some() && matches!(error.kind, ErrorKind::Network(_));
                 self.calls[index].sent = 0;
                 self.failed(index, error.with_attempts(sends), true, retry_after_ms, random);
             }

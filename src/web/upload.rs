@@ -38,8 +38,10 @@ pub struct Upload {
 #[wasm_bindgen]
 impl Upload {
     /// The upload of a hashed file. The options are checked by the edge (js/options.js); those left
-    /// undefined take the core's defaults. The lanes follow the link (`sending` reports bytes as they
-    /// leave). An empty file fails at once (its outcome is ready).
+    /// undefined take the core's defaults, but for the part size, which fits the link's speed as the
+    /// last upload in this page measured it (`adapt::last_rate`: the wasm instance lives as long as
+    /// the page). The lanes follow the link
+    /// (`sending` reports bytes as they leave). An empty file fails at once (its outcome is ready).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -56,16 +58,15 @@ impl Upload {
         let base_ms = retry_delay.unwrap_or(defaults.backoff.base_ms);
         let options = Options {
             endpoint: endpoint.unwrap_or(defaults.endpoint),
-            part_size: part_size.map_or(defaults.part_size, |n| n as u64),
+            part_size: part_size.map_or_else(|| crate::adapt::part_size(crate::adapt::last_rate()), |n| n as u64),
             concurrency: concurrency.map_or(defaults.concurrency, |n| n as usize),
+            adapt_lanes: true,
             retries: retries.unwrap_or(defaults.retries),
             backoff: Backoff { base_ms, max_ms: defaults.backoff.max_ms.max(base_ms) },
             #[cfg(feature = "keyed")]
             meta: Default::default(),
         };
-        let mut machine = Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options);
-        machine.adapt_lanes();
-        Upload { machine, over: false }
+        Upload { machine: Machine::new(FileInfo::new(file_name, file_size as u64, file_sha), options), over: false }
     }
 
     /// The next thing to do, or undefined when there is nothing more to start now:
@@ -173,6 +174,7 @@ impl Upload {
     pub fn outcome(&mut self) -> JsValue {
         let Some(outcome) = self.machine.take_outcome() else { return JsValue::UNDEFINED };
         self.over = true;
+
         match outcome {
             Ok(result) => object(&[("result", result_object(result))]),
             Err(error) => object(&[("error", description(&error))]),

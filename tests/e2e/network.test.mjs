@@ -120,4 +120,39 @@ forEngines(ENGINES, (engine, test) => {
       await shaper.close();
     }
   });
+
+  test('a new session\'s part size fits the link the page measured: 512 KiB before anything is known and after a slow link, 1 MiB after a fast one', { timeout: 90000 }, async () => {
+    const sizes = [3 * MiB, 3 * MiB, 600_000, 600_000];
+    const paths = await Promise.all(sizes.map((size, i) => writeRandomFile(setup.dir, `fit-${i}.mp4`, size, 30 + i)));
+    const shaper = await startShaper({ target: { port: setup.server.port }, rate: 0, rttMs: 40 });
+    try {
+      await openApiPage(engine, setup.server, paths);
+      // The part size each InitUploadEx asked for (it goes by fetch: it has no body).
+      await engine.evaluate(() => {
+        window.asked = [];
+        const fetched = window.fetch;
+        window.fetch = (url, init) => {
+          const params = new URL(url, location.href).searchParams;
+          if (params.get('Action') === 'InitUploadEx') window.asked.push(Number(params.get('dataSize')));
+          return fetched(url, init);
+        };
+      });
+      for (const [i, path] of paths.entries()) {
+        // The first two on the unshaped link, the last two at 64 KB/s.
+        if (i === 2) shaper.setRate(64_000);
+        await engine.evaluate(({ endpoint, i }) => {
+          window.reports = [];
+          const onProgress = (p) => window.reports.push({ ...p, t: 0 });
+          window.running = outcome(api.upload(picked(i), { ...options({ endpoint, onProgress }), partSize: undefined }));
+        }, { endpoint: `${shaper.url}/v2/index.php`, i });
+        await finished(path, sizes[i]);
+      }
+      const asked = await engine.evaluate(() => window.asked);
+      // Nothing known: 512 KiB; after a fast upload: 1 MiB; the first on the slow link still follows
+      // the fast one's measure, the next one the slow link's.
+      assert.deepEqual(asked, [512 * 1024, MiB, MiB, 512 * 1024]);
+    } finally {
+      await shaper.close();
+    }
+  });
 });
