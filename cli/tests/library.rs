@@ -11,15 +11,21 @@ mod random;
 const SECRET_ID: &str = "AKIDlibrary";
 const SECRET_KEY: &str = "library-secret-key";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spawned_upload_in_each_flow_reports_progress_and_the_server_holds_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// vod-server's router on a real port of this test's runtime, its data under `dir`.
+async fn serve(dir: &std::path::Path) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut config = vod_server::Config::new(dir.path().join("data"), SECRET_ID, SECRET_KEY);
+    let mut config = vod_server::Config::new(dir.join("data"), SECRET_ID, SECRET_KEY);
     config.public_url = format!("http://{addr}");
     let app = vod_server::app(vod_server::AppState::open(config).await.unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_upload_in_each_flow_reports_progress_and_the_server_holds_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = serve(dir.path()).await;
 
     let key = Key { secret_id: SECRET_ID.into(), secret_key: SECRET_KEY.into() };
     let endpoint = format!("http://{addr}/v2/index.php");
@@ -226,12 +232,7 @@ async fn a_file_name_with_a_bidi_control_or_not_utf8_is_refused_before_any_call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_rewritten_after_its_sha1_pass_fails_and_is_not_reported_uploaded() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = vod_server::Config::new(dir.path().join("data"), SECRET_ID, SECRET_KEY);
-    config.public_url = format!("http://{addr}");
-    let app = vod_server::app(vod_server::AppState::open(config).await.unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(dir.path()).await;
 
     // 16 MiB: long enough a pass for the MD5s beside it to reach the first parts.
     let len = 16 * 1_048_576 + 5;
