@@ -104,14 +104,17 @@ impl Flavour {
         }
     }
 
-    /// The part sizes the flavour allows, in words, and its default part size.
+    /// The part sizes the flavour allows, in words, and its default part size for a new session: for
+    /// the UGC and server calls, the size that fits the link as the uploads before in this process
+    /// measured it ([`crate::adapt::part_size`]); for the multipart call, its own.
     #[cfg(feature = "keyed")]
     pub fn part_sizes(self) -> (String, u64) {
         let [small, large] = crate::plan::PART_SIZES;
+        let fitted = || crate::adapt::part_size(crate::adapt::last_rate());
         match self {
-            Flavour::Ugc => (format!("{small} or {large}"), crate::plan::DEFAULT_PART_SIZE),
+            Flavour::Ugc => (format!("{small} or {large}"), fitted()),
             // InitUpload takes any size between InitUploadEx's two.
-            Flavour::Server => (format!("{small}..={large}"), crate::plan::DEFAULT_PART_SIZE),
+            Flavour::Server => (format!("{small}..={large}"), fitted()),
             Flavour::Multipart => {
                 let sizes = crate::contiguous::PART_SIZES;
                 (format!("{}..={}", sizes.start(), sizes.end()), crate::contiguous::DEFAULT_PART_SIZE)

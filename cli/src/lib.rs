@@ -49,7 +49,6 @@ pub use batch::{walk, DEFAULT_FILES_AT_ONCE};
 pub use vod_ugc_uploader::keyed::Key;
 pub use vod_ugc_uploader::progress::{Phase, Progress};
 pub use vod_ugc_uploader::{ErrorKind, Flavour, Meta, Step, UploadError, UploadResult};
-use vod_ugc_uploader::adapt;
 use vod_ugc_uploader::hash::FileHasher;
 use vod_ugc_uploader::progress::Meter;
 use vod_ugc_uploader::retry::Backoff;
@@ -209,11 +208,7 @@ impl Uploader {
         env::file_name(path).map_err(Error::Name)?;
         // InitUploadEx and InitUpload's parts fit the link as the files before this one in the process
         // measured it (512 KiB while nothing is known); the multipart flow's default is its own.
-        let default_part_size = match self.flow {
-            Flavour::Multipart => self.flow.part_sizes().1,
-            Flavour::Ugc | Flavour::Server => adapt::part_size(adapt::last_rate()),
-        };
-        let part_size = self.part_size.unwrap_or(default_part_size);
+        let part_size = self.part_size.unwrap_or_else(|| self.flow.part_sizes().1);
         let ahead = ahead::Ahead::start(path, part_size);
         let file = hash_file(path, on_progress).map_err(|e| Error::File(format!("could not read {}: {e}", path.display())))?;
         let env = env::NetEnv::new(self, path, ahead.finish(), on_progress).map_err(Error::Settings)?;
