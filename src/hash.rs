@@ -2,9 +2,11 @@
 //! here, lowercase, once.
 //!
 //! The SHA-1's blocks are compressed by the `sha1` crate's function (with the CPU's SHA instructions
-//! where it has them), except in a wasm build for engines with 128-bit SIMD, which has its own
-//! (`simd`): the file's hash pass is bound by the compression, and that one is faster there. The
-//! buffering and padding around it (FIPS 180-4 §5.1.1) are here, one copy for both.
+//! where it has them) natively; in wasm, by one of this crate's: the build for engines with 128-bit
+//! SIMD has its own (`simd`: the file's hash pass is bound by the compression, and that one is faster
+//! there), the plain build a small rolled loop (`rolled`: that build is for the few engines without
+//! SIMD, and the size budget counts the larger build). The buffering and padding around it (FIPS 180-4
+//! §5.1.1) are here, one copy for all.
 
 use md5::{Digest, Md5};
 
@@ -13,8 +15,13 @@ mod simd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use simd::compress;
 
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "simd128"))))]
+mod rolled;
+#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+use rolled::compress;
+
 /// The `sha1` crate's compression, on blocks as arrays.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[cfg(not(target_arch = "wasm32"))]
 fn compress(state: &mut [u32; 5], blocks: &[[u8; 64]]) {
     use sha1::digest::{generic_array::GenericArray, typenum::U64};
     // SAFETY: GenericArray<u8, U64> is #[repr(transparent)] over an array of 64 bytes: the same layout as

@@ -1,7 +1,7 @@
 //! The SHA-1 compression (FIPS 180-4 §6.1.2) for wasm engines with 128-bit SIMD (`simd128`): the
 //! message schedule is made four words at a time in vectors, the byte order swapped by one shuffle per
 //! four words, and each round's constant added four words at a time; the rounds stay scalar. In V8
-//! this is about 1.15× the scalar compression (the `sha1` crate's, used everywhere else), measured by
+//! this is about 1.15× the `sha1` crate's unrolled scalar compression (used natively), measured by
 //! `bench/compress.mjs`.
 
 use core::arch::wasm32::{
