@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const MiB = 1 << 20;
-export const PART_SIZE = MiB; // the uploader's default partSize; the baseline posts the same parts
+export const PART_SIZE = MiB; // the legacy baseline's part size (bench/hashes.mjs); the 1 MiB part MD5s
+// The part sizes InitUploadEx allows: the part-pass baseline posts parts of the size ours' session used
+// (512 KiB in a fresh page, where nothing is known of the link yet).
+export const PART_SIZES = [MiB / 2, MiB];
 export const DEFAULT_CONCURRENCY = 4; // the uploader's default: measured first
 
 export function sizeLabel(n) {

@@ -59,8 +59,12 @@ window.fetch = function tracedFetch(input, init) {
 // send() to the answer's headers.
 const xhrOpen = XMLHttpRequest.prototype.open;
 const xhrSend = XMLHttpRequest.prototype.send;
+// The size of the first part ours sent (its session's part size), for the baseline to post the same parts.
+let firstPartSize = null;
 XMLHttpRequest.prototype.open = function open(method, url, ...rest) {
   this.benchPart = String(url).includes('Action=UploadPartEx');
+  const query = new URL(String(url), location.href).searchParams;
+  if (this.benchPart && query.get('offset') === '0') firstPartSize ??= Number(query.get('dataSize'));
   return xhrOpen.call(this, method, url, ...rest);
 };
 XMLHttpRequest.prototype.send = function send(body) {
@@ -270,6 +274,7 @@ window.bench = {
       if (!res.ok) throw new Error(`/dev/signature answered HTTP ${res.status}`);
       return (await res.json()).signature;
     };
+    firstPartSize = null;
     const t0 = performance.now();
     const { value: result, posts, postMeanMs, laneBusy } = await traced(concurrency, () => pkg.upload(f, {
       endpoint,
@@ -287,6 +292,7 @@ window.bench = {
       uploadMs: marks.finishing - marks.uploading,
       finishMs: t1 - marks.finishing,
       bytes: f.size,
+      partSize: firstPartSize,
       fileSha: result.fileSha,
       instant: result.instant,
       uploadedBytes: result.uploadedBytes,

@@ -82,7 +82,8 @@ export function formatTable(res) {
       }
     }
     out.push(...grid(up));
-    out.push('ours upload phase: from the first "uploading" progress event to "finishing"; plain fetch: the same 1 MiB parts');
+    const partSizes = [...new Set(sizes.flatMap((s) => s.upload.map((u) => u.partSize).filter(Boolean)))];
+    out.push(`ours upload phase: from the first "uploading" progress event to "finishing"; plain fetch: the same parts (${partSizes.map(sizeLabel).join(', ') || 'n/a'}: the size ours' session used)`);
     out.push('(file.slice bodies) POSTed to UploadPartEx of another session, MD5s + signature computed beforehand.');
     out.push('POST ms: mean UploadPartEx fetch, call to response headers; lanes busy: sum of POST times / (concurrency x wall time).');
     out.push(`(*) diagnostic, 1 run, first ${sizeLabel(res.options.bytesCap)}: the same plain POSTs with each part read into an ArrayBuffer and sent as a Uint8Array.`);

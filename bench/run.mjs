@@ -38,7 +38,7 @@ import { join, relative } from 'node:path';
 
 import { launchBrowser, makeTempDir, startServer } from '../support/harness.mjs';
 import { parseOptions } from './args.mjs';
-import { MiB, PART_SIZE, ROOT, log, sizeLabel } from './common.mjs';
+import { MiB, ROOT, log, sizeLabel } from './common.mjs';
 import { measureEngine } from './engine.mjs';
 import { writeBenchFile } from './file.mjs';
 import { measureHashes } from './hashes.mjs';
@@ -91,7 +91,7 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine,
-    options: { ...opts, partSize: PART_SIZE },
+    options: opts,
     package: pkgSize,
     sizes: [],
     errors,

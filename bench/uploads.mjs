@@ -3,7 +3,7 @@
 // `entry.memory`.
 
 import { devSignature } from '../support/harness.mjs';
-import { DEFAULT_CONCURRENCY, PART_SIZE, best, fmt, log, mbps } from './common.mjs';
+import { DEFAULT_CONCURRENCY, best, fmt, log, mbps } from './common.mjs';
 import { rendererRssBytes, startSampler } from './machine.mjs';
 
 export async function measureUploads({ entry, opts, label, size, file, page, cdp, server, wipeServer, gc, check, fail }) {
@@ -50,11 +50,16 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
 
       await wipeServer();
       const signature = await devSignature(server.origin, { fileSha: file.otherSha, fileName: file.name });
-      const base = { endpoint: server.endpoint, sha: file.otherSha, signature, partSize: PART_SIZE, concurrency };
+      // The same parts as ours': the size its session used.
+      const partSize = o.partSize;
+      const md5s = file.md5sBySize[partSize];
+      if (!md5s) fail(`${label}: upload() sent parts of ${partSize} bytes, which the baseline has no MD5s for`);
+      slot.partSize = partSize;
+      const base = { endpoint: server.endpoint, sha: file.otherSha, signature, partSize, concurrency };
       await page.evaluate((a) => window.bench.plainInit(a), { ...base, size });
       await gc();
       log(`${label}: run ${r}: plain fetch POSTs (file.slice bodies), concurrency ${concurrency}`);
-      const p = await page.evaluate((a) => window.bench.plainParts(a), { ...base, md5s: file.md5s, bodies: 'blob' });
+      const p = await page.evaluate((a) => window.bench.plainParts(a), { ...base, md5s, bodies: 'blob' });
       log(`${label}: run ${r}: plain fetch ${fmt(mbps(p.bytes, p.ms))} MB/s`);
       slot.plain.push(p);
 
@@ -66,9 +71,9 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
         const sig2 = await devSignature(server.origin, { fileSha: file.otherSha, fileName: file.name });
         const base2 = { ...base, signature: sig2 };
         await page.evaluate((a) => window.bench.plainInit(a), { ...base2, size });
-        const nParts = Math.max(1, Math.min(file.md5s.length, Math.floor(opts.bytesCap / PART_SIZE)));
+        const nParts = Math.max(1, Math.min(md5s.length, Math.floor(opts.bytesCap / partSize)));
         log(`${label}: plain fetch POSTs (Uint8Array bodies, first ${nParts} parts), concurrency ${concurrency}`);
-        slot.bytes = await page.evaluate((a) => window.bench.plainParts(a), { ...base2, md5s: file.md5s.slice(0, nParts), bodies: 'bytes' });
+        slot.bytes = await page.evaluate((a) => window.bench.plainParts(a), { ...base2, md5s: md5s.slice(0, nParts), bodies: 'bytes' });
         log(`${label}: plain fetch, Uint8Array bodies: ${fmt(mbps(slot.bytes.bytes, slot.bytes.ms))} MB/s`);
       }
       // Diagnostic, once per concurrency, over the whole file: plain POSTs that do per part what
@@ -79,7 +84,7 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
         const base3 = { ...base, signature: sig3 };
         await page.evaluate((a) => window.bench.plainInit(a), { ...base3, size });
         log(`${label}: plain fetch POSTs, each part read, MD5'd and sent as a Blob of its bytes, concurrency ${concurrency}`);
-        slot.copy = await page.evaluate((a) => window.bench.plainParts(a), { ...base3, md5s: file.md5s, bodies: 'copy' });
+        slot.copy = await page.evaluate((a) => window.bench.plainParts(a), { ...base3, md5s, bodies: 'copy' });
         log(`${label}: plain fetch, read + MD5 + Blob bodies: ${fmt(mbps(slot.copy.bytes, slot.copy.ms))} MB/s`);
       }
       lastPairMs = Date.now() - pairStart;
@@ -106,6 +111,7 @@ export async function measureUploads({ entry, opts, label, size, file, page, cdp
       plainMBps: mbps(plain.bytes, plain.ms),
       plainMs: plain.ms,
       ratio: mbps(size, phase.uploadMs) / mbps(plain.bytes, plain.ms),
+      partSize: slot.partSize,
       // How the part pass spent its time: mean UploadPartEx fetch (call to response headers) and
       // the share of concurrency x wall time that a POST was in flight (1 = the lanes never waited).
       oursPostMeanMs: phase.postMeanMs,
