@@ -161,7 +161,11 @@ export interface PendingUpload {
  */
 export declare function pendingUploads(): Promise<PendingUpload[]>;
 
-/** Loads the WebAssembly module ahead of the first call (optional). */
+/**
+ * Loads the WebAssembly module and starts the hash worker ahead of the first call (optional: every call
+ * does it; called when the file input appears, it takes that start-up, tens of milliseconds, off the
+ * first upload).
+ */
 export declare function ready(): Promise<void>;
 
 export interface UploadErrorDetails {

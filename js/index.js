@@ -6,6 +6,7 @@ import { cachedSha, forget, remember } from './cache.js';
 import { drive, reporter } from './drive.js';
 import { UploadError, abortError, failure, hashRefused } from './errors.js';
 import { hashPass } from './hash-pass.js';
+import { warmHash } from './hasher.js';
 import { internals } from './internal.js';
 import { hashOptions, uploadOptions } from './options.js';
 import { tracker } from './pending.js';
@@ -15,8 +16,12 @@ import { load, wasm } from './wasm.js';
 export { UploadError };
 export { pendingUploads } from './pending.js';
 
-/** Loads and compiles the wasm module once; `upload` and `hashFile` call it for you. */
+/**
+ * Loads and compiles the wasm module once, and starts the hash worker; `upload` and `hashFile` call it
+ * for you. Called early (when the file input appears), it takes that start-up off the first upload.
+ */
 export function ready() {
+  warmHash();
   return load();
 }
 
@@ -28,7 +33,7 @@ export function ready() {
  * @returns {Promise<import('./index.js').UploadResult>}
  */
 export async function upload(source, options) {
-  await load();
+  await ready();
   const { getSignature, onProgress, signal, endpoint, partSize, concurrency, retries, retryDelay, timeout, hashCache, fileName, maxBytesPerSecond, keepAwake } = uploadOptions(options);
   // The queue's hooks (internal.js).
   const inside = internals.get(/** @type {object} */ (options));
@@ -86,7 +91,7 @@ export async function upload(source, options) {
  * @returns {Promise<string>}
  */
 export async function hashFile(source, options) {
-  await load();
+  await ready();
   const { onProgress, signal } = hashOptions(options ?? {});
   const { file } = await openSource(source, undefined, 'hashFile');
   const controller = linkedController(signal);
