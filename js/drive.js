@@ -3,7 +3,7 @@
 // outcome, until it has one of its own.
 import { describe, failure, shown, uploadError } from './errors.js';
 import { whenOnline, whileOnline } from './online.js';
-import { readPart } from './read.js';
+import { blobStreamsAreBytes, readPart } from './read.js';
 import { send } from './send.js';
 import { wasm } from './wasm.js';
 
@@ -35,14 +35,21 @@ const TICK_MS = 250;
 export function drive(job, { file, signal, getSignature, report, timeoutMs, gate }) {
   /** @type {ArrayBuffer[]} part buffers to read into again */
   const pool = [];
-  /** @type {Map<string, Blob>} the parts read and not yet sent, by range: their bytes as read for the MD5 (one read per part) */
+  /** @type {Map<string, Blob>} the parts read and not yet sent, by range: their bodies */
   const held = new Map();
   /**
-   * A part's bytes as its body: a Blob of them (Chromium 156 posts an ArrayBuffer body at a tenth of
-   * a Blob's speed), which copies them; their buffer goes back to the pool.
+   * A part's body, once its bytes were read for the MD5 (their buffer goes back to the pool). Where
+   * a Blob's stream is a byte stream (Chromium, Firefox), a slice of the file, which the browser reads
+   * as it sends: in Chromium faster than a Blob of the bytes read, which copies them to the browser
+   * process first (a file changed since fails that read in Chromium, and in Firefox gives bytes the
+   * server finds damaged; the part's next read then fails at the hash pass's marks). Elsewhere
+   * (WebKit, whose call with a File body never settles if the file changed) a Blob of the bytes
+   * (an ArrayBuffer body would be posted at a tenth of a Blob's speed in Chromium 156).
    * @param {Uint8Array<ArrayBuffer>} bytes
+   * @param {number} offset
+   * @param {number} end
    */
-  const body = (bytes) => (pool.push(bytes.buffer), new Blob([bytes])); // nothing reads into it before the copy
+  const body = (bytes, offset, end) => (pool.push(bytes.buffer), blobStreamsAreBytes() ? file.slice(offset, end) : new Blob([bytes])); // nothing reads into the buffer before the copy
   const waiting = waitingReporter(report, file.size);
   // The instance `job` belongs to (the current one: the caller made `job` just now).
   const instance = wasm();
@@ -103,8 +110,8 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
         }
         case 'send': {
           const { id, step: stepOf, method, url, offset, end, answerCap } = command;
-          // The part's bytes as read for its MD5; a retry's are read again (a file changed since fails
-          // that read, or gives bytes the server finds damaged).
+          // The part's body, made when it was read for its MD5; a retry's part is read again (a file
+          // changed since fails that read, or gives bytes the server finds damaged).
           const key = `${offset}-${end}`;
           const kept = held.get(key);
           held.delete(key);
@@ -122,7 +129,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           // on their way count at the link's pace (0 bytes: no more have left).
           const ticks = setInterval(moving, TICK_MS, 0);
           const sent = (async () => {
-            const part = offset === undefined ? null : kept ?? body((await readPart(file, offset, end, pool, signal).catch((read) => { throw { read }; }))[1]);
+            const part = offset === undefined ? null : kept ?? body((await readPart(file, offset, end, pool, signal).catch((read) => { throw { read }; }))[1], offset, end);
             return whileOnline((live) => gatedSend(gate, method, url, part, live, timeoutMs, moving, answerCap), signal, waiting.offline);
           })().finally(() => clearInterval(ticks));
           // An answer longer than any this call can need never enters wasm memory: the job is told
@@ -136,7 +143,7 @@ export function drive(job, { file, signal, getSignature, report, timeoutMs, gate
           const { id, offset, end } = command;
           return on('part', readPart(file, offset, end, pool, signal), ([md5, bytes]) => {
             job.read(id, md5 ?? instance.md5Hex(bytes));
-            held.set(`${offset}-${end}`, body(bytes)); // before the send the job asked for runs (step(), after this)
+            held.set(`${offset}-${end}`, body(bytes, offset, end)); // before the send the job asked for runs (step(), after this)
           }, (why) => job.readFailed(id, why));
         }
         case 'sleep':

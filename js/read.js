@@ -42,7 +42,7 @@ export const marks = new WeakMap();
  * Firefox). WebKit's (Safari's engine) is not: `getReader({ mode: 'byob' })` throws there (WebKitGTK
  * 2.50). Asked once.
  */
-function blobStreamsAreBytes() {
+export function blobStreamsAreBytes() {
   if (byteStreams === undefined) {
     try {
       new Blob().stream().getReader({ mode: 'byob' }).releaseLock();

@@ -16,9 +16,8 @@ const REDIRECTED = 'the endpoint answered with a redirect (HTTP 3xx), which is n
  * bytes is not read further: it resolves with its first `answerCap + 1` bytes, which the caller
  * refuses as too large. Rejects with null when `signal` aborted it, else with what went wrong, in
  * words (a redirect too: one followed turns a POST into a GET without its body, and another
- * server's 200 is not the API's answer). `body` is bytes in memory (a Blob of them), never a slice
- * of the file: a `File` body whose file changes mid-send is a failure a browser may word as a network
- * one (WebKit's never settles).
+ * server's 200 is not the API's answer). `body` is a slice of the file only where the engine fails
+ * a call whose file changed (drive.js): WebKit's would never settle, and gets bytes in memory.
  * @param {string} method
  * @param {string} url
  * @param {Blob | null} body
