@@ -63,6 +63,11 @@ const SMOOTHING_S: f64 = 2.0;
 const MIN_SAMPLE_MS: f64 = 100.0;
 /// Bytes in flight are reported at most this often (an acknowledged part at once).
 pub const REPORT_EVERY_MS: f64 = 250.0;
+/// Until the link's speed is measured, bytes that have left count at this pace at most (bytes per
+/// second): the slowest uplink planned for (8 kB/s, a weak EDGE signal). Progress then moves from
+/// the first bytes past the buffers on, behind any such link, rather than standing still for the
+/// second or two the first measure takes on a slow link.
+pub const SLOWEST_PACE: f64 = 8_000.0;
 
 impl Meter {
     pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
@@ -96,8 +101,8 @@ impl Meter {
     }
 
     /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
-    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed, once it is known (before, only
-    /// parts acknowledged count), and `buffered` what the buffers on the way (the socket's, a
+    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed, once it is known (before,
+    /// [`SLOWEST_PACE`]), and `buffered` what the buffers on the way (the socket's, a
     /// proxy's, the radio's queue) hold: bytes that have left (been handed to the connection) count
     /// as the link can have carried them, `buffered` behind while more are handed over, then
     /// catching up at the link's pace, never faster, so that `loaded` neither runs ahead of the link
@@ -109,7 +114,7 @@ impl Meter {
             self.handed_ms = now_ms;
         }
         self.in_flight = in_flight;
-        self.pace = pace.unwrap_or(0.0);
+        self.pace = pace.unwrap_or(SLOWEST_PACE);
         self.buffered = buffered as f64;
         let before = self.loaded;
         let progress = self.moved(now_ms);
@@ -229,7 +234,8 @@ mod tests {
             let first = m.sending(bytes, fast, 1_000, t);
             m.sending(bytes, fast, 1_000, t + 1_000.0).or(first).map(|p| p.loaded)
         };
-        assert_eq!(m.sending(500, None, 0, 100.0), None, "the link's pace unknown: only parts acknowledged count");
+        // The link's pace unknown: bytes that have left count at the slowest pace at most.
+        assert_eq!(m.sending(500, None, 0, 50.0).map(|p| p.loaded), Some(400), "8 kB/s for 50 ms");
         assert_eq!(at(&mut m, 500, 300.0), Some(500));
         assert_eq!(at(&mut m, 900, 1_600.0), Some(900));
         // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
@@ -267,7 +273,7 @@ mod tests {
         // link takes 16 kB a second.
         let (pace, buffered) = (Some(16_000.0), 32_000);
         let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
-        assert_eq!(m.sending(32_000, None, 0, 0.0), None, "the pace is not known yet");
+        assert_eq!(m.sending(32_000, None, buffered, 0.0), None, "the first burst: in the buffers, not yet carried");
         assert_eq!(m.sending(48_000, pace, buffered, 1_000.0).map(|p| p.loaded), Some(16_000), "32 kB behind");
         assert_eq!(m.sending(64_000, pace, buffered, 2_000.0).map(|p| p.loaded), Some(32_000));
         assert_eq!(m.sending(100_000, pace, buffered, 4_000.0).map(|p| p.loaded), Some(64_000), "no faster than the pace");

@@ -213,10 +213,12 @@ fn lanes_open_as_the_link_allows_and_progress_moves_within_a_part() {
         m.handle(Event::Sending(part, u64::from(s) * 8_000), f64::from(s) * 500.0, 0.5);
         loaded.extend(reported(&mut m));
     }
-    // Once the speed is known (a second in), a report every half second, a second (16 kB) behind
-    // what has left: what the link can have carried.
-    assert_eq!(loaded.len(), 18, "a report every half second: {loaded:?}");
-    assert_eq!(loaded.last(), Some(&144_000));
+    // From the first bytes past the first burst (8 kB, what the buffers took) on, a report every
+    // half second: at the slowest pace until the speed is known (a second in), then at the link's,
+    // behind what has left by the buffers at least: what the link can have carried.
+    assert_eq!(loaded.len(), 19, "a report every half second: {loaded:?}");
+    assert_eq!(loaded[..2], [4_000, 12_000], "8 kB/s for half a second, then 16 kB/s");
+    assert_eq!(loaded.last(), Some(&148_000), "160 kB left, 8 kB in the buffers, 4 kB more behind");
     assert_eq!(m.calls.len(), 1, "16 kB/s: still one part in flight");
 
     // A fast link: a whole part leaves in 10 ms, and every lane opens.
