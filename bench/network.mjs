@@ -38,7 +38,7 @@ const METHODS = ['ours', 'plain', 'tus'];
  * The longest time progress stood still in `trace` (`[ms, loaded]`, from the start) up to `endMs`,
  * and where it began (`[ms, loaded]`: at the start, mid-upload, or at the end).
  */
-function standStill(trace, endMs) {
+export function standStill(trace, endMs) {
   let longest = 0;
   let at = null;
   const gap = (from, to) => to - from[0] > longest && ((longest = to - from[0]), (at = from));

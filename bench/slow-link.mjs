@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { standStill } from './network.mjs';
 import { isolated } from '../support/netns.mjs';
 import { startShaper } from '../support/shaper.mjs';
 import { launchBrowser, makeTempDir, startServer, writeRandomFile, REPO_ROOT as ROOT } from '../support/harness.mjs';
@@ -24,9 +25,7 @@ await page.waitForFunction(() => window.benchLoaded === true);
 await page.setInputFiles('#file', path);
 const out = await page.evaluate((a) => window.bench.ours(a), { endpoint: `${shaper.url}/v2/index.php` });
 const link = size / rate;
-// The longest stand-still, and where it began ([ms into the uploading phase, bytes loaded then]).
-let gap = 0;
-let at = null;
-for (let i = 1; i < out.trace.length; i++) if (out.trace[i][0] - out.trace[i - 1][0] > gap) (gap = out.trace[i][0] - out.trace[i - 1][0]), (at = out.trace[i - 1].map(Math.round));
-console.log(JSON.stringify({ rate, rtt, size, ok: out.fileSha === sha, s: +(out.ms / 1000).toFixed(1), linkS: +link.toFixed(1), ofLinkTime: +((out.ms / 1000) / link).toFixed(3), up: shaper.stats.up, cuts: shaper.stats.cuts, longestStandStillS: +(gap / 1000).toFixed(1), standStillAt: at, backwards: out.backwards }));
+// The longest stand-still as the network bench counts it, and where it began ([ms into the uploading phase, bytes loaded]).
+const still = standStill(out.trace, out.endMs);
+console.log(JSON.stringify({ rate, rtt, size, ok: out.fileSha === sha, s: +(out.ms / 1000).toFixed(1), linkS: +link.toFixed(1), ofLinkTime: +((out.ms / 1000) / link).toFixed(3), up: shaper.stats.up, cuts: shaper.stats.cuts, longestStandStillS: +(still.longest / 1000).toFixed(1), standStillAt: still.at?.map(Math.round) ?? null, backwards: out.backwards }));
 await shaper.close(); await browser.close(); await server.stop();
