@@ -6,6 +6,7 @@
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
 //! at most); on a fast link, every lane the option allows, so round trips overlap.
 
+use crate::progress::{larger, smaller};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// About how long one part should take on its lane's share of the link, seconds: at least this
@@ -18,8 +19,14 @@ pub const PART_SECONDS: f64 = 5.0;
 pub const LARGE_PARTS_FROM: f64 = 524_288.0;
 /// The part size when nothing is known of the link yet.
 pub const UNKNOWN_LINK_PART: u64 = crate::plan::PART_SIZES[0];
-/// The speed is smoothed over about this long, ms (each sample weighs its share of it).
+/// The speed is smoothed over about this long, ms (each sample weighs its share of it) …
 const SMOOTHING_MS: f64 = 3_000.0;
+/// … or over this many times as long as the link takes to carry what the buffers on the way hold,
+/// up to [`MAX_SMOOTHING_MS`]: a browser hands bytes over in bursts (a new connection's buffers
+/// filling at once, then steps of 16 KiB as they drain), seconds apart on a weak uplink, which only
+/// average out to the link's speed over several times that.
+const BUFFER_WEIGHT: f64 = 4.0;
+const MAX_SMOOTHING_MS: f64 = 60_000.0;
 /// Samples closer together than this are folded into the next one, ms.
 const SAMPLE_MS: f64 = 250.0;
 /// A speed is known once bytes have moved for this long, ms …
@@ -50,6 +57,10 @@ pub struct Link {
     /// within [`SAMPLE_MS`] of them: its end, and the bytes moved by then). A slow link's first
     /// speed counts from after it: those bytes left at once, not at the link's speed.
     burst: Option<(f64, f64, u64)>,
+    /// What a connection's buffers hold, as the parts' answers told ([`Link::answered`]; 0: not yet).
+    room: f64,
+    /// When [`Link::carried`] was last asked (0: never).
+    carried_ms: f64,
 }
 
 impl Link {
@@ -82,7 +93,9 @@ impl Link {
             }
             Some(rate) if dt >= SAMPLE_MS => {
                 let sample = (self.moved - self.last.1) as f64 / (dt / 1000.0);
-                self.rate = Some(rate + (dt / SMOOTHING_MS).min(1.0) * (sample - rate));
+                // Over the time since the burst until the window is that long: the mean since then.
+                let window = smaller(now_ms - burst_ms, smaller(larger(BUFFER_WEIGHT * self.buffered() / rate * 1000.0, SMOOTHING_MS), MAX_SMOOTHING_MS));
+                self.rate = Some(rate + (dt / window).min(1.0) * (sample - rate));
             }
             _ => return,
         }
@@ -90,9 +103,24 @@ impl Link {
         self.last = (now_ms, self.moved);
     }
 
-    /// The bytes the first burst took at once: about what the buffers on the way hold.
-    pub fn buffered(&self) -> u64 {
-        self.burst.map_or(0, |(.., bytes)| bytes)
+    /// What a connection's buffers on the way hold (its socket's, a proxy's, the radio's queue):
+    /// the burst they took at once at first, then as the parts' answers tell ([`Link::answered`]).
+    pub fn buffered(&self) -> f64 {
+        if self.room > 0.0 { self.room } else { self.burst.map_or(0, |(.., bytes)| bytes) as f64 }
+    }
+
+    /// A part was answered while `queued` of its bytes were, as far as the link's speed tells, still
+    /// in its connection's buffers, full ([`Link::buffered`]) when its last bytes were handed over:
+    /// they hold that much less (or, below 0, more: the link took longer to carry them).
+    pub fn answered(&mut self, queued: f64) {
+        self.room = larger(self.buffered() - queued, 1.0);
+    }
+
+    /// The bytes the link can have carried since the last call (at its speed; until that is known,
+    /// at the slowest planned for: [`crate::progress::SLOWEST_PACE`]).
+    pub fn carried(&mut self, now_ms: f64) -> f64 {
+        let since = std::mem::replace(&mut self.carried_ms, now_ms);
+        if since > 0.0 { self.rate.unwrap_or(crate::progress::SLOWEST_PACE) * (now_ms - since) / 1000.0 } else { 0.0 }
     }
 
     /// Bytes per second, smoothed over the last seconds; `None` until enough moved to tell.
@@ -183,19 +211,43 @@ mod tests {
     #[test]
     fn the_rate_follows_the_last_seconds() {
         let mut link = Link::new();
-        // 10 s at 100 kB/s, then 10 s at 10 kB/s, a sample every 100 ms.
+        // 10 s at 1 MB/s, then 10 s at 100 kB/s, a sample every 100 ms; the first burst (what the
+        // buffers took at once) is 300 kB.
         link.moved(0, 0.0);
         for i in 1..=200u32 {
-            let bytes = if i <= 100 { 10_000 } else { 1_000 };
+            let bytes = if i <= 100 { 100_000 } else { 10_000 };
             link.moved(bytes, f64::from(i) * 100.0);
             if i == 100 {
                 let rate = link.rate().unwrap();
-                assert!((rate - 100_000.0).abs() < 1.0, "{rate}");
+                assert!((rate - 1_000_000.0).abs() < 1.0, "{rate}");
             }
         }
         let rate = link.rate().unwrap();
-        assert!(rate > 10_000.0 && rate < 15_000.0, "{rate}");
+        // (Over a window that grows as the speed falls: the buffers take longer to drain.)
+        assert!(rate > 100_000.0 && rate < 200_000.0, "{rate}");
         assert_eq!(lanes(Some(rate), 512 * KIB, 4, false), 1);
+    }
+
+    #[test]
+    fn a_weak_links_bursts_average_out() {
+        // 8 kB/s, whose bytes the browser hands over in steps of 16 KiB every 2 s, some of them late
+        // (then two at once), once 64 KiB for a new connection's buffers: the speed stays near 8 kB/s.
+        let mut link = Link::new();
+        link.moved(0, 0.0);
+        link.moved(65_536, 400.0);
+        let mut t = 400.0;
+        for i in 1..=60u32 {
+            t += 2_048.0;
+            let bytes = match i % 10 {
+                3 => 0,
+                4 => 32_768,
+                _ if i == 30 => 16_384 + 65_536,
+                _ => 16_384,
+            };
+            link.moved(bytes, t);
+            let rate = link.rate().unwrap();
+            assert!(i < 5 || (rate - 8_000.0).abs() < 2_500.0, "{rate} after {i} steps");
+        }
     }
 
     #[test]

@@ -51,10 +51,20 @@ pub struct Meter {
     /// last moved by it.
     pace: f64,
     paced_ms: f64,
-    /// When more bytes were last handed over.
-    handed_ms: f64,
-    /// What the buffers on the way hold (bytes: [`Meter::sending`]).
+    /// What the buffers on the way hold now, and what one connection's can hold (bytes:
+    /// [`Meter::sending`]).
     buffered: f64,
+    room: f64,
+}
+
+/// The larger of `a` and `b`, neither NaN (`f64::max` carries NaN handling into the wasm).
+pub(crate) fn larger(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
+/// The smaller of `a` and `b`, neither NaN.
+pub(crate) fn smaller(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
 }
 
 /// The time constant of the smoothing, in seconds.
@@ -72,7 +82,7 @@ pub const SLOWEST_PACE: f64 = 8_000.0;
 impl Meter {
     pub fn new(phase: Phase, total: u64, already: u64, now_ms: f64) -> Self {
         let loaded = already.min(total);
-        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None, pace: 0.0, paced_ms: now_ms, handed_ms: now_ms, buffered: 0.0 }
+        Meter { phase, total, loaded, done: loaded, in_flight: 0, last_ms: now_ms, last_loaded: loaded, reported_ms: f64::NEG_INFINITY, rate: None, pace: 0.0, paced_ms: now_ms, buffered: 0.0, room: 0.0 }
     }
 
     /// `bytes` more are done. Returns the progress to report.
@@ -102,20 +112,21 @@ impl Meter {
 
     /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
     /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed, once it is known (before,
-    /// [`SLOWEST_PACE`]), and `buffered` what the buffers on the way (the socket's, a
-    /// proxy's, the radio's queue) hold: bytes that have left (been handed to the connection) count
-    /// as the link can have carried them, `buffered` behind while more are handed over, then
-    /// catching up at the link's pace, never faster, so that `loaded` neither runs ahead of the link
-    /// nor stands still while the buffers drain at a part's end (called again with the same bytes
-    /// as time passes).
+    /// [`SLOWEST_PACE`]); `buffered` what the buffers on the way (the sockets', a proxy's, the
+    /// radio's queue) hold now of the bytes that have left (been handed to the connections), and
+    /// `room` what one connection's can hold. The bytes that left less `buffered` are what the link
+    /// has carried as far as the edge can tell; `loaded` moves towards them at the link's pace,
+    /// faster (up to twice) when behind by as much as `room`, slower when ahead, and never past the
+    /// bytes that left. So it neither runs ahead of the link by what the buffers hold, nor stands
+    /// still while they drain (called again with the same bytes as time passes), nor at each
+    /// estimate that falls short of it: a browser reports bytes leaving in steps of 16 KiB, two
+    /// seconds of a weak uplink.
     #[inline(never)]
-    pub fn sending(&mut self, in_flight: u64, pace: Option<f64>, buffered: u64, now_ms: f64) -> Option<Progress> {
-        if in_flight > self.in_flight {
-            self.handed_ms = now_ms;
-        }
+    pub fn sending(&mut self, in_flight: u64, pace: Option<f64>, buffered: f64, room: f64, now_ms: f64) -> Option<Progress> {
+        self.room = room;
         self.in_flight = in_flight;
         self.pace = pace.unwrap_or(SLOWEST_PACE);
-        self.buffered = buffered as f64;
+        self.buffered = buffered;
         let before = self.loaded;
         let progress = self.moved(now_ms);
         let due = progress.loaded > before && now_ms - self.reported_ms >= REPORT_EVERY_MS;
@@ -125,15 +136,20 @@ impl Meter {
         })
     }
 
-    /// `loaded` never goes back: what is done, and what has left as far as the link can have carried
-    /// it (see [`Meter::sending`]), or where it stood.
+    /// `loaded` never goes back: what is done, or where it moved at the link's pace towards what
+    /// the link can have carried (see [`Meter::sending`]).
     #[inline(never)] // several callers: once in the wasm
     fn moved(&mut self, now_ms: f64) -> Progress {
-        let pace = self.pace / 1000.0;
-        // (Casts of negative products are 0.)
-        let reach = self.loaded + (pace * (now_ms - self.paced_ms)) as u64;
-        let lag = (self.buffered - pace * (now_ms - self.handed_ms)) as u64;
-        let carried = if pace > 0.0 { (self.done + self.in_flight).saturating_sub(lag).min(reach) } else { 0 };
+        let (left, loaded) = (self.done + self.in_flight, self.loaded as f64);
+        let carried = larger(left as f64 - self.buffered, 0.0);
+        // The link's bytes carried moved a step of its pace since the last call; `loaded` closes
+        // what it was behind (or ahead) then as it would moving at the pace, faster by the part of
+        // `room` it is behind: by e^(-step / room).
+        let step = self.pace / 1000.0 * (now_ms - self.paced_ms);
+        let behind = carried - step - loaded;
+        let next = larger(smaller(carried - behind * crate::platform::exp(-step / larger(self.room, 1.0)), loaded + 2.0 * step), loaded);
+        // (Casts of negative values are 0.)
+        let carried = (next as u64).min(left);
         self.paced_ms = now_ms;
         self.loaded = self.loaded.max(self.done.max(carried).min(self.total));
         self.sample(now_ms)
@@ -226,16 +242,17 @@ mod tests {
 
     #[test]
     fn bytes_in_flight_move_progress_and_a_failed_part_holds_it() {
-        // A fast link: bytes handed over count a second later (each call is followed by one a
-        // second on with the same bytes: time passing).
+        // A fast link, its buffers empty: bytes handed over count a second later (each call is
+        // followed by one a second on with the same bytes: time passing).
         let fast = Some(1e9);
         let mut m = Meter::new(Phase::Uploading, 4_000, 0, 0.0);
         let at = |m: &mut Meter, bytes, t| {
-            let first = m.sending(bytes, fast, 1_000, t);
-            m.sending(bytes, fast, 1_000, t + 1_000.0).or(first).map(|p| p.loaded)
+            let first = m.sending(bytes, fast, 0.0, 1_000.0, t);
+            m.sending(bytes, fast, 0.0, 1_000.0, t + 1_000.0).or(first).map(|p| p.loaded)
         };
-        // The link's pace unknown: bytes that have left count at the slowest pace at most.
-        assert_eq!(m.sending(500, None, 0, 50.0).map(|p| p.loaded), Some(400), "8 kB/s for 50 ms");
+        // The link's pace unknown: bytes that have left count at the slowest pace (a little faster
+        // when behind: here by little of what the buffers can hold).
+        assert_eq!(m.sending(500, None, 0.0, 1e6, 50.0).map(|p| p.loaded), Some(400), "8 kB/s for 50 ms");
         assert_eq!(at(&mut m, 500, 300.0), Some(500));
         assert_eq!(at(&mut m, 900, 1_600.0), Some(900));
         // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
@@ -256,41 +273,67 @@ mod tests {
         let mut t = 0.0;
         for (i, in_flight) in [10u64, 5_000, 0, 70_000, 3, 200_000, 199_999, 0, 0, 250_000].iter().enumerate() {
             t += 300.0;
-            m.sending(*in_flight, (i % 2 == 0).then_some(100_000.0), 30_000, t);
+            m.sending(*in_flight, (i % 2 == 0).then_some(100_000.0), 30_000.0 * (i % 3) as f64, 30_000.0, t);
             if i == 7 {
                 m.advance(150_000, t);
             }
             assert!(m.progress().loaded >= last, "step {i}");
             last = m.progress().loaded;
         }
-        m.sending(250_000, Some(1e9), 30_000, t + 1_000.0);
-        assert_eq!(m.progress().loaded, 400_000, "150 000 acknowledged and 250 000 in flight, a second on");
+        m.sending(250_000, Some(1e9), 0.0, 30_000.0, t + 1_000.0);
+        assert_eq!(m.progress().loaded, 400_000, "150 000 acknowledged and 250 000 in flight, the buffers drained");
     }
 
     #[test]
-    fn bytes_handed_over_ahead_of_the_link_count_what_the_buffers_hold_behind_until_acknowledged() {
-        // 16 kB/s: the browser hands 32 kB to its socket at once (what the buffers hold), then the
-        // link takes 16 kB a second.
-        let (pace, buffered) = (Some(16_000.0), 32_000);
+    fn bytes_handed_over_ahead_of_the_link_count_as_the_link_carries_them() {
+        // 16 kB/s: the browser hands 32 kB to its socket at once (what the buffers hold), then
+        // more as the link takes 16 kB a second, until the part's 100 kB have all left; the
+        // caller tells what the buffers hold (here exactly). Every 250 ms, as the edge does.
+        let (pace, room, len) = (16_000.0, 32_000, 100_000u64);
         let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
-        assert_eq!(m.sending(32_000, None, buffered, 0.0), None, "the first burst: in the buffers, not yet carried");
-        assert_eq!(m.sending(48_000, pace, buffered, 1_000.0).map(|p| p.loaded), Some(16_000), "32 kB behind");
-        assert_eq!(m.sending(64_000, pace, buffered, 2_000.0).map(|p| p.loaded), Some(32_000));
-        assert_eq!(m.sending(100_000, pace, buffered, 4_000.0).map(|p| p.loaded), Some(64_000), "no faster than the pace");
-        // The part has all left: as time passes (the edge calls again), the buffers drain and
-        // progress goes on moving at the pace, up to what has left and no further.
-        let mut last = 64_000;
-        for t in [4_500.0, 5_000.0, 5_500.0, 6_000.0] {
-            let p = m.sending(100_000, pace, buffered, t).expect("moved, 500 ms later");
-            assert_eq!(p.loaded, last + 8_000, "at {t} ms");
-            last = p.loaded;
+        let mut reports = Vec::new();
+        for tick in 0..=30 {
+            let t = f64::from(tick) * 250.0;
+            let carried = (pace * t / 1000.0) as u64;
+            let left = (carried + room).min(len);
+            let known = (tick > 0).then_some(pace);
+            if let Some(p) = m.sending(left, known, (left - carried.min(left)) as f64, room as f64, t) {
+                assert!(p.loaded.abs_diff(carried.min(len)) <= 1_000, "{} at {t} ms: the link carried {carried}", p.loaded);
+                reports.push(p.loaded);
+            }
         }
-        assert_eq!(m.sending(100_000, pace, buffered, 9_000.0).map(|p| p.loaded), Some(100_000));
-        assert_eq!(m.sending(100_000, pace, buffered, 9_500.0), None);
+        assert_eq!(reports.len(), 25, "a move every 250 ms until all is carried: {reports:?}");
+        assert_eq!(reports.last(), Some(&len), "up to what has left and no further");
         // A part acknowledged counts whole at once, whatever the pace.
-        let mut m = Meter::new(Phase::Uploading, 200_000, 0, 0.0);
-        m.sending(100_000, pace, buffered, 1_000.0);
         m.set_in_flight(0);
-        assert_eq!(m.advance(100_000, 1_100.0).loaded, 100_000);
+        assert_eq!(m.advance(len, 8_000.0).loaded, len);
+    }
+
+    #[test]
+    fn an_estimate_that_falls_short_slows_progress_rather_than_stopping_it() {
+        // 10 kB/s, 40 kB of buffers (`room`), every 250 ms: each step of the pace is 2.5 kB.
+        let (pace, room, step) = (Some(10_000.0), 40_000.0, 2_500);
+        let moves = |m: &mut Meter, left, buffered, from: f64, steps: u32| {
+            let mut loaded = vec![m.loaded()];
+            for i in 1..=steps {
+                m.sending(left, pace, buffered, room, from + f64::from(i) * 250.0);
+                loaded.push(m.loaded());
+            }
+            loaded.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        };
+        // Behind what the link carried (90 kB left, 40 kB of them in the buffers) by more than the
+        // buffers hold: twice the pace; then slower as it closes in, faster than the pace.
+        let mut m = Meter::new(Phase::Uploading, 1_000_000, 0, 0.0);
+        m.sending(90_000, pace, 40_000.0, room, 0.0);
+        let faster = moves(&mut m, 90_000, 40_000.0, 0.0, 8);
+        assert_eq!(faster[..2], [2 * step; 2]);
+        assert!(faster.windows(2).all(|w| w[1] > step && w[1] <= w[0]), "{faster:?}");
+        // An estimate that fell short (as after a browser's late report): `loaded` is ahead of
+        // it. It goes on moving, slower than the pace the further ahead, never past what left.
+        let mut m = Meter::new(Phase::Uploading, 1_000_000, 60_000, 0.0);
+        m.sending(40_000, pace, 60_000.0, room, 0.0);
+        let slower = moves(&mut m, 40_000, 60_000.0, 0.0, 40);
+        assert!(slower.windows(2).all(|w| w[0] > 0 && w[1] <= w[0] && w[0] < step), "{slower:?}");
+        assert!(m.loaded() < 100_000);
     }
 }

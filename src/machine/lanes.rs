@@ -7,7 +7,7 @@ use crate::answer::InitDecision;
 use crate::error::{EnvError, ErrorKind, Step, UploadError};
 use crate::adapt;
 use crate::plan::{self, Part};
-use crate::progress::{Meter, Phase};
+use crate::progress::{larger, smaller, Meter, Phase};
 
 /// A part whose read was asked for, and its MD5 once read.
 #[derive(Debug)]
@@ -61,11 +61,24 @@ impl Machine {
         self.schedule();
     }
 
+    /// The bytes the link carried since the last call leave the buffers of the connections with
+    /// bytes on their way, in equal shares (a connection still waiting for its answer keeps its
+    /// share, and so goes below 0: [`super::Pending::queued`]).
+    fn drain(&mut self) {
+        let carried = self.link.carried(self.now_ms);
+        let connections = self.calls.iter().filter(|c| c.sent > 0).count() as f64;
+        for call in self.calls.iter_mut().filter(|c| c.sent > 0) {
+            call.queued -= carried / connections;
+        }
+    }
+
     /// `bytes` of call `id`'s body have left: progress (reported a few times a second at most), the
     /// link's speed, and maybe more lanes. The same bytes again (or 0) is time passing: progress
-    /// moves on at the link's pace towards what has left ([`crate::progress::Meter::sending`]).
+    /// moves on at the link's pace towards what the link can have carried
+    /// ([`crate::progress::Meter::sending`]).
     pub(super) fn sending(&mut self, id: Id, bytes: u64) {
         let now_ms = self.now_ms;
+        self.drain();
         let Some(pending) = self.calls.iter_mut().find(|c| c.id == id) else { return };
         let (Some(len), false) = (pending.call.body_len(), pending.parked) else { return };
         let bytes = bytes.min(len);
@@ -73,13 +86,16 @@ impl Machine {
         let more = bytes > pending.sent;
         if more {
             self.link.moved(bytes - pending.sent, now_ms);
+            // The browser hands bytes over as its connection's buffers have room: then they are
+            // full, unless the body has all gone.
+            let room = self.link.buffered();
+            pending.queued = if bytes < len { room } else { smaller(larger(pending.queued, 0.0) + (bytes - pending.sent) as f64, room) };
             pending.sent = bytes;
         }
         let part = matches!(pending.call, Call::Part(..));
-        // Each connection with bytes of a part on their way has its own buffers.
-        let connections = self.calls.iter().filter(|c| c.sent > 0).count() as u64;
-        let (in_flight, pace, buffered) = (self.in_flight(), self.link.rate(), self.link.buffered() * connections);
-        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, buffered, now_ms)) {
+        let (in_flight, queued) = self.calls.iter().fold((0, 0.0), |(sent, queued), c| (sent + c.sent, queued + larger(c.queued, 0.0)));
+        let (pace, room) = (self.link.rate(), self.link.buffered());
+        if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, queued, room, now_ms)) {
             self.command(Command::Progress(progress));
         }
         if part && more {

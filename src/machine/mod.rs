@@ -126,8 +126,11 @@ struct Pending {
     /// A part the server found damaged (−10006) is being read again, before it is sent again: the
     /// read's id, and the server's error.
     rereading: Option<(Id, UploadError)>,
-    /// Bytes of its body that have left in this send ([`Event::Sending`]).
+    /// Bytes of its body that have left in this send ([`Event::Sending`]), and how many of them
+    /// its connection's buffers still hold, as far as the link's speed tells (below 0: the link
+    /// would have carried that many more by now).
     sent: u64,
+    queued: f64,
 }
 
 #[derive(Debug)]
@@ -338,7 +341,7 @@ impl Machine {
 
     fn start(&mut self, call: Call) {
         let id = self.id();
-        self.calls.push(Pending { id, call, sends: 0, retries: 0, paces: 0, generation: 0, parked: false, rereading: None, sent: 0 });
+        self.calls.push(Pending { id, call, sends: 0, retries: 0, paces: 0, generation: 0, parked: false, rereading: None, sent: 0, queued: 0.0 });
         self.send(id);
     }
 
@@ -354,7 +357,7 @@ impl Machine {
         pending.sends += 1;
         pending.generation = generation;
         pending.parked = false;
-        pending.sent = 0;
+        (pending.sent, pending.queued) = (0, 0.0);
         if pending.call.body_len().is_some() {
             self.link.moved(0, self.now_ms); // the link's time counts from a part's start
         }
@@ -385,13 +388,18 @@ impl Machine {
                 // Bytes the platform did not report leaving count as they are acknowledged.
                 if let Some(len) = pending.call.body_len() {
                     self.link.moved(len.saturating_sub(pending.sent), self.now_ms);
+                    // Its last bytes filled its buffers (the part is longer than they are): what
+                    // they still held by then tells what they hold.
+                    if pending.sent == len && len as f64 > self.link.buffered() {
+                        self.link.answered(pending.queued);
+                    }
                 }
                 self.completed(pending.call, answer, &reply);
             }
             Err(error) => {
                 // What left of the body is lost: progress holds until the bytes sent again pass it.
                 self.cut |= self.calls[index].call.body_len().is_some() && matches!(error.kind, ErrorKind::Network(_));
-                self.calls[index].sent = 0;
+                (self.calls[index].sent, self.calls[index].queued) = (0, 0.0);
                 self.failed(index, error.with_attempts(sends), true, retry_after_ms, random);
             }
         }
