@@ -142,9 +142,9 @@ impl Meter {
     fn moved(&mut self, now_ms: f64) -> Progress {
         let (left, loaded) = (self.done + self.in_flight, self.loaded as f64);
         let carried = larger(left as f64 - self.buffered, 0.0);
-        // The link's bytes carried moved a step of its pace since the last call; `loaded` closes
-        // what it was behind (or ahead) then as it would moving at the pace, faster by the part of
-        // `room` it is behind: by e^(-step / room).
+        // The bytes carried moved a step of the link's pace since the last call; `loaded` moves that
+        // step and closes the gap it had then (behind them, or ahead) by 1 - e^(-step / room): at the
+        // pace when level with them, faster when behind, slower when ahead; at most twice the pace.
         let step = self.pace / 1000.0 * (now_ms - self.paced_ms);
         let behind = carried - step - loaded;
         let next = larger(smaller(carried - behind * crate::platform::exp(-step / larger(self.room, 1.0)), loaded + 2.0 * step), loaded);
