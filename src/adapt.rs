@@ -6,7 +6,7 @@
 //! rather than the minutes four lanes sharing it would take (and a cut connection costs one part
 //! at most); on a fast link, every lane the option allows, so round trips overlap.
 
-use crate::progress::{larger, smaller};
+use crate::progress::{larger, smaller, SLOWEST_PACE};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// About how long one part should take on its lane's share of the link, seconds: at least this
@@ -116,11 +116,16 @@ impl Link {
         self.room = larger(self.buffered() - queued, 1.0);
     }
 
-    /// The bytes the link can have carried since the last call (at its speed; until that is known,
-    /// at the slowest planned for: [`crate::progress::SLOWEST_PACE`]).
+    /// The bytes the link can have carried since the last call, at [`Link::pace`].
     pub fn carried(&mut self, now_ms: f64) -> f64 {
         let since = std::mem::replace(&mut self.carried_ms, now_ms);
-        if since > 0.0 { self.rate.unwrap_or(crate::progress::SLOWEST_PACE) * (now_ms - since) / 1000.0 } else { 0.0 }
+        if since > 0.0 { self.pace() * (now_ms - since) / 1000.0 } else { 0.0 }
+    }
+
+    /// The speed the bytes that left are carried at, as far as it is known: [`Link::rate`], or
+    /// until that is measured [`SLOWEST_PACE`] (progress counts at it; the buffers drain at it).
+    pub fn pace(&self) -> f64 {
+        self.rate.unwrap_or(SLOWEST_PACE)
     }
 
     /// Bytes per second, smoothed over the last seconds; `None` until enough moved to tell.

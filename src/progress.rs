@@ -73,10 +73,10 @@ const SMOOTHING_S: f64 = 2.0;
 const MIN_SAMPLE_MS: f64 = 100.0;
 /// Bytes in flight are reported at most this often (an acknowledged part at once).
 pub const REPORT_EVERY_MS: f64 = 250.0;
-/// Until the link's speed is measured, bytes that have left count at this pace at most (bytes per
-/// second): the slowest uplink planned for (8 kB/s, a weak EDGE signal). Progress then moves from
-/// the first bytes past the buffers on, behind any such link, rather than standing still for the
-/// second or two the first measure takes on a slow link.
+/// Until the link's speed is measured, it is taken as this (bytes per second): the slowest uplink
+/// planned for (8 kB/s, a weak EDGE signal). Progress then moves from the first bytes past the
+/// buffers on, behind any such link, rather than standing still for the second or two the first
+/// measure takes on a slow link; the buffers on the way drain at it too (`adapt::Link::pace`).
 pub const SLOWEST_PACE: f64 = 8_000.0;
 
 impl Meter {
@@ -111,8 +111,8 @@ impl Meter {
     }
 
     /// [`Meter::set_in_flight`], then the progress to report when `loaded` moved and the last such
-    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed, once it is known (before,
-    /// [`SLOWEST_PACE`]); `buffered` what the buffers on the way (the sockets', a proxy's, the
+    /// report is [`REPORT_EVERY_MS`] old. `pace` is the link's speed as far as it is known (until
+    /// it is measured, [`SLOWEST_PACE`]); `buffered` what the buffers on the way (the sockets', a proxy's, the
     /// radio's queue) hold now of the bytes that have left (been handed to the connections), and
     /// `room` what one connection's can hold. The bytes that left less `buffered` are what the link
     /// has carried as far as the edge can tell; `loaded` moves towards them at the link's pace,
@@ -122,10 +122,10 @@ impl Meter {
     /// estimate that falls short of it: a browser reports bytes leaving in steps of 16 KiB, two
     /// seconds of a weak uplink.
     #[inline(never)]
-    pub fn sending(&mut self, in_flight: u64, pace: Option<f64>, buffered: f64, room: f64, now_ms: f64) -> Option<Progress> {
+    pub fn sending(&mut self, in_flight: u64, pace: f64, buffered: f64, room: f64, now_ms: f64) -> Option<Progress> {
         self.room = room;
         self.in_flight = in_flight;
-        self.pace = pace.unwrap_or(SLOWEST_PACE);
+        self.pace = pace;
         self.buffered = buffered;
         let before = self.loaded;
         let progress = self.moved(now_ms);
@@ -148,10 +148,9 @@ impl Meter {
         let step = self.pace / 1000.0 * (now_ms - self.paced_ms);
         let behind = carried - step - loaded;
         let next = larger(smaller(carried - behind * crate::platform::exp(-step / larger(self.room, 1.0)), loaded + 2.0 * step), loaded);
-        // (Casts of negative values are 0.)
-        let carried = (next as u64).min(left);
         self.paced_ms = now_ms;
-        self.loaded = self.loaded.max(self.done.max(carried).min(self.total));
+        // (Casts of negative values are 0.)
+        self.loaded = self.loaded.max(self.done.max((next as u64).min(left)).min(self.total));
         self.sample(now_ms)
     }
 
@@ -244,7 +243,7 @@ mod tests {
     fn bytes_in_flight_move_progress_and_a_failed_part_holds_it() {
         // A fast link, its buffers empty: bytes handed over count a second later (each call is
         // followed by one a second on with the same bytes: time passing).
-        let fast = Some(1e9);
+        let fast = 1e9;
         let mut m = Meter::new(Phase::Uploading, 4_000, 0, 0.0);
         let at = |m: &mut Meter, bytes, t| {
             let first = m.sending(bytes, fast, 0.0, 1_000.0, t);
@@ -252,7 +251,7 @@ mod tests {
         };
         // The link's pace unknown: bytes that have left count at the slowest pace (a little faster
         // when behind: here by little of what the buffers can hold).
-        assert_eq!(m.sending(500, None, 0.0, 1e6, 50.0).map(|p| p.loaded), Some(400), "8 kB/s for 50 ms");
+        assert_eq!(m.sending(500, SLOWEST_PACE, 0.0, 1e6, 50.0).map(|p| p.loaded), Some(400), "8 kB/s for 50 ms");
         assert_eq!(at(&mut m, 500, 300.0), Some(500));
         assert_eq!(at(&mut m, 900, 1_600.0), Some(900));
         // The part fails: nothing in flight, progress holds at 900 until the resend passes it.
@@ -273,14 +272,14 @@ mod tests {
         let mut t = 0.0;
         for (i, in_flight) in [10u64, 5_000, 0, 70_000, 3, 200_000, 199_999, 0, 0, 250_000].iter().enumerate() {
             t += 300.0;
-            m.sending(*in_flight, (i % 2 == 0).then_some(100_000.0), 30_000.0 * (i % 3) as f64, 30_000.0, t);
+            m.sending(*in_flight, if i % 2 == 0 { 100_000.0 } else { SLOWEST_PACE }, 30_000.0 * (i % 3) as f64, 30_000.0, t);
             if i == 7 {
                 m.advance(150_000, t);
             }
             assert!(m.progress().loaded >= last, "step {i}");
             last = m.progress().loaded;
         }
-        m.sending(250_000, Some(1e9), 0.0, 30_000.0, t + 1_000.0);
+        m.sending(250_000, 1e9, 0.0, 30_000.0, t + 1_000.0);
         assert_eq!(m.progress().loaded, 400_000, "150 000 acknowledged and 250 000 in flight, the buffers drained");
     }
 
@@ -296,7 +295,7 @@ mod tests {
             let t = f64::from(tick) * 250.0;
             let carried = (pace * t / 1000.0) as u64;
             let left = (carried + room).min(len);
-            let known = (tick > 0).then_some(pace);
+            let known = if tick > 0 { pace } else { SLOWEST_PACE };
             if let Some(p) = m.sending(left, known, (left - carried.min(left)) as f64, room as f64, t) {
                 assert!(p.loaded.abs_diff(carried.min(len)) <= 1_000, "{} at {t} ms: the link carried {carried}", p.loaded);
                 reports.push(p.loaded);
@@ -312,7 +311,7 @@ mod tests {
     #[test]
     fn an_estimate_that_falls_short_slows_progress_rather_than_stopping_it() {
         // 10 kB/s, 40 kB of buffers (`room`), every 250 ms: each step of the pace is 2.5 kB.
-        let (pace, room, step) = (Some(10_000.0), 40_000.0, 2_500);
+        let (pace, room, step) = (10_000.0, 40_000.0, 2_500);
         let moves = |m: &mut Meter, left, buffered, from: f64, steps: u32| {
             let mut loaded = vec![m.loaded()];
             for i in 1..=steps {

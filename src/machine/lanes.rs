@@ -94,7 +94,7 @@ impl Machine {
         }
         let part = matches!(pending.call, Call::Part(..));
         let (in_flight, queued) = self.calls.iter().fold((0, 0.0), |(sent, queued), c| (sent + c.sent, queued + larger(c.queued, 0.0)));
-        let (pace, room) = (self.link.rate(), self.link.buffered());
+        let (pace, room) = (self.link.pace(), self.link.buffered());
         if let Some(progress) = self.meter.as_mut().and_then(|meter| meter.sending(in_flight, pace, queued, room, now_ms)) {
             self.command(Command::Progress(progress));
         }

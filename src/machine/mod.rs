@@ -126,10 +126,10 @@ struct Pending {
     /// A part the server found damaged (−10006) is being read again, before it is sent again: the
     /// read's id, and the server's error.
     rereading: Option<(Id, UploadError)>,
-    /// Bytes of its body that have left in this send ([`Event::Sending`]), and how many of them
-    /// its connection's buffers still hold, as far as the link's speed tells (below 0: the link
-    /// would have carried that many more by now).
+    /// Bytes of its body that have left in this send ([`Event::Sending`]).
     sent: u64,
+    /// How many of them its connection's buffers still hold, as far as the link's speed tells
+    /// (below 0: the link would have carried that many more by now).
     queued: f64,
 }
 
